@@ -1,0 +1,51 @@
+"""`python -m bot [run|doctor|backup PATH|health]`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from bot.config import ConfigError, load_settings
+from bot.logs import setup_logging
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Retouch: a self-hosted Discord bot that edits images with AI.")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the default)")
+    sub.add_parser("doctor", help="check every setting, the database, the Discord token and the image API")
+    backup = sub.add_parser("backup", help="write a consistent copy of the database while the bot runs")
+    backup.add_argument("path", help="where to write the copy, e.g. backups/retouch-2026-11-21.db")
+    sub.add_parser("health", help="exit 0 when the running bot is connected and its database writable (for Docker)")
+    return parser
+
+
+def fail(message: str, code: int = 2) -> int:
+    print(f"retouch: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        return fail(f"configuration error: {exc}")
+    setup_logging(settings.log_level, settings.secrets)
+    if command == "run":
+        from bot.runner import StartupError, run_bot
+
+        try:
+            asyncio.run(run_bot(settings))
+        except StartupError as exc:
+            return fail(str(exc), 1)
+        except KeyboardInterrupt:
+            pass
+        return 0
+    return fail(f"'{command}' is not available in this version", 2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

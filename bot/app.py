@@ -1,0 +1,127 @@
+"""The Discord bot process: owns the HTTP session, the database and the extensions."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import pkgutil
+import time
+import uuid
+from typing import Any, Iterable
+
+import aiohttp
+import aiosqlite
+import discord
+from discord.ext import commands
+
+from bot.command_sync import sync_commands
+from bot.config import Settings
+
+log = logging.getLogger("retouch")
+
+USER_AGENT = "Retouch (self-hosted Discord image-editing bot)"
+
+
+def discover_extensions(package: str = "cogs") -> list[str]:
+    """Every module in `cogs/` is an extension; a new file needs no registration."""
+    module = importlib.import_module(package)
+    return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(module.__path__) if not m.name.startswith("_"))
+
+
+class Retouch(commands.Bot):
+    settings: Settings
+    http_session: aiohttp.ClientSession
+    db: aiosqlite.Connection
+    boot_id: str
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        extensions: Iterable[str] | None = None,
+        extra_extensions: Iterable[str] = (),
+        **client_options: Any,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True  # slash commands need no privileged intents
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            allowed_mentions=discord.AllowedMentions.none(),
+            activity=discord.CustomActivity(name="/edit an image"),
+            **client_options,
+        )
+        self.settings = settings
+        self.boot_id = uuid.uuid4().hex
+        self.started_at = time.monotonic()
+        self.accepting_work = True
+        self.failed_extensions: dict[str, str] = {}
+        self._extensions = list(extensions) if extensions is not None else discover_extensions()
+        self._extensions += list(extra_extensions)
+        self._background: set[asyncio.Task] = set()
+        self.sync_summary = ""
+
+    async def setup_hook(self) -> None:
+        self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
+        await self.open_database()
+        for name in self._extensions:
+            try:
+                await self.load_extension(name)
+            except Exception as exc:
+                # One broken cog must not take the others down with it.
+                self.failed_extensions[name] = f"{type(exc).__name__}: {exc}"
+                log.exception("extension %s failed to load", name)
+        assert self.application_id is not None
+        self.sync_summary = await sync_commands(
+            self.tree, application_id=self.application_id, meta=self, dev_guild_id=self.settings.dev_guild_id
+        )
+
+    async def open_database(self) -> None:
+        path = self.settings.database_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = await aiosqlite.connect(path, isolation_level=None)
+        await self.db.execute("PRAGMA journal_mode=WAL")
+        await self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
+            row = await cursor.fetchone()
+        return row[0] if row else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+        )
+
+    def spawn(self, coro) -> asyncio.Task:  # type: ignore[no-untyped-def]
+        """A background task the bot keeps a reference to and cancels at close."""
+        task = asyncio.create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return task
+
+    async def on_ready(self) -> None:
+        assert self.user is not None
+        log.info(
+            "Retouch ready: logged in as %s (id %s) in %d server(s); %s%s",
+            self.user,
+            self.user.id,
+            len(self.guilds),
+            self.sync_summary,
+            f"; FAILED extensions: {', '.join(self.failed_extensions)}" if self.failed_extensions else "",
+        )
+
+    async def close(self) -> None:
+        # Cogs drain their work in cog_unload (called by super().close()) while the
+        # Discord connection can still deliver messages; our resources go last.
+        self.accepting_work = False
+        await super().close()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        if hasattr(self, "http_session"):
+            await self.http_session.close()
+        if hasattr(self, "db"):
+            await self.db.close()

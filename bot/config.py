@@ -1,0 +1,194 @@
+"""Settings read from the environment and an optional `.env` file, validated once at start.
+
+Every setting is documented in README.md (Settings). A bad value raises `ConfigError`
+whose message is one line naming the variable; the value of a secret is never quoted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+PERIODS = ("day", "week", "month")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+SECRET_NAMES = ("DISCORD_TOKEN", "IMAGE_API_KEY")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is shown to the operator as is."""
+
+
+def _text(name: str, raw: str) -> str:
+    return raw
+
+
+def _secret(name: str, raw: str) -> str:
+    value = raw.strip()
+    if any(ch.isspace() for ch in value):
+        raise ConfigError(f"{name} contains spaces or line breaks; paste the value alone, without quotes or a prefix")
+    if value.lower().startswith(("bot ", "bearer ")):
+        raise ConfigError(f"{name} must be the bare value, without a 'Bot ' or 'Bearer ' prefix")
+    return value
+
+
+def _int_range(lo: int | None = None, hi: int | None = None) -> Callable[[str, str], int]:
+    def parse(name: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw.strip()!r}") from None
+        if lo is not None and value < lo or hi is not None and value > hi:
+            bounds = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
+            raise ConfigError(f"{name} must be {bounds}, got {value}")
+        return value
+
+    return parse
+
+
+def _positive_float(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw.strip()!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {raw.strip()!r}")
+    return value
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw.strip()!r}")
+
+
+def _choice(options: tuple[str, ...], *, upper: bool = False) -> Callable[[str, str], str]:
+    def parse(name: str, raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in options:
+            raise ConfigError(f"{name} must be one of {', '.join(options)}, got {raw.strip()!r}")
+        return value
+
+    return parse
+
+
+def _url(name: str, raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name} must be an http(s) URL such as https://api.openai.com/v1, got {value!r}")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"{name} must not carry a query string or fragment, got {value!r}")
+    return value
+
+
+def _optional_snowflake(name: str, raw: str) -> int | None:
+    value = raw.strip()
+    if not value:
+        return None
+    if not value.isdigit():
+        raise ConfigError(f"{name} must be a numeric Discord ID (enable Developer Mode, right-click, Copy ID), got {value!r}")
+    return int(value)
+
+
+def _snowflakes(name: str, raw: str) -> tuple[int, ...]:
+    ids = []
+    for part in raw.replace(" ", ",").split(","):
+        if part:
+            ids.append(_optional_snowflake(name, part))
+    return tuple(i for i in ids if i is not None)
+
+
+def _optional_limit(name: str, raw: str) -> int | None:
+    if not raw.strip():
+        return None
+    return _int_range(0)(name, raw)
+
+
+def _json_object(name: str, raw: str) -> str | None:
+    if not raw.strip():
+        return None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} is not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object, e.g. {{\"model-name\": {{...}}}}")
+    return raw
+
+
+def _setting(env: str, parse: Callable[[str, str], Any], default: Any = None, *, required: bool = False) -> Any:
+    return field(default=default, metadata={"env": env, "parse": parse, "required": required})
+
+
+@dataclass(frozen=True)
+class Settings:
+    discord_token: str = field(default="", repr=False, metadata={"env": "DISCORD_TOKEN", "parse": _secret, "required": True})
+    image_api_key: str = field(default="", repr=False, metadata={"env": "IMAGE_API_KEY", "parse": _secret, "required": True})
+    image_api_base_url: str = _setting("IMAGE_API_BASE_URL", _url, "https://api.cometapi.com/v1")
+    image_model: str = _setting("IMAGE_MODEL", _text, "gpt-image-2")
+    database_path: Path = _setting("DATABASE_PATH", lambda n, r: Path(r.strip()), Path("data/retouch.db"))
+    image_api_timeout: float = _setting("IMAGE_API_TIMEOUT", _positive_float, 600.0)
+    quota_default_limit: int = _setting("QUOTA_DEFAULT_LIMIT", _int_range(-1), 10)
+    quota_default_period: str = _setting("QUOTA_DEFAULT_PERIOD", _choice(PERIODS), "day")
+    image_api_connect_timeout: float = _setting("IMAGE_API_CONNECT_TIMEOUT", _positive_float, 15.0)
+    image_api_max_attempts: int = _setting("IMAGE_API_MAX_ATTEMPTS", _int_range(1, 10), 3)
+    image_api_retry_unsafe: bool = _setting("IMAGE_API_RETRY_UNSAFE", _bool, False)
+    image_models_json: str | None = _setting("IMAGE_MODELS_JSON", _json_object, None)
+    image_prices_json: str | None = _setting("IMAGE_PRICES_JSON", _json_object, None)
+    max_concurrent_edits: int = _setting("MAX_CONCURRENT_EDITS", _int_range(1, 64), 4)
+    global_daily_image_limit: int | None = _setting("GLOBAL_DAILY_IMAGE_LIMIT", _optional_limit, None)
+    moderator_role_ids: tuple[int, ...] = _setting("MODERATOR_ROLE_IDS", _snowflakes, ())
+    dev_guild_id: int | None = _setting("DEV_GUILD_ID", _optional_snowflake, None)
+    allow_dms: bool = _setting("ALLOW_DMS", _bool, False)
+    store_prompts: bool = _setting("STORE_PROMPTS", _bool, False)
+    shutdown_grace_seconds: float = _setting("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0)
+    log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO")
+    health_file: Path | None = _setting("HEALTH_FILE", lambda n, r: Path(r.strip()) if r.strip() else None, None)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.discord_token, self.image_api_key) if s)
+
+    @property
+    def reservation_ttl_seconds(self) -> float:
+        # PRODUCT.md: a reservation open this long can only have been left by a crash.
+        return self.image_api_timeout + 60.0
+
+
+def read_environment(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> dict[str, str]:
+    """The process environment layered over `.env` (the environment wins, as docker does)."""
+    merged: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        merged.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    merged.update(os.environ if environ is None else environ)
+    return merged
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> Settings:
+    values = read_environment(environ, env_file)
+    kwargs: dict[str, Any] = {}
+    for f in fields(Settings):
+        env, parse, required = f.metadata["env"], f.metadata["parse"], f.metadata["required"]
+        raw = values.get(env)
+        if raw is None or (raw.strip() == "" and required):
+            if required:
+                raise ConfigError(f"{env} is not set: add it to .env or the environment (see README, Settings)")
+            continue
+        if raw.strip() == "" and f.default is not None and parse is not _optional_limit:
+            continue  # an empty line in .env means "use the default"
+        kwargs[f.name] = parse(env, raw)
+    return Settings(**kwargs)
+
+
+def settings_table() -> list[tuple[str, bool, Any]]:
+    """(variable, required, default) for `doctor` and the README."""
+    return [(f.metadata["env"], f.metadata["required"], f.default) for f in fields(Settings)]

@@ -1,0 +1,59 @@
+"""Runs the bot until SIGTERM/SIGINT, then shuts down cleanly and exits 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+import discord
+
+from bot.app import Retouch
+from bot.config import Settings
+from bot.instance_lock import InstanceLock
+
+log = logging.getLogger("retouch")
+
+
+class StartupError(Exception):
+    """A failure the operator can fix; its message is printed as one line."""
+
+
+async def run_bot(settings: Settings, *, bot: Retouch | None = None) -> None:
+    lock = InstanceLock(settings.database_path)
+    try:
+        lock.acquire()
+    except Exception as exc:
+        raise StartupError(str(exc)) from None
+    bot = bot or Retouch(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+
+    def request_stop(signame: str) -> None:
+        if not stopping.is_set():
+            log.info("%s received: finishing running edits, then stopping", signame)
+            stopping.set()
+
+    # discord.py does not handle SIGTERM itself, and `docker stop` sends exactly that.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, request_stop, sig.name)
+    try:
+        async with bot:
+            runner = asyncio.create_task(bot.start(settings.discord_token))
+            stopper = asyncio.create_task(stopping.wait())
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if runner in done:
+                stopper.cancel()
+                runner.result()  # re-raise a login/connect failure
+            else:
+                await bot.close()
+                await asyncio.wait_for(runner, timeout=30)
+    except discord.LoginFailure:
+        raise StartupError("DISCORD_TOKEN was rejected by Discord: copy a fresh bot token from the Developer Portal (Bot > Reset Token)") from None
+    except discord.PrivilegedIntentsRequired:
+        raise StartupError("Discord refused the gateway intents; Retouch needs no privileged intents, so check the application") from None
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        lock.release()
+    log.info("Retouch stopped cleanly")

@@ -1,0 +1,103 @@
+"""The real bot against the fake Discord: connect, sync, answer, stop; and bad settings."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_KEY, TEST_TOKEN, make_settings, running_bot
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_bot_connects_syncs_and_answers(fake_discord, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    settings = make_settings(tmp_path)
+    async with running_bot(settings, fake_discord, extra_extensions=["tests.fakes.echo_cog"]) as bot:
+        assert fake_discord.identified.is_set()
+        assert ("global", None) in fake_discord.sync_calls
+        names = {c["name"] for c in fake_discord.global_commands}
+        assert "echo" in names
+        member = fake_discord.member("alice")
+        rec = await fake_discord.invoke("echo", user=member, text="hello")
+        reply = await rec.wait_reply()
+        assert reply.content == "echo: hello"
+        assert reply.ephemeral
+        assert rec.violations == []
+    assert bot.is_closed()
+    assert bot.http_session.closed
+    assert any("Retouch ready" in r.getMessage() for r in caplog.records)
+    for record in caplog.records:
+        text = record.getMessage()
+        assert TEST_TOKEN not in text and TEST_KEY not in text
+
+
+async def test_restart_does_not_resync_unchanged_commands(fake_discord, tmp_path):
+    settings = make_settings(tmp_path)
+    async with running_bot(settings, fake_discord):
+        pass
+    assert fake_discord.sync_calls == [("global", None)]
+    async with running_bot(settings, fake_discord):
+        pass
+    assert fake_discord.sync_calls == [("global", None)], "an unchanged command set must not be re-synced"
+
+
+async def test_dev_guild_syncs_instantly_every_start(fake_discord, tmp_path):
+    settings = make_settings(tmp_path, dev_guild_id=fake_discord.guild.id)
+    async with running_bot(settings, fake_discord, extra_extensions=["tests.fakes.echo_cog"]):
+        pass
+    assert fake_discord.sync_calls == [("guild", fake_discord.guild.id)]
+    assert fake_discord.guild_commands[fake_discord.guild.id]
+
+
+def _run_module(env_overrides: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "IMAGE_API_KEY")}
+    env.update(env_overrides)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_missing_token_is_one_clear_line(tmp_path):
+    result = _run_module({"IMAGE_API_KEY": TEST_KEY}, tmp_path)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "DISCORD_TOKEN" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert TEST_KEY not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize(
+    "env, name",
+    [
+        ({"IMAGE_API_TIMEOUT": "soon"}, "IMAGE_API_TIMEOUT"),
+        ({"QUOTA_DEFAULT_PERIOD": "year"}, "QUOTA_DEFAULT_PERIOD"),
+        ({"QUOTA_DEFAULT_LIMIT": "ten"}, "QUOTA_DEFAULT_LIMIT"),
+        ({"IMAGE_API_BASE_URL": "api.example.com"}, "IMAGE_API_BASE_URL"),
+        ({"IMAGE_API_KEY": ""}, "IMAGE_API_KEY"),
+        ({"DISCORD_TOKEN": "Bot abc def"}, "DISCORD_TOKEN"),
+    ],
+)
+def test_bad_setting_is_one_clear_line(tmp_path, env, name):
+    base = {"DISCORD_TOKEN": TEST_TOKEN, "IMAGE_API_KEY": TEST_KEY}
+    base.update(env)
+    result = _run_module(base, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    assert TEST_TOKEN not in result.stderr and TEST_KEY not in result.stderr
+
+
+def test_dotenv_file_is_read(tmp_path):
+    (tmp_path / ".env").write_text(f"IMAGE_API_KEY={TEST_KEY}\nQUOTA_DEFAULT_PERIOD=fortnight\n")
+    result = _run_module({"DISCORD_TOKEN": TEST_TOKEN}, tmp_path)
+    assert result.returncode == 2 and "QUOTA_DEFAULT_PERIOD" in result.stderr

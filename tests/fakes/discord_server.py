@@ -1,0 +1,917 @@
+"""A local fake of the Discord REST API and gateway that the real discord.py talks to.
+
+It implements what Retouch uses, and enforces the rules that make tests honest:
+
+* an interaction not acknowledged within 3 s fails with 10062 Unknown interaction;
+* a second acknowledgement fails with 40060;
+* the first follow-up after a defer becomes the deferred message and takes the
+  defer's visibility (ephemeral or public), whatever flags it carries;
+* an upload over the interaction's `attachment_size_limit` (10 MiB by default) fails
+  with 413 / 40005;
+* interaction webhooks older than 15 minutes are rejected with 50027;
+* a route can be made to answer 429 with `retry_after`.
+
+Usage (see tests/conftest.py for the fixtures)::
+
+    async with FakeDiscord() as discord_fake:
+        discord_fake.patch_discord()            # point discord.py at it
+        ... start the bot with any token ...
+        await discord_fake.wait_ready()
+        rec = await discord_fake.invoke("edit", user=member, prompt="a hat",
+                                        image=FakeAttachment.png(b"...", "cat.png"))
+        reply = await rec.wait_reply()
+        assert reply.ephemeral is False and reply.files[0].filename == "edit-1.png"
+
+Commands are invoked by name ("quota set" for a subcommand) with Python values; the
+fake types them from the command schema the bot synced, exactly as Discord would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import aiohttp
+from aiohttp import web
+
+EPHEMERAL = 1 << 6
+ACK_DEADLINE = 3.0
+TOKEN_LIFETIME = 15 * 60.0
+DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+ADMINISTRATOR = 1 << 3
+MANAGE_GUILD = 1 << 5
+SEND_MESSAGES = 1 << 11
+ATTACH_FILES = 1 << 15
+VIEW_CHANNEL = 1 << 10
+EMBED_LINKS = 1 << 14
+MEMBER_DEFAULT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | ATTACH_FILES | EMBED_LINKS | (1 << 31)  # + use app commands
+
+_ids = itertools.count(1_100_000_000_000_000_000)
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    # discord.py decodes JSON only when Content-Type is exactly application/json (no charset).
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers, content_type="application/json")
+
+
+def snowflake() -> int:
+    return next(_ids)
+
+
+@dataclass
+class FakeUser:
+    id: int
+    name: str
+    roles: list[int] = field(default_factory=list)
+    permissions: int = MEMBER_DEFAULT_PERMISSIONS
+    bot: bool = False
+
+    def user_payload(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "username": self.name,
+            "discriminator": "0",
+            "global_name": self.name.title(),
+            "avatar": None,
+            "bot": self.bot,
+            "public_flags": 0,
+        }
+
+    def member_payload(self, *, with_user: bool = True) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "roles": [str(r) for r in self.roles],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "deaf": False,
+            "mute": False,
+            "flags": 0,
+            "pending": False,
+            "nick": None,
+            "avatar": None,
+            "communication_disabled_until": None,
+            "permissions": str(self.permissions),
+        }
+        if with_user:
+            payload["user"] = self.user_payload()
+        return payload
+
+
+@dataclass
+class FakeRole:
+    id: int
+    name: str
+    permissions: int = 0
+
+    def payload(self, position: int) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "name": self.name,
+            "permissions": str(self.permissions),
+            "position": position,
+            "color": 0,
+            "colors": {"primary_color": 0, "secondary_color": None, "tertiary_color": None},
+            "hoist": False,
+            "managed": False,
+            "mentionable": False,
+            "icon": None,
+            "unicode_emoji": None,
+            "flags": 0,
+        }
+
+
+@dataclass
+class FakeAttachment:
+    filename: str
+    data: bytes
+    content_type: str | None = None
+    width: int | None = None
+    height: int | None = None
+    size: int | None = None  # what Discord reports; defaults to len(data)
+    id: int = field(default_factory=snowflake)
+    url: str = ""
+
+    @classmethod
+    def image(cls, data: bytes, filename: str = "image.png", content_type: str | None = "image/png") -> "FakeAttachment":
+        width = height = None
+        try:
+            from PIL import Image
+            import io
+
+            with Image.open(io.BytesIO(data)) as im:
+                width, height = im.size
+        except Exception:  # not an image: Discord then sends no dimensions
+            pass
+        return cls(filename=filename, data=data, content_type=content_type, width=width, height=height)
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "id": str(self.id),
+            "filename": self.filename,
+            "size": self.size if self.size is not None else len(self.data),
+            "url": self.url,
+            "proxy_url": self.url,
+        }
+        if self.content_type:
+            payload["content_type"] = self.content_type
+        if self.width is not None:
+            payload["width"], payload["height"] = self.width, self.height
+        return payload
+
+
+@dataclass
+class SentFile:
+    filename: str
+    data: bytes
+    content_type: str | None
+
+
+@dataclass
+class SentMessage:
+    """A message as Discord would now show it (content, embeds, files, visibility)."""
+
+    id: int
+    channel_id: int
+    content: str | None = None
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    files: list[SentFile] = field(default_factory=list)
+    flags: int = 0
+    components: list[dict[str, Any]] = field(default_factory=list)
+    edits: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ephemeral(self) -> bool:
+        return bool(self.flags & EPHEMERAL)
+
+    @property
+    def text(self) -> str:
+        """Content plus every embed's visible text, for assertions on what a member reads."""
+        parts = [self.content or ""]
+        for embed in self.embeds:
+            parts += [embed.get("title", ""), embed.get("description", "")]
+            for f in embed.get("fields", []):
+                parts += [f.get("name", ""), f.get("value", "")]
+            parts.append((embed.get("footer") or {}).get("text", ""))
+            parts.append((embed.get("author") or {}).get("name", ""))
+        return "\n".join(p for p in parts if p)
+
+    def payload(self, app_id: int, bot_user: FakeUser, base: str) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "channel_id": str(self.channel_id),
+            "type": 20,
+            "content": self.content or "",
+            "author": bot_user.user_payload(),
+            "attachments": [
+                {
+                    "id": str(i + 1),
+                    "filename": f.filename,
+                    "size": len(f.data),
+                    "url": f"{base}/attachments/{self.channel_id}/{self.id}/{f.filename}",
+                    "proxy_url": f"{base}/attachments/{self.channel_id}/{self.id}/{f.filename}",
+                    "content_type": f.content_type,
+                }
+                for i, f in enumerate(self.files)
+            ],
+            "embeds": self.embeds,
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": "2026-11-21T00:00:00+00:00",
+            "edited_timestamp": None,
+            "flags": self.flags,
+            "components": self.components,
+            "webhook_id": str(app_id),
+            "application_id": str(app_id),
+        }
+
+
+@dataclass
+class InteractionRecord:
+    """One interaction from the member's point of view."""
+
+    id: int
+    token: str
+    name: str
+    user: FakeUser
+    guild_id: int | None
+    channel_id: int
+    created: float
+    payload: dict[str, Any]
+    ack_type: int | None = None
+    ack_at: float | None = None
+    deferred_ephemeral: bool = False
+    original: SentMessage | None = None
+    followups: list[SentMessage] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    autocomplete_choices: list[dict[str, Any]] | None = None
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    @property
+    def messages(self) -> list[SentMessage]:
+        return ([self.original] if self.original else []) + list(self.followups)
+
+    @property
+    def pending(self) -> bool:
+        """Deferred and still showing "Retouch is thinking…"."""
+        return self.ack_type == 5 and self.original is not None and self.original.edits == 0
+
+    async def wait_for(self, predicate: Callable[["InteractionRecord"], bool], timeout: float = 10.0) -> None:
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(lambda: predicate(self)), timeout)
+
+    async def wait_ack(self, timeout: float = 5.0) -> None:
+        await self.wait_for(lambda r: r.ack_type is not None or bool(r.violations), timeout)
+
+    async def wait_reply(self, timeout: float = 15.0) -> SentMessage:
+        """The first real answer the member sees (not the "thinking…" placeholder)."""
+        await self.wait_for(lambda r: (r.ack_type is not None and not r.pending) or bool(r.violations), timeout)
+        if self.violations and not self.messages:
+            raise AssertionError(f"interaction failed: {self.violations}")
+        return self.messages[0]
+
+    async def wait_messages(self, count: int, timeout: float = 15.0) -> list[SentMessage]:
+        await self.wait_for(lambda r: not r.pending and len(r.messages) >= count, timeout)
+        return self.messages
+
+
+@dataclass
+class Guild:
+    id: int
+    name: str
+    owner_id: int
+    channel_id: int
+    roles: list[FakeRole] = field(default_factory=list)
+    upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    bot_can_post: bool = True
+
+
+class FakeDiscord:
+    def __init__(self, *, heartbeat_interval_ms: int = 1000) -> None:
+        self.app_id = snowflake()
+        self.bot_user = FakeUser(self.app_id, "Retouch", bot=True)
+        self.owner = FakeUser(snowflake(), "owner", permissions=ADMINISTRATOR | MEMBER_DEFAULT_PERMISSIONS)
+        self.heartbeat_interval_ms = heartbeat_interval_ms
+        self.valid_tokens: set[str] | None = None  # None accepts any token
+        self.guild = Guild(id=snowflake(), name="Test Server", owner_id=self.owner.id, channel_id=snowflake())
+        self.guild.roles.append(FakeRole(self.guild.id, "@everyone", MEMBER_DEFAULT_PERMISSIONS))
+        self.dm_channel_id = snowflake()
+        self.global_commands: list[dict[str, Any]] = []
+        self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        self.sync_calls: list[tuple[str, int | None]] = []
+        self.interactions: dict[int, InteractionRecord] = {}
+        self.channel_messages: list[SentMessage] = []
+        self.attachments: dict[str, FakeAttachment] = {}
+        self.requests: list[tuple[str, str]] = []
+        self.rate_limits: dict[str, list[float]] = {}
+        self.heartbeats: list[float] = []
+        self.identified = asyncio.Event()
+        self.ready_sent = asyncio.Event()
+        self.clock_offset = 0.0
+        self._ws: web.WebSocketResponse | None = None
+        self._seq = 0
+        self._runner: web.AppRunner | None = None
+        self._ws_tasks: set[asyncio.Task] = set()
+        self.port = 0
+
+    # ----- lifecycle -------------------------------------------------------------------
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.base}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    async def start(self) -> "FakeDiscord":
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/gateway", self._gateway)
+        app.router.add_get("/attachments/{channel}/{id}/{filename}", self._cdn)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
+        for task in list(self._ws_tasks):
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def __aenter__(self) -> "FakeDiscord":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def patch_discord(self) -> Callable[[], None]:
+        """Point this process's discord.py at the fake; returns an undo function."""
+        import discord.gateway
+        import discord.http
+        import yarl
+
+        old = (discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        discord.http.Route.BASE = self.api_base
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(self.gateway_url)
+
+        def undo() -> None:
+            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = old
+
+        return undo
+
+    def now(self) -> float:
+        return time.monotonic() + self.clock_offset
+
+    def advance(self, seconds: float) -> None:
+        """Move Discord's clock forward (e.g. past an interaction token's 15 minutes)."""
+        self.clock_offset += seconds
+
+    async def wait_ready(self, timeout: float = 15.0) -> None:
+        await asyncio.wait_for(self.ready_sent.wait(), timeout)
+
+    # ----- world building --------------------------------------------------------------
+    def member(self, name: str = "member", *, roles: list[FakeRole] | None = None, permissions: int | None = None) -> FakeUser:
+        role_ids = [r.id for r in roles or []]
+        perms = MEMBER_DEFAULT_PERMISSIONS if permissions is None else permissions
+        for role in roles or []:
+            perms |= role.permissions
+        return FakeUser(snowflake(), name, roles=role_ids, permissions=perms)
+
+    def moderator(self, name: str = "moderator") -> FakeUser:
+        return self.member(name, permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
+
+    def role(self, name: str, permissions: int = 0) -> FakeRole:
+        role = FakeRole(snowflake(), name, permissions)
+        self.guild.roles.append(role)
+        return role
+
+    def rate_limit(self, path_fragment: str, times: int = 1, retry_after: float = 0.2) -> None:
+        """The next `times` requests whose path contains `path_fragment` answer 429."""
+        self.rate_limits.setdefault(path_fragment, []).extend([retry_after] * times)
+
+    # ----- gateway ---------------------------------------------------------------------
+    async def _send(self, ws: web.WebSocketResponse, op: int, d: Any, t: str | None = None) -> None:
+        payload: dict[str, Any] = {"op": op, "d": d, "s": None, "t": t}
+        if op == 0:
+            self._seq += 1
+            payload["s"] = self._seq
+        await ws.send_str(json.dumps(payload))
+
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        ws = web.WebSocketResponse(max_msg_size=0)
+        await ws.prepare(request)
+        await self._send(ws, 10, {"heartbeat_interval": self.heartbeat_interval_ms})
+        async for msg in ws:
+            if msg.type != aiohttp.WSMsgType.TEXT:
+                continue
+            data = json.loads(msg.data)
+            op = data.get("op")
+            if op == 1:
+                self.heartbeats.append(time.monotonic())
+                await self._send(ws, 11, None)
+            elif op == 2:
+                token = data["d"]["token"]
+                if self.valid_tokens is not None and token not in self.valid_tokens:
+                    await ws.close(code=4004, message=b"Authentication failed.")
+                    break
+                self._ws = ws
+                self.identified.set()
+                await self._send_ready(ws)
+            elif op == 6:
+                self._ws = ws
+                await self._send(ws, 0, {}, "RESUMED")
+        return ws
+
+    async def _send_ready(self, ws: web.WebSocketResponse) -> None:
+        await self._send(
+            ws,
+            0,
+            {
+                "v": 10,
+                "user": {**self.bot_user.user_payload(), "verified": True, "mfa_enabled": False, "flags": 0},
+                "guilds": [{"id": str(self.guild.id), "unavailable": True}],
+                "session_id": "fake-session",
+                "resume_gateway_url": self.gateway_url,
+                "application": {"id": str(self.app_id), "flags": 0},
+                "private_channels": [],
+                "relationships": [],
+            },
+            "READY",
+        )
+        await self._send(ws, 0, self._guild_payload(), "GUILD_CREATE")
+        self.ready_sent.set()
+
+    def _guild_payload(self) -> dict[str, Any]:
+        g = self.guild
+        return {
+            "id": str(g.id),
+            "name": g.name,
+            "icon": None,
+            "owner_id": str(g.owner_id),
+            "roles": [r.payload(i) for i, r in enumerate(g.roles)],
+            "emojis": [],
+            "stickers": [],
+            "features": [],
+            "member_count": 3,
+            "large": False,
+            "unavailable": False,
+            "premium_tier": 0,
+            "preferred_locale": "en-US",
+            "members": [{**self.bot_user_member(), "user": self.bot_user.user_payload()}],
+            "channels": [
+                {
+                    "id": str(g.channel_id),
+                    "type": 0,
+                    "name": "general",
+                    "position": 0,
+                    "permission_overwrites": [],
+                    "nsfw": False,
+                    "parent_id": None,
+                    "topic": None,
+                    "last_message_id": None,
+                    "rate_limit_per_user": 0,
+                }
+            ],
+            "threads": [],
+            "presences": [],
+            "voice_states": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "joined_at": "2026-01-01T00:00:00+00:00",
+            "system_channel_id": None,
+            "afk_channel_id": None,
+            "verification_level": 0,
+            "default_message_notifications": 0,
+            "explicit_content_filter": 0,
+            "mfa_level": 0,
+            "nsfw_level": 0,
+        }
+
+    def bot_user_member(self) -> dict[str, Any]:
+        return {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0}
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        if self._ws is None or self._ws.closed:
+            raise AssertionError("the bot is not connected to the fake gateway")
+        await self._send(self._ws, 0, data, event)
+
+    async def disconnect_gateway(self) -> None:
+        if self._ws is not None:
+            await self._ws.close(code=4000, message=b"test disconnect")
+
+    # ----- interactions ----------------------------------------------------------------
+    def _find_command(self, name: str) -> tuple[dict[str, Any], list[str]]:
+        parts = name.split()
+        pool = self.guild_commands.get(self.guild.id, []) + self.global_commands
+        for cmd in pool:
+            if cmd["name"] == parts[0] and cmd.get("type", 1) == 1:
+                return cmd, parts[1:]
+        raise AssertionError(f"command /{parts[0]} was never synced; synced: {[c['name'] for c in pool]}")
+
+    def _typed_options(self, schema: list[dict[str, Any]], values: dict[str, Any], resolved: dict[str, Any], focused: str | None) -> list[dict[str, Any]]:
+        by_name = {o["name"]: o for o in schema}
+        options = []
+        for key, value in values.items():
+            if key not in by_name:
+                raise AssertionError(f"option {key!r} is not in the synced schema {sorted(by_name)}")
+            opt_type = by_name[key]["type"]
+            option: dict[str, Any] = {"name": key, "type": opt_type}
+            if opt_type == 6:  # USER
+                assert isinstance(value, FakeUser)
+                resolved.setdefault("users", {})[str(value.id)] = value.user_payload()
+                if self.guild is not None:
+                    resolved.setdefault("members", {})[str(value.id)] = value.member_payload(with_user=False)
+                option["value"] = str(value.id)
+            elif opt_type == 8:  # ROLE
+                assert isinstance(value, FakeRole)
+                resolved.setdefault("roles", {})[str(value.id)] = value.payload(1)
+                option["value"] = str(value.id)
+            elif opt_type == 11:  # ATTACHMENT
+                assert isinstance(value, FakeAttachment)
+                value.url = f"{self.base}/attachments/{self.guild.channel_id}/{value.id}/{value.filename}"
+                self.attachments[str(value.id)] = value
+                resolved.setdefault("attachments", {})[str(value.id)] = value.payload()
+                option["value"] = str(value.id)
+            else:
+                option["value"] = value
+            if key == focused:
+                option["focused"] = True
+            options.append(option)
+        return options
+
+    def build_interaction(
+        self,
+        name: str,
+        *,
+        user: FakeUser,
+        options: dict[str, Any],
+        kind: int = 2,
+        focused: str | None = None,
+        dm: bool = False,
+    ) -> InteractionRecord:
+        cmd, path = self._find_command(name)
+        schema = cmd.get("options", [])
+        resolved: dict[str, Any] = {}
+        nested: list[dict[str, Any]]
+        wrap: list[dict[str, Any]] = []
+        for part in path:  # subcommand groups / subcommands
+            sub = next((o for o in schema if o["name"] == part and o["type"] in (1, 2)), None)
+            if sub is None:
+                raise AssertionError(f"/{name}: no subcommand {part!r}")
+            wrap.append({"name": part, "type": sub["type"], "options": []})
+            schema = sub.get("options", [])
+        nested = self._typed_options(schema, options, resolved, focused)
+        if wrap:
+            for outer, inner in zip(wrap, wrap[1:]):
+                outer["options"] = [inner]
+            wrap[-1]["options"] = nested
+            nested = [wrap[0]]
+        data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": nested}
+        if resolved:
+            data["resolved"] = resolved
+        interaction_id = snowflake()
+        token = f"tok-{interaction_id}"
+        channel_id = self.dm_channel_id if dm else self.guild.channel_id
+        payload: dict[str, Any] = {
+            "id": str(interaction_id),
+            "application_id": str(self.app_id),
+            "type": kind,
+            "data": data,
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "app_permissions": str(MEMBER_DEFAULT_PERMISSIONS),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(self.guild.id)} if not dm else {"1": str(user.id)},
+            "context": 1 if dm else 0,
+            "attachment_size_limit": self.guild.upload_limit,
+        }
+        if dm:
+            payload["user"] = user.user_payload()
+            payload["channel"] = {"id": str(channel_id), "type": 1, "recipients": [user.user_payload()]}
+            payload["channel_id"] = str(channel_id)
+        else:
+            payload["guild_id"] = str(self.guild.id)
+            payload["guild_locale"] = "en-US"
+            payload["guild"] = {"id": str(self.guild.id), "locale": "en-US", "features": []}
+            payload["channel_id"] = str(channel_id)
+            payload["channel"] = {"id": str(channel_id), "type": 0, "name": "general", "guild_id": str(self.guild.id), "permission_overwrites": [], "position": 0, "nsfw": False}
+            payload["member"] = user.member_payload()
+        record = InteractionRecord(
+            id=interaction_id,
+            token=token,
+            name=name,
+            user=user,
+            guild_id=None if dm else self.guild.id,
+            channel_id=channel_id,
+            created=self.now(),
+            payload=payload,
+        )
+        self.interactions[interaction_id] = record
+        return record
+
+    async def invoke(self, name: str, *, user: FakeUser, dm: bool = False, **options: Any) -> InteractionRecord:
+        """A member runs `/name options...`; returns the record to wait on."""
+        record = self.build_interaction(name, user=user, options=options, dm=dm)
+        await self.dispatch("INTERACTION_CREATE", record.payload)
+        asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
+        return record
+
+    async def autocomplete(self, name: str, *, user: FakeUser, focused: str, **options: Any) -> list[dict[str, Any]]:
+        record = self.build_interaction(name, user=user, options=options, kind=4, focused=focused)
+        await self.dispatch("INTERACTION_CREATE", record.payload)
+        await record.wait_for(lambda r: r.autocomplete_choices is not None or bool(r.violations), 5.0)
+        return record.autocomplete_choices or []
+
+    def _expire_unacked(self, record: InteractionRecord) -> None:
+        if record.ack_type is None:
+            record.violations.append("not acknowledged within 3 s: the member sees 'The application did not respond'")
+
+            async def notify() -> None:
+                async with record.changed:
+                    record.changed.notify_all()
+
+            asyncio.ensure_future(notify())
+
+    # ----- REST ------------------------------------------------------------------------
+    @staticmethod
+    def _error(status: int, code: int, message: str) -> web.Response:
+        return _json({"code": code, "message": message}, status=status)
+
+    async def _read_body(self, request: web.Request) -> tuple[dict[str, Any], list[SentFile]]:
+        if request.content_type.startswith("multipart/"):
+            payload: dict[str, Any] = {}
+            files: list[SentFile] = []
+            reader = await request.multipart()
+            async for part in reader:
+                if part.name == "payload_json":
+                    payload = json.loads(await part.text())
+                else:
+                    files.append(SentFile(part.filename or "", bytes(await part.read()), part.headers.get("Content-Type")))
+            return payload, files
+        if request.can_read_body:
+            text = await request.text()
+            return (json.loads(text) if text else {}), []
+        return {}, []
+
+    async def _rest(self, request: web.Request) -> web.StreamResponse:
+        path = "/" + request.match_info["tail"]
+        self.requests.append((request.method, path))
+        for fragment, queue in self.rate_limits.items():
+            if fragment in path and queue:
+                retry_after = queue.pop(0)
+                return _json(
+                    {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
+                    status=429,
+                    headers={
+                        "Retry-After": str(max(1, int(retry_after))),
+                        "X-RateLimit-Limit": "5",
+                        "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset-After": str(retry_after),
+                        "X-RateLimit-Bucket": "fake",
+                        "X-RateLimit-Scope": "user",
+                        "Via": "1.1 google",
+                    },
+                )
+        parts = path.strip("/").split("/")
+        method = request.method
+        if path.startswith("/interactions/"):
+            return await self._interaction_callback(request, int(parts[1]), parts[2])
+        if path.startswith("/webhooks/"):
+            return await self._webhook(request, parts[2], parts[3:])
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bot ") or (self.valid_tokens is not None and auth[4:] not in self.valid_tokens):
+            return self._error(401, 0, "401: Unauthorized")
+        if path == "/users/@me":
+            return _json({**self.bot_user.user_payload(), "verified": True, "mfa_enabled": False, "flags": 0})
+        if path == "/oauth2/applications/@me":
+            return _json(self._application())
+        if path in ("/gateway", "/gateway/bot"):
+            return _json(
+                {"url": self.gateway_url, "shards": 1, "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}
+            )
+        if parts[:1] == ["applications"] and parts[2:3] == ["commands"]:
+            return await self._commands(request, None)
+        if parts[:1] == ["applications"] and parts[2:3] == ["guilds"]:
+            return await self._commands(request, int(parts[3]))
+        if parts[:1] == ["channels"] and parts[2:3] == ["messages"] and method == "POST":
+            return await self._channel_message(request, int(parts[1]))
+        return self._error(404, 0, f"404: Not Found ({method} {path})")
+
+    def _application(self) -> dict[str, Any]:
+        return {
+            "id": str(self.app_id),
+            "name": "Retouch",
+            "icon": None,
+            "description": "",
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": self.owner.user_payload(),
+            "team": None,
+            "verify_key": "0" * 64,
+            "flags": 0,
+            "summary": "",
+            "rpc_origins": [],
+            "interactions_endpoint_url": None,
+            "install_params": {"scopes": ["bot", "applications.commands"], "permissions": "0"},
+        }
+
+    async def _commands(self, request: web.Request, guild_id: int | None) -> web.Response:
+        if request.method == "GET":
+            return _json(self.global_commands if guild_id is None else self.guild_commands.get(guild_id, []))
+        if request.method != "PUT":
+            return self._error(405, 0, "405: Method Not Allowed")
+        body = await request.json()
+        stored = []
+        for cmd in body:
+            stored.append({**cmd, "id": str(snowflake()), "application_id": str(self.app_id), "version": str(snowflake()), **({"guild_id": str(guild_id)} if guild_id else {})})
+        if guild_id is None:
+            self.global_commands = stored
+        else:
+            self.guild_commands[guild_id] = stored
+        self.sync_calls.append(("global" if guild_id is None else "guild", guild_id))
+        return _json(stored)
+
+    async def _notify(self, record: InteractionRecord) -> None:
+        async with record.changed:
+            record.changed.notify_all()
+
+    def _check_upload(self, record: InteractionRecord | None, files: list[SentFile]) -> web.Response | None:
+        limit = self.guild.upload_limit
+        total = sum(len(f.data) for f in files)
+        if total > limit:
+            if record is not None:
+                record.violations.append(f"upload of {total} bytes over the {limit}-byte limit")
+            return self._error(413, 40005, "Request entity too large")
+        if len(files) > 10:
+            return self._error(400, 50035, "Invalid Form Body: too many attachments (max 10)")
+        return None
+
+    async def _interaction_callback(self, request: web.Request, interaction_id: int, token: str) -> web.Response:
+        record = self.interactions.get(interaction_id)
+        if record is None or record.token != token:
+            return self._error(404, 10062, "Unknown interaction")
+        body, files = await self._read_body(request)
+        if record.ack_type is not None:
+            record.violations.append("acknowledged twice")
+            await self._notify(record)
+            return self._error(400, 40060, "Interaction has already been acknowledged.")
+        if self.now() - record.created > ACK_DEADLINE:
+            if not any("3 s" in v for v in record.violations):
+                record.violations.append("acknowledged after 3 s")
+            await self._notify(record)
+            return self._error(404, 10062, "Unknown interaction")
+        too_big = self._check_upload(record, files)
+        if too_big is not None:
+            await self._notify(record)
+            return too_big
+        kind = body.get("type")
+        data = body.get("data") or {}
+        record.ack_type = kind
+        record.ack_at = self.now()
+        flags = int(data.get("flags") or 0)
+        message_id: int | None = None
+        if kind == 8:  # autocomplete result
+            record.autocomplete_choices = data.get("choices", [])
+        elif kind == 5:  # deferred channel message: "thinking…"
+            record.deferred_ephemeral = bool(flags & EPHEMERAL)
+            record.original = SentMessage(snowflake(), record.channel_id, flags=flags & EPHEMERAL)
+            message_id = record.original.id
+        elif kind == 4:
+            record.original = self._message_from(body=data, files=files, channel_id=record.channel_id)
+            message_id = record.original.id
+        await self._notify(record)
+        return _json(
+            {
+                "interaction": {
+                    "id": str(record.id),
+                    "type": record.payload["type"],
+                    "activity_instance_id": None,
+                    "response_message_id": str(message_id) if message_id else None,
+                    "response_message_loading": kind == 5,
+                    "response_message_ephemeral": bool(flags & EPHEMERAL),
+                },
+                "resource": {"type": kind}
+                | ({"message": record.original.payload(self.app_id, self.bot_user, self.base)} if kind == 4 and record.original else {}),
+            }
+        )
+
+    def _message_from(self, *, body: dict[str, Any], files: list[SentFile], channel_id: int, flags: int | None = None) -> SentMessage:
+        message = SentMessage(snowflake(), channel_id)
+        self._apply(message, body, files)
+        message.flags = int(body.get("flags") or 0) if flags is None else flags
+        return message
+
+    @staticmethod
+    def _apply(message: SentMessage, body: dict[str, Any], files: list[SentFile]) -> None:
+        if "content" in body:
+            message.content = body["content"]
+        if "embeds" in body:
+            message.embeds = body["embeds"] or []
+        if "components" in body:
+            message.components = body["components"] or []
+        if "attachments" in body:
+            kept_ids = {str(a.get("id")) for a in body["attachments"] or []}
+            existing = [f for i, f in enumerate(message.files) if str(i + 1) in kept_ids and not files]
+            message.files = existing + list(files)
+        elif files:
+            message.files = message.files + list(files)
+        message.history.append({"content": message.content, "embeds": message.embeds, "files": [f.filename for f in message.files]})
+
+    async def _webhook(self, request: web.Request, token: str, rest: list[str]) -> web.Response:
+        record = next((r for r in self.interactions.values() if r.token == token), None)
+        if record is None:
+            return self._error(404, 10015, "Unknown Webhook")
+        if self.now() - record.created > TOKEN_LIFETIME:
+            return self._error(401, 50027, "Invalid Webhook Token")
+        body, files = await self._read_body(request)
+        too_big = self._check_upload(record, files) if request.method in ("POST", "PATCH") else None
+        if too_big is not None:
+            await self._notify(record)
+            return too_big
+        if record.ack_type is None:
+            return self._error(404, 10015, "Unknown Webhook")
+        if not rest and request.method == "POST":  # follow-up
+            if record.pending and record.original is not None:
+                # Discord turns the first follow-up into the deferred message, keeping the defer's visibility.
+                self._apply(record.original, body, files)
+                record.original.flags = EPHEMERAL if record.deferred_ephemeral else 0
+                record.original.edits += 1
+                message = record.original
+            else:
+                message = self._message_from(body=body, files=files, channel_id=record.channel_id)
+                record.followups.append(message)
+            await self._notify(record)
+            return _json(message.payload(self.app_id, self.bot_user, self.base))
+        if rest[:1] == ["messages"] and len(rest) >= 2:
+            target = self._find_message(record, rest[1])
+            if target is None:
+                return self._error(404, 10008, "Unknown Message")
+            if request.method == "GET":
+                return _json(target.payload(self.app_id, self.bot_user, self.base))
+            if request.method == "PATCH":
+                self._apply(target, body, files)
+                target.edits += 1
+                await self._notify(record)
+                return _json(target.payload(self.app_id, self.bot_user, self.base))
+            if request.method == "DELETE":
+                if target is record.original:
+                    record.original = None
+                else:
+                    record.followups.remove(target)
+                await self._notify(record)
+                return web.Response(status=204)
+        return self._error(405, 0, "405: Method Not Allowed")
+
+    @staticmethod
+    def _find_message(record: InteractionRecord, message_id: str) -> SentMessage | None:
+        if message_id == "@original":
+            return record.original
+        for message in record.messages:
+            if str(message.id) == message_id:
+                return message
+        return None
+
+    async def _channel_message(self, request: web.Request, channel_id: int) -> web.Response:
+        if not self.guild.bot_can_post:
+            return self._error(403, 50013, "Missing Permissions")
+        body, files = await self._read_body(request)
+        too_big = self._check_upload(None, files)
+        if too_big is not None:
+            return too_big
+        message = self._message_from(body=body, files=files, channel_id=channel_id)
+        self.channel_messages.append(message)
+        return _json(message.payload(self.app_id, self.bot_user, self.base))
+
+    async def _cdn(self, request: web.Request) -> web.StreamResponse:
+        attachment = self.attachments.get(request.match_info["id"])
+        if attachment is None:
+            for message in self.channel_messages + [m for r in self.interactions.values() for m in r.messages]:
+                if str(message.id) == request.match_info["id"]:
+                    for f in message.files:
+                        if f.filename == request.match_info["filename"]:
+                            return web.Response(body=f.data, content_type=f.content_type or "application/octet-stream")
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=attachment.data, content_type=attachment.content_type or "application/octet-stream")
+
+    # ----- measurements ----------------------------------------------------------------
+    def heartbeat_lateness(self) -> float:
+        """Largest gap between heartbeats beyond the interval, in seconds (0 when on time)."""
+        gaps = [b - a for a, b in zip(self.heartbeats, self.heartbeats[1:])]
+        interval = self.heartbeat_interval_ms / 1000
+        return max([g - interval for g in gaps] + [0.0])
