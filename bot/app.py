@@ -17,6 +17,9 @@ from discord.ext import commands
 
 from bot.command_sync import sync_commands
 from bot.config import Settings
+from bot.store.database import migrate, open_database
+from bot.store.quota import QuotaStore
+from bot.tree import RetouchTree
 
 log = logging.getLogger("retouch")
 
@@ -33,6 +36,7 @@ class Retouch(commands.Bot):
     settings: Settings
     http_session: aiohttp.ClientSession
     db: aiosqlite.Connection
+    store: QuotaStore
     boot_id: str
 
     def __init__(
@@ -49,6 +53,7 @@ class Retouch(commands.Bot):
             command_prefix=commands.when_mentioned,
             intents=intents,
             help_command=None,
+            tree_cls=RetouchTree,
             allowed_mentions=discord.AllowedMentions.none(),
             activity=discord.CustomActivity(name="/edit an image"),
             **client_options,
@@ -79,11 +84,35 @@ class Retouch(commands.Bot):
         )
 
     async def open_database(self) -> None:
-        path = self.settings.database_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = await aiosqlite.connect(path, isolation_level=None)
-        await self.db.execute("PRAGMA journal_mode=WAL")
-        await self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        self.db = await open_database(self.settings.database_path)
+        applied = await migrate(self.db)
+        if applied:
+            log.info("database %s upgraded to schema version %d", self.settings.database_path, applied[-1])
+        self.store = QuotaStore(
+            self.db,
+            owner=self.boot_id,
+            default_limit=self.settings.quota_default_limit,
+            default_period=self.settings.quota_default_period,  # type: ignore[arg-type]
+            global_daily_limit=self.settings.global_daily_image_limit,
+            store_prompts=self.settings.store_prompts,
+        )
+        # The instance lock proves no other process is alive, so every open
+        # reservation from an earlier process was abandoned by a crash.
+        abandoned = await self.store.release_abandoned(self.boot_id)
+        if abandoned:
+            log.warning("refunded %d reservation(s) left open by a previous run that did not shut down cleanly", abandoned)
+        self.spawn(self._release_stale_forever())
+
+    async def _release_stale_forever(self) -> None:
+        ttl = self.settings.reservation_ttl_seconds
+        while True:
+            try:
+                released = await self.store.release_stale(ttl)
+                if released:
+                    log.warning("refunded %d reservation(s) open longer than %.0f s", released, ttl)
+            except Exception:
+                log.exception("could not release stale reservations")
+            await asyncio.sleep(min(60.0, ttl / 2))
 
     async def get_meta(self, key: str) -> str | None:
         async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:

@@ -11,6 +11,7 @@ import discord
 from bot.app import Retouch
 from bot.config import Settings
 from bot.instance_lock import InstanceLock
+from bot.store.database import MigrationError
 
 log = logging.getLogger("retouch")
 
@@ -48,6 +49,8 @@ async def run_bot(settings: Settings, *, bot: Retouch | None = None) -> None:
             else:
                 await bot.close()
                 await asyncio.wait_for(runner, timeout=30)
+    except MigrationError as exc:
+        raise StartupError(f"database {settings.database_path}: {exc}") from None
     except discord.LoginFailure:
         raise StartupError("DISCORD_TOKEN was rejected by Discord: copy a fresh bot token from the Developer Portal (Bot > Reset Token)") from None
     except discord.PrivilegedIntentsRequired:

@@ -19,30 +19,30 @@ async def test_rules(fake_discord, tmp_path):
         cog = bot.get_cog("Rules")
 
         # first follow-up after a defer takes the defer's visibility
-        rec = await fake_discord.invoke("deferfollow", user=member, ephemeral_defer=False)
+        rec = await fake_discord.invoke("deferfollow", by=member, ephemeral_defer=False)
         messages = await rec.wait_messages(2)
         assert messages[0].content == "first" and not messages[0].ephemeral
         assert messages[1].content == "second" and messages[1].ephemeral
-        rec = await fake_discord.invoke("deferfollow", user=member, ephemeral_defer=True)
+        rec = await fake_discord.invoke("deferfollow", by=member, ephemeral_defer=True)
         messages = await rec.wait_messages(2)
         assert messages[0].content == "first" and messages[0].ephemeral
 
         # a second acknowledgement fails with 40060
-        rec = await fake_discord.invoke("twice", user=member)
+        rec = await fake_discord.invoke("twice", by=member)
         await rec.wait_for(lambda r: bool(r.violations))
         await asyncio.sleep(0.1)
         assert any(isinstance(e, discord.HTTPException) and e.code == 40060 for e in cog.errors)
         cog.errors.clear()
 
         # uploads over the limit fail with 413 / 40005
-        rec = await fake_discord.invoke("upload", user=member, size=fake_discord.guild.upload_limit + 1)
+        rec = await fake_discord.invoke("upload", by=member, size=fake_discord.guild.upload_limit + 1)
         await rec.wait_for(lambda r: bool(r.violations))
         await asyncio.sleep(0.1)
         assert any(getattr(e, "code", None) == 40005 and e.status == 413 for e in cog.errors)
         cog.errors.clear()
 
         # tokens older than 15 minutes are rejected
-        rec = await fake_discord.invoke("later", user=member)
+        rec = await fake_discord.invoke("later", by=member)
         await rec.wait_ack()
         fake_discord.advance(15 * 60 + 1)
         for _ in range(50):
@@ -55,12 +55,12 @@ async def test_rules(fake_discord, tmp_path):
 
         # a rate-limited route answers 429 and discord.py retries after retry_after
         fake_discord.rate_limit("/callback", times=1, retry_after=0.2)
-        rec = await fake_discord.invoke("upload", user=member, size=10)
+        rec = await fake_discord.invoke("upload", by=member, size=10)
         await rec.wait_reply()
         assert rec.violations == [] and cog.errors == []
 
         # not acknowledged within 3 s: the interaction fails
-        rec = await fake_discord.invoke("slow", user=member, seconds=3.2)
+        rec = await fake_discord.invoke("slow", by=member, seconds=3.2)
         await rec.wait_for(lambda r: bool(r.violations), timeout=6)
         for _ in range(40):
             if cog.errors:

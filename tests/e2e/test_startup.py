@@ -25,7 +25,7 @@ async def test_bot_connects_syncs_and_answers(fake_discord, tmp_path, caplog):
         names = {c["name"] for c in fake_discord.global_commands}
         assert "echo" in names
         member = fake_discord.member("alice")
-        rec = await fake_discord.invoke("echo", user=member, text="hello")
+        rec = await fake_discord.invoke("echo", by=member, text="hello")
         reply = await rec.wait_reply()
         assert reply.content == "echo: hello"
         assert reply.ephemeral

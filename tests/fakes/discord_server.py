@@ -17,7 +17,7 @@ Usage (see tests/conftest.py for the fixtures)::
         discord_fake.patch_discord()            # point discord.py at it
         ... start the bot with any token ...
         await discord_fake.wait_ready()
-        rec = await discord_fake.invoke("edit", user=member, prompt="a hat",
+        rec = await discord_fake.invoke("edit", by=member, prompt="a hat",
                                         image=FakeAttachment.png(b"...", "cat.png"))
         reply = await rec.wait_reply()
         assert reply.ephemeral is False and reply.files[0].filename == "edit-1.png"
@@ -313,6 +313,7 @@ class FakeDiscord:
         self.identified = asyncio.Event()
         self.ready_sent = asyncio.Event()
         self.clock_offset = 0.0
+        self._pending_events: list[tuple[str, dict[str, Any]]] = []
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
         self._runner: web.AppRunner | None = None
@@ -395,8 +396,13 @@ class FakeDiscord:
         return self.member(name, permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
 
     def role(self, name: str, permissions: int = 0) -> FakeRole:
+        """A new server role; a connected bot hears GUILD_ROLE_CREATE before the next event."""
         role = FakeRole(snowflake(), name, permissions)
         self.guild.roles.append(role)
+        if self.ready_sent.is_set():
+            self._pending_events.append(
+                ("GUILD_ROLE_CREATE", {"guild_id": str(self.guild.id), "role": role.payload(len(self.guild.roles) - 1)})
+            )
         return role
 
     def rate_limit(self, path_fragment: str, times: int = 1, retry_after: float = 0.2) -> None:
@@ -508,6 +514,9 @@ class FakeDiscord:
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
         if self._ws is None or self._ws.closed:
             raise AssertionError("the bot is not connected to the fake gateway")
+        while self._pending_events:
+            pending_event, pending_data = self._pending_events.pop(0)
+            await self._send(self._ws, 0, pending_data, pending_event)
         await self._send(self._ws, 0, data, event)
 
     async def disconnect_gateway(self) -> None:
@@ -625,15 +634,15 @@ class FakeDiscord:
         self.interactions[interaction_id] = record
         return record
 
-    async def invoke(self, name: str, *, user: FakeUser, dm: bool = False, **options: Any) -> InteractionRecord:
-        """A member runs `/name options...`; returns the record to wait on."""
-        record = self.build_interaction(name, user=user, options=options, dm=dm)
+    async def invoke(self, name: str, *, by: FakeUser, dm: bool = False, **options: Any) -> InteractionRecord:
+        """Member `by` runs `/name options...`; returns the record to wait on."""
+        record = self.build_interaction(name, user=by, options=options, dm=dm)
         await self.dispatch("INTERACTION_CREATE", record.payload)
         asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
         return record
 
-    async def autocomplete(self, name: str, *, user: FakeUser, focused: str, **options: Any) -> list[dict[str, Any]]:
-        record = self.build_interaction(name, user=user, options=options, kind=4, focused=focused)
+    async def autocomplete(self, name: str, *, by: FakeUser, focused: str, **options: Any) -> list[dict[str, Any]]:
+        record = self.build_interaction(name, user=by, options=options, kind=4, focused=focused)
         await self.dispatch("INTERACTION_CREATE", record.payload)
         await record.wait_for(lambda r: r.autocomplete_choices is not None or bool(r.violations), 5.0)
         return record.autocomplete_choices or []

@@ -1,0 +1,28 @@
+"""Errors a member can act on, and the one place that turns any exception into a message."""
+
+from __future__ import annotations
+
+
+class UserFacingError(Exception):
+    """An error whose text is written for the member, safe to show, and says what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    @property
+    def user_message(self) -> str:
+        return self.message
+
+
+class ShuttingDown(UserFacingError):
+    def __init__(self) -> None:
+        super().__init__("Retouch is restarting and isn't taking new edits right now. Try again in a minute; nothing was charged.")
+
+
+def user_message_for(exc: BaseException) -> str | None:
+    """The member-facing text for a known error, or None for a bug (logged with an id)."""
+    message = getattr(exc, "user_message", None)
+    if isinstance(message, str) and message:
+        return message
+    return None

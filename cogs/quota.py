@@ -1,0 +1,155 @@
+"""`/quota ...` for moderators and `/usage` for everyone: thin adapters over QuotaStore."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, Optional, Union
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import UserFacingError
+from bot.quota_text import limit_text, report_lines, rules_lines, usage_lines
+from bot.store.quota import MAX_LIMIT, UNLIMITED
+
+if TYPE_CHECKING:
+    from bot.app import Retouch
+
+Period = Literal["day", "week", "month"]
+LimitValue = app_commands.Range[int, UNLIMITED, MAX_LIMIT]
+LIMIT_HELP = "Images per period: -1 = unlimited, 0 = blocked"
+
+
+def role_ids_of(user: Union[discord.Member, discord.User]) -> list[int]:
+    return [role.id for role in getattr(user, "roles", []) if not role.is_default()]
+
+
+def is_moderator(interaction: discord.Interaction, moderator_role_ids: tuple[int, ...]) -> bool:
+    perms = interaction.permissions
+    if perms.manage_guild or perms.administrator:
+        return True
+    return any(role_id in moderator_role_ids for role_id in role_ids_of(interaction.user))
+
+
+def _embed(title: str, lines: list[str], colour: discord.Colour = discord.Colour.blurple()) -> discord.Embed:
+    return discord.Embed(title=title, description="\n".join(lines)[:4096], colour=colour)
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Set and inspect image quotas (moderators)"):
+    def __init__(self, bot: "Retouch") -> None:
+        self.bot = bot
+        super().__init__()
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Discord's default permissions can be changed by a server admin, so check again here.
+        if not is_moderator(interaction, self.bot.settings.moderator_role_ids):
+            raise app_commands.CheckFailure("Only moderators can change or inspect quotas (Manage Server permission or a moderator role).")
+        return True
+
+    @property
+    def store(self):  # type: ignore[no-untyped-def]
+        return self.bot.store
+
+    async def _usage_embed(self, guild_id: int, user: Union[discord.Member, discord.User], title: str) -> discord.Embed:
+        usage = await self.store.usage_for(guild_id, user.id, role_ids_of(user))
+        return _embed(title, usage_lines(usage))
+
+    @app_commands.command(name="set", description="Give one member their own limit (overrides roles and the server default)")
+    @app_commands.describe(user="The member", limit=LIMIT_HELP, period="Per day, week or month (default: the server's)")
+    async def set_(self, interaction: discord.Interaction, user: discord.Member, limit: LimitValue, period: Optional[Period] = None) -> None:
+        assert interaction.guild_id is not None
+        rule = await self.store.set_user_limit(interaction.guild_id, user.id, limit, period)
+        embed = await self._usage_embed(interaction.guild_id, user, f"{user.display_name}: {limit_text(rule.limit, rule.period)}")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="reset", description="Clear a member's usage in the current period")
+    @app_commands.describe(user="The member whose used images go back to zero")
+    async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
+        assert interaction.guild_id is not None
+        cleared = await self.store.reset_user(interaction.guild_id, user.id, role_ids_of(user))
+        embed = await self._usage_embed(interaction.guild_id, user, f"Reset {user.display_name}: {cleared} image(s) cleared")
+        await interaction.response.send_message(embed=embed, ephemeral=True)
+
+    @app_commands.command(name="default", description="Set the server-wide limit for members without another rule")
+    @app_commands.describe(limit=LIMIT_HELP, period="Per day, week or month (default: keep the current one)")
+    async def default(self, interaction: discord.Interaction, limit: LimitValue, period: Optional[Period] = None) -> None:
+        assert interaction.guild_id is not None
+        rule = await self.store.set_guild_default(interaction.guild_id, limit, period)
+        await interaction.response.send_message(
+            embed=_embed("Server default updated", [f"Members without another rule get {limit_text(rule.limit, rule.period)}."]),
+            ephemeral=True,
+        )
+
+    @app_commands.command(name="role", description="Set a limit for everyone with a role (a member gets their best role)")
+    @app_commands.describe(role="The role", limit=LIMIT_HELP, period="Per day, week or month (default: the server's)")
+    async def role(self, interaction: discord.Interaction, role: discord.Role, limit: LimitValue, period: Optional[Period] = None) -> None:
+        assert interaction.guild_id is not None
+        if role.is_default():
+            raise UserFacingError("To set a limit for everyone, use `/quota default`.")
+        rule = await self.store.set_role_limit(interaction.guild_id, role.id, limit, period)
+        await interaction.response.send_message(
+            embed=_embed("Role limit set", [f"{role.mention}: {limit_text(rule.limit, rule.period)}"]), ephemeral=True
+        )
+
+    @app_commands.command(name="clear", description="Remove a member's override or a role's limit")
+    @app_commands.describe(user="Remove this member's own limit", role="Remove this role's limit")
+    async def clear(self, interaction: discord.Interaction, user: Optional[discord.Member] = None, role: Optional[discord.Role] = None) -> None:
+        assert interaction.guild_id is not None
+        if (user is None) == (role is None):
+            raise UserFacingError("Pick exactly one: `user` to remove a member's override, or `role` to remove a role's limit.")
+        if user is not None:
+            removed = await self.store.clear_user_limit(interaction.guild_id, user.id)
+            what = f"{user.display_name}'s override"
+        else:
+            assert role is not None
+            removed = await self.store.clear_role_limit(interaction.guild_id, role.id)
+            what = f"the limit for {role.mention}"
+        text = f"Removed {what}." if removed else f"There was no {what.replace('the limit', 'limit')} to remove."
+        lines = [text]
+        if user is not None:
+            lines += usage_lines(await self.store.usage_for(interaction.guild_id, user.id, role_ids_of(user)))
+        await interaction.response.send_message(embed=_embed("Quota rule removed" if removed else "Nothing to remove", lines), ephemeral=True)
+
+    @app_commands.command(name="show", description="A member's limit, usage and reset time, and which rule applies")
+    @app_commands.describe(user="The member (default: you, plus the server's rules)", public="Post it in the channel")
+    async def show(self, interaction: discord.Interaction, user: Optional[discord.Member] = None, public: bool = False) -> None:
+        assert interaction.guild is not None and interaction.guild_id is not None
+        target = user or interaction.user
+        embed = await self._usage_embed(interaction.guild_id, target, f"Quota for {target.display_name}")
+        if user is None:
+            guild = interaction.guild
+            rules = await self.store.list_rules(interaction.guild_id)
+            lines = rules_lines(
+                rules,
+                role_name=lambda rid: (r.mention if (r := guild.get_role(rid)) else f"<@&{rid}>"),
+                user_name=lambda uid: f"<@{uid}>",
+            )
+            embed.add_field(name="Server rules", value="\n".join(lines)[:1024], inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=not public)
+
+    @app_commands.command(name="report", description="Top members this period: images, tokens and estimated cost")
+    @app_commands.describe(public="Post it in the channel")
+    async def report(self, interaction: discord.Interaction, public: bool = False) -> None:
+        assert interaction.guild_id is not None
+        report = await self.store.report(interaction.guild_id, top=15)
+        lines = report_lines(report, user_name=lambda uid: f"<@{uid}>")
+        await interaction.response.send_message(embed=_embed("Usage report", lines), ephemeral=not public)
+
+
+class UsageCommand(commands.Cog):
+    def __init__(self, bot: "Retouch") -> None:
+        self.bot = bot
+
+    @app_commands.command(name="usage", description="How many images you have left, and when your quota resets")
+    async def usage(self, interaction: discord.Interaction) -> None:
+        if interaction.guild_id is None and not self.bot.settings.allow_dms:
+            raise app_commands.NoPrivateMessage()
+        usage = await self.bot.store.usage_for(interaction.guild_id, interaction.user.id, role_ids_of(interaction.user))
+        await interaction.response.send_message(embed=_embed("Your image quota", usage_lines(usage)), ephemeral=True)
+
+
+async def setup(bot: "Retouch") -> None:
+    await bot.add_cog(QuotaCommands(bot))
+    await bot.add_cog(UsageCommand(bot))
