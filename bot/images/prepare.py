@@ -1,0 +1,350 @@
+"""Prepare the member's input image for a model.
+
+`prepare_image` is plain synchronous CPU work (Pillow); call it from a worker thread, or
+use `prepare_image_async`, which does exactly that.
+
+Rules, in order:
+1. Refuse what is not usable: empty, over `max_input_bytes`, not an image by its bytes,
+   a recognised but undecodable format (HEIC without a plugin), more pixels than
+   `max_decoded_pixels` according to the header (checked before decoding anything), and
+   truncated/corrupt data (the first frame is fully decoded to find out).
+2. Pass the ORIGINAL BYTES through unchanged when the model can take them as they are:
+   accepted format, no EXIF orientation to apply, a single frame, a plain pixel mode
+   (`passthrough_modes`), within the edge/pixel limits and under `max_bytes`.
+3. Otherwise re-encode once, after: first frame only; pixel mode normalised (palette,
+   CMYK, 16-bit, greyscale+alpha... become RGB/RGBA/L; alpha kept); downscale with LANCZOS
+   into `max_edge`/`max_pixels`; EXIF orientation baked into the pixels (the tag is not
+   written again, nor is any other metadata; a matching ICC profile is kept). The output
+   keeps the source format when the model accepts it (PNG stays lossless, JPEG/lossy WebP
+   at quality 95), otherwise PNG (then WebP, then JPEG if PNG is not accepted).
+4. If the result is over `max_bytes`: lossy fallbacks (WebP when there is transparency,
+   else JPEG) at quality 92/85/80, then further downscaling, until it fits; refused only
+   when even that fails.
+
+`PreparedImage.original_width/height` are the size as DISPLAYED (EXIF orientation
+applied), before downscaling: that is what the member saw and drew a mask on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from dataclasses import dataclass, field
+
+from PIL import Image
+
+from ._pillow import (
+    MIB,
+    ORIENTATION_TRANSPOSE,
+    ORIENTATION_WORDS,
+    SWAPS_AXES,
+    alpha_is_meaningful,
+    check_input_bytes,
+    decode,
+    dims,
+    encode,
+    format_mb,
+    normalize_mode,
+    resize,
+    scaled,
+)
+from .errors import ImageRejected, RejectReason
+from .sniff import content_type_for, extension_for, label_for, webp_is_lossless
+
+ENCODABLE = ("png", "jpeg", "webp")
+_LOSSY_LADDER = (92, 85, 80)
+_MIN_EDGE = 64  # never downscale below this to meet a byte limit
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What a model accepts and what the bot is willing to send / decode."""
+
+    formats: frozenset[str] = frozenset({"png", "jpeg", "webp"})  # accepted upload formats
+    max_bytes: int = 25_000_000  # per uploaded file (decimal MB: the conservative reading)
+    max_edge: int | None = 4096  # longest edge the bot sends
+    max_pixels: int | None = 8_294_400  # ~8.3 MP (3840×2160)
+    square_required: bool = False  # dall-e-2
+    max_decoded_pixels: int = 50_000_000  # decompression-bomb ceiling, checked on the header
+    max_input_bytes: int | None = 64 * MIB  # refuse bigger downloads before decoding
+    mask_max_bytes: int = 4_000_000  # provider limit for the mask PNG
+    # Pixel modes that may be passed through untouched; others are converted.
+    passthrough_modes: frozenset[str] = frozenset({"RGB", "RGBA", "L"})
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "formats", frozenset(f.lower() for f in self.formats))
+        object.__setattr__(self, "passthrough_modes", frozenset(self.passthrough_modes))
+        if not self.formats & set(ENCODABLE):
+            raise ValueError(f"ImageLimits.formats must include one of {ENCODABLE}, got {sorted(self.formats)}")
+        for name in ("max_bytes", "max_decoded_pixels", "mask_max_bytes"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"ImageLimits.{name} must be positive")
+        for name in ("max_edge", "max_pixels", "max_input_bytes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"ImageLimits.{name} must be positive or None")
+
+
+GPT_IMAGE_LIMITS = ImageLimits()
+# dall-e-2: one square PNG under 4 MB; modes RGBA/LA/L (RGB is reportedly refused); outputs ≤ 1024².
+DALLE2_LIMITS = ImageLimits(
+    formats=frozenset({"png"}),
+    max_bytes=4_000_000,
+    max_edge=1024,
+    max_pixels=None,
+    square_required=True,
+    passthrough_modes=frozenset({"RGBA", "LA", "L"}),
+)
+QWEN_IMAGE_LIMITS = ImageLimits(max_bytes=10_000_000)
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    data: bytes = field(repr=False)
+    format: str  # canonical: png / jpeg / webp
+    content_type: str
+    width: int
+    height: int
+    original_width: int  # as displayed (EXIF applied), before any downscale
+    original_height: int
+    converted: bool  # format or pixel mode changed, or only the first frame kept
+    resized: bool
+    notes: list[str] = field(default_factory=list)
+    source_format: str = ""
+    orientation: int = 1  # the EXIF orientation that was applied (1 = none)
+    reencoded: bool = False  # False: `data` is the member's original bytes
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return (self.width, self.height)
+
+    @property
+    def original_size(self) -> tuple[int, int]:
+        return (self.original_width, self.original_height)
+
+    @property
+    def extension(self) -> str:
+        return extension_for(self.format)
+
+    @property
+    def filename(self) -> str:
+        return f"image.{self.extension}"
+
+
+def target_size(size: tuple[int, int], limits: ImageLimits) -> tuple[int, int] | None:
+    """The proportional size that fits `max_edge`/`max_pixels`, or None if `size` already fits."""
+    w, h = size
+    scale = 1.0
+    if limits.max_edge is not None and max(w, h) > limits.max_edge:
+        scale = min(scale, limits.max_edge / max(w, h))
+    if limits.max_pixels is not None and w * h > limits.max_pixels:
+        scale = min(scale, math.sqrt(limits.max_pixels / (w * h)))
+    if scale >= 1.0:
+        return None
+    out = max(1, round(w * scale)), max(1, round(h * scale))
+    if not _within(out, limits):
+        out = scaled(size, scale)
+    return out
+
+
+def _within(size: tuple[int, int], limits: ImageLimits) -> bool:
+    if limits.max_edge is not None and max(size) > limits.max_edge:
+        return False
+    return limits.max_pixels is None or size[0] * size[1] <= limits.max_pixels
+
+
+def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> PreparedImage:
+    """Validate and, only if needed, convert/downscale/re-orient the member's image."""
+    check_input_bytes(data, max_input_bytes=limits.max_input_bytes, error=ImageRejected, subject="image")
+    dec = decode(
+        data,
+        max_decoded_pixels=limits.max_decoded_pixels,
+        error=ImageRejected,
+        subject="image",
+        draft=lambda stored: target_size(stored, limits),
+    )
+    display = dec.display_size
+    if limits.square_required and display[0] != display[1]:
+        raise ImageRejected(
+            RejectReason.NOT_SQUARE,
+            f"This model needs a square image, and yours is {dims(display)}. "
+            "Crop it to a square (or pick another model) and try again.",
+        )
+    target = target_size(display, limits)
+    im = dec.image
+
+    if (
+        dec.format in limits.formats
+        and dec.orientation == 1
+        and not dec.animated
+        and target is None
+        and im.mode in limits.passthrough_modes
+        and len(data) <= limits.max_bytes
+    ):
+        return PreparedImage(
+            data=data,
+            format=dec.format,
+            content_type=content_type_for(dec.format),
+            width=display[0],
+            height=display[1],
+            original_width=display[0],
+            original_height=display[1],
+            converted=False,
+            resized=False,
+            notes=[],
+            source_format=dec.format,
+            orientation=1,
+            reencoded=False,
+        )
+
+    notes: list[str] = []
+    source_mode = im.mode
+    im, icc, mode_note = normalize_mode(im, dec.icc_profile)
+    if mode_note:
+        notes.append(mode_note)
+    if dec.animated:
+        what = "page of the TIFF" if dec.format == "tiff" else f"frame of the animated {label_for(dec.format)}"
+        notes.append(f"used only the first {what}")
+
+    if target is not None:  # resize before rotating: fewer pixels to move
+        im = resize(im, (target[1], target[0]) if dec.orientation in SWAPS_AXES else target)
+    method = ORIENTATION_TRANSPOSE.get(dec.orientation)
+    if method is not None:
+        im = im.transpose(method)
+        notes.append(f"applied the photo's EXIF orientation ({ORIENTATION_WORDS[dec.orientation]})")
+
+    alpha = alpha_is_meaningful(im)
+    out_fmt, quality = _primary_encoding(dec.format, data, limits)
+    if out_fmt == "jpeg" and alpha:
+        im = _flatten(im)
+        alpha = False
+        notes.append("flattened transparency onto white (the model takes no transparent format)")
+    im = _fit_mode(im, limits.passthrough_modes)
+
+    ladder = [(out_fmt, quality), *_lossy_fallbacks(limits, alpha)]
+    fitted = encode_to_fit(im, ladder, limits.max_bytes, icc=icc)
+    if fitted is None:
+        raise ImageRejected(
+            RejectReason.CANNOT_FIT,
+            f"That image can't be made small enough for this model's {format_mb(limits.max_bytes)} "
+            "limit. Try a smaller or simpler image.",
+        )
+    out, (final_fmt, final_q), final_im = fitted
+    reduced = (final_fmt, final_q) != (out_fmt, quality)  # a lossy fallback was needed for bytes
+    for_bytes = f" to fit the model's {format_mb(limits.max_bytes)} limit"
+    why = ((f" (q={final_q})" if final_q is not None else "") + for_bytes) if reduced else ""
+    if final_fmt != dec.format:
+        notes.append(f"converted {label_for(dec.format)} to {label_for(final_fmt)}{why}")
+    elif reduced:
+        notes.append(f"re-encoded as {label_for(final_fmt)}{why}")
+    if final_im.size != display:
+        extra = for_bytes if final_im.size != im.size else ""
+        notes.append(f"downscaled {dims(display)} → {dims(final_im.size)}{extra}")
+
+    return PreparedImage(
+        data=out,
+        format=final_fmt,
+        content_type=content_type_for(final_fmt),
+        width=final_im.size[0],
+        height=final_im.size[1],
+        original_width=display[0],
+        original_height=display[1],
+        converted=dec.animated or final_fmt != dec.format or final_im.mode != source_mode,
+        resized=final_im.size != display,
+        notes=notes,
+        source_format=dec.format,
+        orientation=dec.orientation,
+        reencoded=True,
+    )
+
+
+async def prepare_image_async(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> PreparedImage:
+    """`prepare_image` in a worker thread, so the event loop never blocks on Pillow."""
+    return await asyncio.to_thread(prepare_image, data, limits=limits)
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+def _primary_encoding(src: str, data: bytes, limits: ImageLimits) -> tuple[str, int | None]:
+    """Keep the source format when the model takes it; else PNG, WebP (lossless), JPEG."""
+    if src in limits.formats and src in ENCODABLE:
+        if src == "png":
+            return "png", None
+        if src == "jpeg":
+            return "jpeg", 95
+        return "webp", (None if webp_is_lossless(data) else 95)
+    for fmt in ENCODABLE:
+        if fmt in limits.formats:
+            return fmt, (95 if fmt == "jpeg" else None)
+    raise AssertionError("ImageLimits guarantees an encodable format")
+
+
+def _lossy_fallbacks(limits: ImageLimits, alpha: bool) -> list[tuple[str, int | None]]:
+    if alpha:
+        fmt = "webp" if "webp" in limits.formats else None
+    elif "jpeg" in limits.formats:
+        fmt = "jpeg"
+    else:
+        fmt = "webp" if "webp" in limits.formats else None
+    if fmt is None:
+        return []
+    return [(fmt, q) for q in _LOSSY_LADDER]
+
+
+def _flatten(im: Image.Image) -> Image.Image:
+    rgba = im.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+_UPGRADES = {"L": ("RGB", "RGBA", "LA"), "RGB": ("RGBA",), "RGBA": ()}
+
+
+def _fit_mode(im: Image.Image, allowed: frozenset[str]) -> Image.Image:
+    """Move to a mode the model takes when the normalised one is not (dall-e-2: RGB -> RGBA)."""
+    if im.mode in allowed:
+        return im
+    for mode in _UPGRADES.get(im.mode, ()):
+        if mode in allowed:
+            return im.convert(mode)
+    return im
+
+
+def encode_to_fit(
+    im: Image.Image,
+    ladder: list[tuple[str, int | None]],
+    max_bytes: int,
+    *,
+    icc: bytes | None = None,
+    min_edge: int = _MIN_EDGE,
+) -> tuple[bytes, tuple[str, int | None], Image.Image] | None:
+    """Try each (format, quality) of `ladder` at full size, then keep downscaling with the
+    last (most compact) one. Returns (bytes, (format, quality), image encoded) or None."""
+    last_len: int | None = None
+    hopeless: str | None = None
+    for i, (fmt, quality) in enumerate(ladder):
+        if quality is not None and fmt == hopeless and i < len(ladder) - 1:
+            # A few quality points will not nearly halve the size: skip to the last rung,
+            # which is also the one used (and measured) for downscaling.
+            continue
+        out = encode(im, fmt, quality=quality, icc=icc)
+        if len(out) <= max_bytes:
+            return out, (fmt, quality), im
+        last_len = len(out)
+        if quality is not None and len(out) > 1.6 * max_bytes:
+            hopeless = fmt
+    assert last_len is not None
+    fmt, quality = ladder[-1]
+    factor = 1.0
+    for _ in range(10):
+        factor *= min(0.9, math.sqrt(max_bytes / last_len) * 0.95)
+        size = scaled(im.size, factor)
+        if max(size) < min(min_edge, max(im.size)):
+            return None
+        small = resize(im, size)
+        out = encode(small, fmt, quality=quality, icc=icc)
+        if len(out) <= max_bytes:
+            return out, (fmt, quality), small
+        last_len = len(out)
+    return None

@@ -1,0 +1,148 @@
+"""Recognise an image format from its bytes (never from a file name or a declared type).
+
+Canonical format names used across `bot.images`: ``png``, ``jpeg``, ``webp``, ``gif``,
+``bmp``, ``tiff``, ``avif``, ``heic``. `sniff_format` only looks at magic numbers; whether
+the bytes really decode is checked later by Pillow (`prepare_image` calls ``load()``).
+"""
+
+from __future__ import annotations
+
+import struct
+
+from PIL import Image
+
+FORMATS = ("png", "jpeg", "webp", "gif", "bmp", "tiff", "avif", "heic")
+
+# canonical name -> Pillow's format id (the key of Image.OPEN / the `format` of a save)
+PIL_FORMATS = {
+    "png": "PNG",
+    "jpeg": "JPEG",
+    "webp": "WEBP",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tiff": "TIFF",
+    "avif": "AVIF",
+    "heic": "HEIF",  # only with a plugin such as pillow-heif (not a dependency)
+}
+
+CONTENT_TYPES = {
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "bmp": "image/bmp",
+    "tiff": "image/tiff",
+    "avif": "image/avif",
+    "heic": "image/heic",
+}
+
+EXTENSIONS = {
+    "png": "png",
+    "jpeg": "jpg",
+    "webp": "webp",
+    "gif": "gif",
+    "bmp": "bmp",
+    "tiff": "tiff",
+    "avif": "avif",
+    "heic": "heic",
+}
+
+# How a format is named in member-facing text and notes.
+LABELS = {
+    "png": "PNG",
+    "jpeg": "JPEG",
+    "webp": "WebP",
+    "gif": "GIF",
+    "bmp": "BMP",
+    "tiff": "TIFF",
+    "avif": "AVIF",
+    "heic": "HEIC",
+}
+
+_AVIF_BRANDS = {b"avif", b"avis"}
+_HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The canonical format of `data` judged by its magic bytes, or None if not an image."""
+    head = bytes(data[:64])
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head.startswith((b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")):
+        return "tiff"
+    if head.startswith(b"BM") and len(head) >= 18 and _plausible_bmp(head):
+        return "bmp"
+    if len(head) >= 16 and head[4:8] == b"ftyp":
+        return _sniff_isobmff(data)
+    return None
+
+
+def _plausible_bmp(head: bytes) -> bool:
+    # "BM" alone is too weak (plain text can start with it): check the DIB header size.
+    (dib_size,) = struct.unpack_from("<I", head, 14)
+    return dib_size in (12, 16, 40, 52, 56, 64, 108, 124)
+
+
+def _sniff_isobmff(data: bytes) -> str | None:
+    (box_size,) = struct.unpack_from(">I", data, 0)
+    end = min(len(data), box_size if 16 <= box_size <= 4096 else 64)
+    brands = {bytes(data[8:12])}
+    brands.update(bytes(data[i : i + 4]) for i in range(16, end - 3, 4))
+    if brands & _AVIF_BRANDS:
+        return "avif"
+    if brands & _HEIC_BRANDS:
+        return "heic"
+    return None  # mp4, mov, ... are not images
+
+
+def can_decode(fmt: str) -> bool:
+    """Whether this Pillow build can open `fmt` (AVIF needs Pillow's AVIF codec, HEIC a
+    plugin such as pillow-heif, registered at any time before the call)."""
+    pil = PIL_FORMATS.get(fmt)
+    if pil is None:
+        return False
+    Image.init()  # cheap after the first call
+    return pil in Image.OPEN
+
+
+def content_type_for(fmt: str) -> str:
+    """The MIME type for a canonical format name (``jpeg`` -> ``image/jpeg``)."""
+    try:
+        return CONTENT_TYPES[fmt]
+    except KeyError:
+        raise ValueError(f"unknown image format {fmt!r}") from None
+
+
+def extension_for(fmt: str) -> str:
+    """The file extension (without dot) for a canonical format name (``jpeg`` -> ``jpg``)."""
+    try:
+        return EXTENSIONS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown image format {fmt!r}") from None
+
+
+def label_for(fmt: str) -> str:
+    return LABELS.get(fmt, fmt.upper())
+
+
+def webp_is_lossless(data: bytes) -> bool:
+    """True when a WebP file's (first) image is VP8L, i.e. lossless."""
+    pos, end = 12, len(data)
+    while pos + 8 <= end:
+        fourcc = bytes(data[pos : pos + 4])
+        (size,) = struct.unpack_from("<I", data, pos + 4)
+        if fourcc == b"VP8L":
+            return True
+        if fourcc == b"VP8 ":
+            return False
+        if fourcc == b"ANMF":  # animation frame: the image chunk is nested after 16 bytes
+            pos += 8 + 16
+            continue
+        pos += 8 + size + (size & 1)
+    return False

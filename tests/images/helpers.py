@@ -1,0 +1,96 @@
+"""Image builders for the image-domain tests: every input is generated with Pillow."""
+
+from __future__ import annotations
+
+import io
+import random
+import struct
+import zlib
+
+from PIL import Image
+
+
+def encode(im: Image.Image, fmt: str, **params) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> Image.Image:
+    im = Image.open(io.BytesIO(data))
+    im.load()
+    return im
+
+
+def halves(size: tuple[int, int], left=(255, 0, 0), right=(0, 0, 255), mode: str = "RGB") -> Image.Image:
+    """Left half one colour, right half another."""
+    w, h = size
+    im = Image.new(mode, size, right)
+    im.paste(Image.new(mode, (w // 2, h), left), (0, 0))
+    return im
+
+
+def gradient(size: tuple[int, int]) -> Image.Image:
+    """A smooth, photo-ish RGB image (compresses like a photo, not like noise)."""
+    w, h = size
+    r = Image.linear_gradient("L").resize(size)
+    g = Image.linear_gradient("L").rotate(90).resize(size)
+    b = Image.radial_gradient("L").resize(size)
+    return Image.merge("RGB", (r, g, b))
+
+
+def noise(size: tuple[int, int], mode: str = "RGB", seed: int = 1) -> Image.Image:
+    """Incompressible pixels: the worst case for any encoder."""
+    bands = len(mode)
+    data = random.Random(seed).randbytes(size[0] * size[1] * bands)
+    return Image.frombytes(mode, size, data)
+
+
+def with_exif_orientation(im: Image.Image, orientation: int, fmt: str = "JPEG", **params) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return encode(im, fmt, exif=exif.tobytes(), **params)
+
+
+def png_chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
+
+def patch_png_size(data: bytes, width: int, height: int) -> bytes:
+    """Rewrite the IHDR of a PNG to claim another size (with a correct CRC)."""
+    assert data[12:16] == b"IHDR"
+    ihdr = struct.pack(">II", width, height) + data[24:29]
+    return data[:8] + png_chunk(b"IHDR", ihdr) + data[33:]
+
+
+def real_png_bomb(width: int, height: int) -> bytes:
+    """A fully valid greyscale PNG of zeros: tiny on disk, `width*height` bytes decoded."""
+    row = b"\x00" * (width + 1)  # filter byte + pixels
+    comp = zlib.compressobj(9)
+    parts = [comp.compress(row * 256) for _ in range(height // 256)]
+    parts.append(comp.compress(row * (height % 256)))
+    parts.append(comp.flush())
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", ihdr)
+        + png_chunk(b"IDAT", b"".join(parts))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def gif_claiming(frame_size: tuple[int, int], screen: tuple[int, int] = (10, 10)) -> bytes:
+    """A GIF whose logical screen is small but whose first frame claims `frame_size`."""
+    header = b"GIF89a" + struct.pack("<HHBBB", *screen, 0x80, 0, 0) + b"\x00\x00\x00\xff\xff\xff"
+    descriptor = b"," + struct.pack("<HHHHB", 0, 0, *frame_size, 0)
+    return header + descriptor + b"\x02\x02\x4c\x01\x00" + b";"
+
+
+def animated_gif(colors: list[tuple[int, int, int]], size=(16, 16)) -> bytes:
+    frames = [Image.new("RGB", size, c) for c in colors]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def heic_like() -> bytes:
+    """The start of an HEIC file (ISO-BMFF `ftyp` box with the `heic` brand)."""
+    return struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic" + b"\x00" * 64
