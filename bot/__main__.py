@@ -29,6 +29,20 @@ def fail(message: str, code: int = 2) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     command = args.command or "run"
+    # These read the settings themselves: doctor reports every bad setting instead of
+    # stopping at the first, and health/backup need only HEALTH_FILE/DATABASE_PATH.
+    if command == "doctor":
+        from bot.doctor import main as doctor
+
+        return doctor()
+    if command == "health":
+        from bot.health import main as health
+
+        return health()
+    if command == "backup":
+        from bot.backup import main as backup
+
+        return backup(args.path)
     try:
         settings = load_settings()
     except ConfigError as exc:

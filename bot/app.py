@@ -17,6 +17,7 @@ from discord.ext import commands
 
 from bot.command_sync import sync_commands
 from bot.config import Settings
+from bot.health import HealthReporter, health_state
 from bot.store.database import migrate, open_database
 from bot.store.quota import QuotaStore
 from bot.tree import RetouchTree
@@ -102,6 +103,8 @@ class Retouch(commands.Bot):
         if abandoned:
             log.warning("refunded %d reservation(s) left open by a previous run that did not shut down cleanly", abandoned)
         self.spawn(self._release_stale_forever())
+        if self.settings.health_file is not None:
+            self.spawn(HealthReporter(self.settings.health_file).run(lambda: health_state(self, self.db)))
 
     async def _release_stale_forever(self) -> None:
         ttl = self.settings.reservation_ttl_seconds

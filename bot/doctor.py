@@ -1,0 +1,472 @@
+"""`python -m bot doctor`: check the settings, the database, Discord and the image API.
+
+One line per check: `PASS`, `WARN` or `FAIL`, what was checked, and for a failure what
+to do (`Fix: ...`). `SKIP` marks a check that could not run because an earlier one
+failed. Exit 0 when nothing failed (warnings do not fail), 1 otherwise.
+
+It changes nothing: the database is opened read-only, the folder test writes and
+deletes a temporary file, and the network checks are GET requests. The Discord token
+and the image API key are never printed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping, TextIO
+
+import aiohttp
+
+from bot.config import ConfigError, Settings, load_settings, read_environment, settings_table
+
+TIMEOUT_SECONDS = 10.0
+USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
+MIN_SQLITE = (3, 35, 0)  # RETURNING, used by the quota store
+DOCKER_UID = 10001  # the image's non-root user (see Dockerfile)
+
+# What the bot needs in a channel: see and read it, answer with images and embeds.
+PERMISSIONS = {
+    "View Channel": 1 << 10,
+    "Send Messages": 1 << 11,
+    "Embed Links": 1 << 14,
+    "Attach Files": 1 << 15,
+    "Read Message History": 1 << 16,
+}
+PERMISSIONS_INTEGER = sum(PERMISSIONS.values())  # 117760
+
+PASS, WARN, FAIL, SKIP = "PASS", "WARN", "FAIL", "SKIP"
+
+
+@dataclass
+class Check:
+    status: str
+    name: str
+    detail: str
+    fix: str = ""
+    notes: list[str] = field(default_factory=list)  # extra lines printed under the check
+
+    def lines(self) -> list[str]:
+        first = f"{self.status:<4}  {self.name}: {self.detail}"
+        if self.fix:
+            first += f". Fix: {self.fix}"
+        return [first] + [f"      {note}" for note in self.notes]
+
+
+def invite_link(client_id: int | str) -> str:
+    return (
+        f"https://discord.com/oauth2/authorize?client_id={client_id}"
+        f"&scope=bot+applications.commands&permissions={PERMISSIONS_INTEGER}"
+    )
+
+
+def in_container() -> bool:
+    return Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
+
+
+# ----- settings --------------------------------------------------------------------------
+
+
+def _named_variable(message: str) -> str | None:
+    names = [env for env, _, _ in settings_table()]
+    first = message.split(" ", 1)[0]
+    if first in names:
+        return first
+    return next((n for n in names if n in message), None)
+
+
+def check_settings(
+    environ: Mapping[str, str] | None, env_file: Path | None
+) -> tuple[Settings | None, set[str], list[Check]]:
+    """Every setting parsed with the bot's own rules; all bad ones reported, not only the first.
+
+    Returns the settings (with placeholders for bad required values, so later checks can
+    still run), the names of the bad variables, and the check lines.
+    """
+    checks: list[Check] = []
+    try:
+        values = dict(read_environment(environ, env_file))
+    except Exception as exc:  # noqa: BLE001 - e.g. an unreadable .env
+        return None, set(), [Check(FAIL, "settings", f"cannot read the settings: {exc}", "check the .env file")]
+
+    required = {env for env, req, _ in settings_table() if req}
+    bad: dict[str, str] = {}
+    settings: Settings | None = None
+    for _ in range(len(fields(Settings)) + 1):
+        try:
+            settings = load_settings(values, env_file=None)
+            break
+        except ConfigError as exc:
+            name = _named_variable(str(exc))
+            if name is None or name in bad:
+                bad[name or "?"] = str(exc)
+                break
+            bad[name] = str(exc)
+            if name in required:
+                values[name] = "placeholder"  # parses; the value itself is never used
+            else:
+                values.pop(name, None)  # fall back to the default and carry on
+    if env_file is not None and env_file.is_file():
+        source = f"the environment and {env_file.resolve()}"
+    elif in_container():
+        source = "the container's environment, which docker compose fills from .env"
+    elif env_file is not None:
+        source = f"the environment; there is no {env_file} file in {Path.cwd()}"
+    else:
+        source = "the environment"
+    for name, message in bad.items():
+        checks.append(Check(FAIL, f"setting {name}", message.rstrip("."), f"edit {name} in .env (see .env.example), then run doctor again"))
+    if not bad:
+        checks.append(Check(PASS, "settings", f"all {len(fields(Settings))} settings are valid (read from {source})"))
+
+    if env_file is not None and env_file.is_file():
+        try:
+            from dotenv import dotenv_values
+
+            known = {env for env, _, _ in settings_table()}
+            unknown = sorted(k for k in dotenv_values(env_file) if k not in known)
+        except Exception:  # noqa: BLE001
+            unknown = []
+        if unknown:
+            checks.append(
+                Check(WARN, "settings", f"{env_file} has names Retouch does not use: {', '.join(unknown)}",
+                      "check them for typos against .env.example (they are ignored)")
+            )
+    return settings, set(bad), checks
+
+
+def check_runtime() -> Check:
+    import discord
+
+    version = tuple(int(p) for p in sqlite3.sqlite_version.split("."))
+    detail = f"Python {platform.python_version()}, discord.py {discord.__version__}, SQLite {sqlite3.sqlite_version}"
+    if sys.version_info < (3, 11):
+        return Check(FAIL, "runtime", detail, "Retouch needs Python 3.11 or newer (or use the Docker image)")
+    if version < MIN_SQLITE:
+        return Check(FAIL, "runtime", detail, "Retouch needs SQLite 3.35 or newer: use a newer Python build or the Docker image")
+    return Check(PASS, "runtime", detail)
+
+
+# ----- database --------------------------------------------------------------------------
+
+
+def _ownership_fix(directory: Path) -> str:
+    if in_container():
+        return (
+            f"the /data volume must belong to uid {DOCKER_UID}: run "
+            f"`docker compose run --rm --user root --entrypoint chown retouch -R {DOCKER_UID}:{DOCKER_UID} /data`"
+        )
+    return f"make {directory} writable by the user running Retouch (uid {os.getuid()}), e.g. `sudo chown -R {os.getuid()} {directory}`, or set DATABASE_PATH elsewhere"
+
+
+def check_database_folder(db_path: Path) -> Check:
+    directory = db_path.parent
+    existing = directory
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        return Check(FAIL, "database folder", f"{existing} is a file, so {directory} cannot be created", "set DATABASE_PATH to a path inside a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".retouch-doctor-", dir=existing)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        return Check(FAIL, "database folder", f"{existing} is not writable ({exc.strerror or exc})", _ownership_fix(existing))
+    if existing != directory:
+        return Check(PASS, "database folder", f"{directory} does not exist yet; it will be created in {existing}, which is writable")
+    return Check(PASS, "database folder", f"{directory} is writable")
+
+
+def _mounted(path: Path) -> bool:
+    for parent in [path, *path.parents]:
+        if parent == Path(parent.anchor):
+            return False
+        if parent.exists() and os.path.ismount(parent):
+            return True
+    return False
+
+
+def check_database_volume(db_path: Path, container: bool | None = None) -> Check | None:
+    container = in_container() if container is None else container
+    if not container:
+        return None
+    resolved = db_path.resolve()
+    if _mounted(resolved.parent):
+        return Check(PASS, "database volume", f"{resolved.parent} is a mounted volume: the database survives upgrades")
+    return Check(
+        WARN, "database volume",
+        f"{resolved} is inside the container, not on a volume: it is lost when the container is recreated (every upgrade)",
+        "keep DATABASE_PATH=/data/retouch.db and mount a volume on /data (docker-compose.yml does)",
+    )
+
+
+def check_database_file(db_path: Path) -> Check:
+    """The file exists (or will be created), is writable, and is a sound SQLite database."""
+    if not db_path.exists():
+        return Check(PASS, "database file", f"{db_path} does not exist yet; it will be created at the first start")
+    if not db_path.is_file():
+        return Check(FAIL, "database file", f"{db_path} is not a file", "set DATABASE_PATH to a file path such as /data/retouch.db")
+    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        if path.exists():
+            try:
+                with open(path, "r+b"):  # opened for writing, nothing written
+                    pass
+            except OSError as exc:
+                return Check(FAIL, "database file", f"{path} is not writable ({exc.strerror or exc})", _ownership_fix(path.parent))
+    try:
+        conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            result = conn.execute("PRAGMA quick_check").fetchall()
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        return Check(
+            FAIL, "database file", f"{db_path} cannot be read as a database ({exc})",
+            "DATABASE_PATH must point at Retouch's database: correct it, or restore a backup",
+        )
+    if [r[0] for r in result] != ["ok"]:
+        return Check(
+            FAIL, "database file", f"{db_path} is damaged ({result[0][0] if result else 'no answer'})",
+            "stop the bot and restore the latest backup (see README, Backups)",
+        )
+    size = db_path.stat().st_size
+    return Check(PASS, "database file", f"{db_path} opens and passes a quick integrity check ({size:,} bytes)")
+
+
+async def check_schema(db_path: Path) -> Check:
+    try:
+        from bot.store.database import schema_status
+
+        status = await schema_status(db_path)
+    except Exception as exc:  # noqa: BLE001 - MigrationError or a damaged file
+        return Check(FAIL, "database schema", f"cannot read the schema version ({type(exc).__name__}: {exc})",
+                     "reinstall Retouch (its migrations/ folder is incomplete) or restore a backup")
+    names = ", ".join(f"{m.version:03d}_{m.name}" for m in status.pending)
+    if status.too_new:
+        return Check(
+            FAIL, "database schema",
+            f"version {status.current} is newer than this Retouch, which knows up to {status.latest}",
+            "upgrade Retouch or restore a backup made with this version",
+        )
+    if not status.exists:
+        return Check(PASS, "database schema", f"new database: the {status.latest} migrations will be applied at the first start")
+    if status.pending:
+        return Check(
+            PASS, "database schema",
+            f"version {status.current} of {status.latest}: {len(status.pending)} migration(s) will be applied at start ({names}); "
+            "take a backup first (python -m bot backup PATH)",
+        )
+    return Check(PASS, "database schema", f"version {status.current}, current")
+
+
+# ----- network ---------------------------------------------------------------------------
+
+
+def _error_message(body: bytes) -> str:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return ""
+    if isinstance(data, dict):
+        error = data.get("error", data)
+        if isinstance(error, dict):
+            message = error.get("message") or error.get("code") or ""
+            return str(message)[:200]
+        if isinstance(error, str):
+            return error[:200]
+    return ""
+
+
+def _looks_like_html(content_type: str, body: bytes) -> bool:
+    return "html" in content_type.lower() or body.lstrip()[:1] == b"<"
+
+
+async def check_discord(token: str, session: aiohttp.ClientSession) -> Check:
+    import discord.http  # read at call time: tests point it at a local fake
+
+    base = discord.http.Route.BASE
+    headers = {"Authorization": f"Bot {token}"}
+    try:
+        async with session.get(f"{base}/users/@me", headers=headers, allow_redirects=False) as resp:
+            status, body = resp.status, await resp.read()
+            retry_after = resp.headers.get("Retry-After", "")
+        if status == 200:
+            user = json.loads(body)
+            client_id = user["id"]
+            try:
+                async with session.get(f"{base}/oauth2/applications/@me", headers=headers, allow_redirects=False) as resp:
+                    if resp.status == 200:
+                        client_id = (await resp.json(content_type=None)).get("id") or client_id
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
+                pass  # the bot user's id is the application id for every modern application
+    except asyncio.TimeoutError:
+        return Check(FAIL, "discord token", f"Discord did not answer within {TIMEOUT_SECONDS:.0f} s",
+                     "check this machine's internet connection, then run doctor again")
+    except aiohttp.ClientError as exc:
+        return Check(FAIL, "discord token", f"cannot reach Discord ({type(exc).__name__}: {exc})",
+                     "check this machine's internet connection, DNS and firewall (outgoing HTTPS)")
+    except (ValueError, KeyError, TypeError):
+        return Check(FAIL, "discord token", "Discord answered with something unexpected", "run doctor again later")
+    if status == 200:
+        return Check(
+            PASS, "discord token", f"accepted: the bot is {user.get('username') or '?'} (id {user['id']})",
+            notes=[
+                f"invite link: {invite_link(client_id)}",
+                f"(permissions {PERMISSIONS_INTEGER} = {', '.join(PERMISSIONS)})",
+            ],
+        )
+    if status == 401:
+        return Check(FAIL, "discord token", "rejected by Discord (HTTP 401)",
+                     "Developer Portal > your application > Bot > Reset Token, then paste the new token as DISCORD_TOKEN")
+    if status == 429:
+        return Check(FAIL, "discord token", f"Discord is rate limiting this machine (HTTP 429, retry after {retry_after or '?'} s)",
+                     "wait a few minutes and run doctor again; if it persists, the IP may be temporarily blocked by Discord")
+    return Check(FAIL, "discord token", f"Discord answered HTTP {status} {_error_message(body)}".rstrip(),
+                 "check https://discordstatus.com and run doctor again later")
+
+
+async def check_image_api(settings: Settings, session: aiohttp.ClientSession) -> list[Check]:
+    base = settings.image_api_base_url
+    url = f"{base}/models"
+    name = "image API"
+    try:
+        async with session.get(url, headers={"Authorization": f"Bearer {settings.image_api_key}"}, allow_redirects=False) as resp:
+            status, body = resp.status, await resp.read()
+            content_type = resp.headers.get("Content-Type", "")
+            location = resp.headers.get("Location", "")
+    except asyncio.TimeoutError:
+        return [Check(FAIL, name, f"{base} did not answer within {TIMEOUT_SECONDS:.0f} s",
+                      "unreachable: check IMAGE_API_BASE_URL and this machine's network")]
+    except aiohttp.ClientError as exc:
+        return [Check(FAIL, name, f"cannot connect to {base} ({type(exc).__name__}: {exc})",
+                      "unreachable: check IMAGE_API_BASE_URL (e.g. https://api.cometapi.com/v1 or https://api.openai.com/v1) and this machine's network")]
+    wrong_url = f"wrong base URL: IMAGE_API_BASE_URL is usually the API root ending in /v1, e.g. https://api.cometapi.com/v1 (now {base})"
+    if 300 <= status < 400:
+        where = f" to {location}" if location else ""
+        return [Check(FAIL, name, f"{url} redirects (HTTP {status}){where}", wrong_url)]
+    if status in (401, 403):
+        said = _error_message(body)
+        return [Check(FAIL, name, f"key rejected (HTTP {status}{': ' + said if said else ''})",
+                      "check IMAGE_API_KEY: copy the key again from the provider's dashboard; it must belong to the provider at IMAGE_API_BASE_URL")]
+    if status == 404:
+        return [Check(WARN, name, f"provider has no /models endpoint; could not verify the key ({url} answered 404)",
+                      "nothing to do if /edit works; if edits fail with 404 too, check IMAGE_API_BASE_URL ends in /v1")]
+    if status == 429:
+        said = _error_message(body)
+        if "quota" in said.lower() or b"insufficient_quota" in body:
+            return [Check(FAIL, name, f"the key is out of credit (HTTP 429: {said})", "add credit or raise the limit in the provider's billing settings")]
+        return [Check(WARN, name, "the provider is rate limiting this key right now (HTTP 429); the key itself was accepted",
+                      "run doctor again in a minute")]
+    if status >= 500:
+        return [Check(FAIL, name, f"{base} answered HTTP {status}: the provider is having problems",
+                      "check the provider's status page and run doctor again later")]
+    if status != 200:
+        said = _error_message(body)
+        return [Check(FAIL, name, f"{url} answered HTTP {status}{': ' + said if said else ''}", "check IMAGE_API_BASE_URL and IMAGE_API_KEY")]
+    if _looks_like_html(content_type, body):
+        return [Check(FAIL, name, f"{url} answered a web page, not the API", wrong_url)]
+    try:
+        listing: Any = json.loads(body)
+        models = [str(m["id"]) for m in listing["data"] if isinstance(m, dict) and "id" in m]
+    except (ValueError, KeyError, TypeError):
+        return [Check(PASS, name, f"{base} reachable and the key accepted"),
+                Check(WARN, "image model", f"the provider's /models answer has an unknown shape; could not check {settings.image_model}")]
+    checks = [Check(PASS, name, f"{base} reachable and the key accepted ({len(models)} models offered)")]
+    if settings.image_model in models:
+        checks.append(Check(PASS, "image model", f"{settings.image_model} is offered by the provider"))
+    else:
+        likely = [m for m in models if any(k in m.lower() for k in ("image", "dall-e", "edit", "flux", "kontext"))]
+        suggestion = f" (image models it offers: {', '.join(sorted(likely)[:8])})" if likely else ""
+        checks.append(
+            Check(WARN, "image model", f"{settings.image_model} is not in the provider's model list{suggestion}",
+                  "set IMAGE_MODEL to a model the provider offers, unless you know it accepts this one")
+        )
+    return checks
+
+
+# ----- all together ----------------------------------------------------------------------
+
+
+async def diagnose(
+    environ: Mapping[str, str] | None = None,
+    env_file: Path | None = Path(".env"),
+    *,
+    container: bool | None = None,
+) -> list[Check]:
+    checks: list[Check] = [check_runtime()]
+    settings, bad, setting_checks = check_settings(environ, env_file)
+    checks += setting_checks
+    if settings is None:
+        return checks
+
+    db_path = settings.database_path.absolute()
+    folder = check_database_folder(db_path)
+    checks.append(folder)
+    volume = check_database_volume(db_path, container)
+    if volume is not None:
+        checks.append(volume)
+    file_check = check_database_file(db_path)
+    checks.append(file_check)
+    if file_check.status == FAIL:
+        checks.append(Check(SKIP, "database schema", "skipped: the database file cannot be used"))
+    else:
+        checks.append(await check_schema(db_path))
+
+    timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
+    async with aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT}) as session:
+        async def skipped(name: str, var: str) -> Check:
+            return Check(SKIP, name, f"skipped: {var} is not valid")
+
+        discord_task = (
+            skipped("discord token", "DISCORD_TOKEN") if "DISCORD_TOKEN" in bad else check_discord(settings.discord_token, session)
+        )
+
+        async def image_checks() -> list[Check]:
+            if "IMAGE_API_KEY" in bad or "IMAGE_API_BASE_URL" in bad:
+                return [Check(SKIP, "image API", "skipped: IMAGE_API_KEY or IMAGE_API_BASE_URL is not valid")]
+            return await check_image_api(settings, session)
+
+        discord_check, image = await asyncio.gather(discord_task, image_checks())
+    checks.append(discord_check)
+    checks += image
+    return checks
+
+
+def render(checks: list[Check], secrets: list[str]) -> list[str]:
+    lines = [line for check in checks for line in check.lines()]
+    failed = sum(c.status == FAIL for c in checks)
+    warned = sum(c.status == WARN for c in checks)
+    passed = sum(c.status == PASS for c in checks)
+    skipped = sum(c.status == SKIP for c in checks)
+    summary = f"doctor: {passed} passed, {warned} warning(s), {failed} failed"
+    if skipped:
+        summary += f", {skipped} skipped"
+    summary += " — all good" if not failed else " — fix the FAIL lines above, then run doctor again"
+    lines.append(summary)
+    # Last line of defence: nothing above quotes a secret, but an echoed error body might.
+    out = []
+    for line in lines:
+        for secret in secrets:
+            if len(secret) >= 4 and secret in line:
+                line = line.replace(secret, "[redacted]")
+        out.append(line)
+    return out
+
+
+def main(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env"), out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    checks = asyncio.run(diagnose(environ, env_file))
+    try:
+        raw = read_environment(environ, env_file)
+    except Exception:  # noqa: BLE001
+        raw = {}
+    secrets = [raw.get(name, "").strip() for name in ("DISCORD_TOKEN", "IMAGE_API_KEY")]
+    for line in render(checks, [s for s in secrets if s]):
+        print(line, file=out, flush=True)
+    return 1 if any(c.status in (FAIL, SKIP) for c in checks) else 0
