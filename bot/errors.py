@@ -22,6 +22,12 @@ class ShuttingDown(UserFacingError):
 
 def user_message_for(exc: BaseException) -> str | None:
     """The member-facing text for a known error, or None for a bug (logged with an id)."""
+    from bot.images.errors import DeliveryError, ImageRejected
+
+    if isinstance(exc, ImageRejected):
+        return exc.message
+    if isinstance(exc, DeliveryError):
+        return f"Your images were made but couldn't be sent to Discord: {exc.message} Your quota was refunded."
     message = getattr(exc, "user_message", None)
     if isinstance(message, str) and message:
         return message

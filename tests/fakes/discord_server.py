@@ -50,7 +50,8 @@ VIEW_CHANNEL = 1 << 10
 EMBED_LINKS = 1 << 14
 MEMBER_DEFAULT_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | ATTACH_FILES | EMBED_LINKS | (1 << 31)  # + use app commands
 
-_ids = itertools.count(1_100_000_000_000_000_000)
+_ids = itertools.count(1)
+DISCORD_EPOCH_MS = 1_420_070_400_000
 
 
 def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
@@ -59,7 +60,8 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 
 def snowflake() -> int:
-    return next(_ids)
+    """A real-shaped ID: discord.py reads creation times (e.g. interaction age) from it."""
+    return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(_ids) & 0x3FFFFF)
 
 
 @dataclass
@@ -274,6 +276,29 @@ class InteractionRecord:
         if self.violations and not self.messages:
             raise AssertionError(f"interaction failed: {self.violations}")
         return self.messages[0]
+
+    def _final(self) -> SentMessage | None:
+        if self.ack_type == 4 and self.original is not None:
+            return self.original
+        if self.original is not None and (self.original.files or self.original.embeds):
+            return self.original
+        private = [m for m in self.followups if m.ephemeral]
+        if private:
+            return private[-1]
+        if self.original is not None and self.original.ephemeral and self.original.edits and self.original.content:
+            return self.original
+        return None
+
+    async def wait_result(self, timeout: float = 20.0) -> SentMessage:
+        """The outcome a member ends up with: a message with images/an embed, or a private reply.
+
+        Progress edits of a deferred message ("in the queue", "editing…") do not count.
+        """
+        await self.wait_for(lambda r: r._final() is not None or bool(r.violations), timeout)
+        final = self._final()
+        if final is None:
+            raise AssertionError(f"interaction failed: {self.violations}")
+        return final
 
     async def wait_messages(self, count: int, timeout: float = 15.0) -> list[SentMessage]:
         await self.wait_for(lambda r: not r.pending and len(r.messages) >= count, timeout)

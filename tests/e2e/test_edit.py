@@ -1,0 +1,240 @@
+"""A member's /edit journey through the real bot, the fake Discord and the fake image API."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sqlite3
+
+import pytest
+from PIL import Image
+
+from tests.conftest import make_settings, running_bot
+from tests.fakes.discord_server import FakeAttachment
+from tests.fakes.image_api import FakeImageAPI, Reply, make_image
+
+
+@pytest.fixture
+async def image_api():
+    async with FakeImageAPI() as api:
+        yield api
+
+
+@pytest.fixture
+def settings_for(tmp_path, image_api):
+    def build(**overrides):
+        values = dict(image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, quota_default_limit=10)
+        values.update(overrides)
+        return make_settings(tmp_path, **values)
+
+    return build
+
+
+@pytest.fixture
+async def bot(fake_discord, settings_for):
+    async with running_bot(settings_for(), fake_discord) as bot:
+        yield bot
+
+
+def png(width=64, height=64, color=(10, 120, 200), mode="RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def pixels(data: bytes):
+    with Image.open(io.BytesIO(data)) as im:
+        return im.convert("RGBA").getpixel((0, 0)), im.size, im.format
+
+
+async def eventually(predicate, timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def ledger(bot):
+    rows = await bot.db.execute_fetchall("SELECT status, images_reserved, images_delivered, total_tokens FROM ledger ORDER BY id")
+    return [tuple(r) for r in rows]
+
+
+async def test_happy_path_without_mask(bot, fake_discord, image_api):
+    member = fake_discord.member("alice")
+    source = png(96, 96)
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(source, "cat.png"), prompt="give the cat a red scarf", n=2)
+    reply = await rec.wait_result()
+    assert rec.violations == []
+    assert not reply.ephemeral
+    assert [f.filename for f in reply.files] == ["edit-1.png", "edit-2.png"]
+    # upstream: exactly what the member asked for
+    [sent] = image_api.edits
+    assert sent.fields["prompt"] == ["give the cat a red scarf"]
+    assert sent.fields["model"] == ["gpt-image-2"]
+    assert sent.fields["n"] == ["2"]
+    assert "response_format" not in sent.fields and "input_fidelity" not in sent.fields
+    assert sent.fields["user"][0] != str(member.id) and str(member.id) not in sent.fields["user"][0]
+    [image_part] = sent.files
+    assert (image_part.field, image_part.content_type) == ("image", "image/png")
+    assert image_part.data == source, "an acceptable PNG is sent as the member uploaded it"
+    assert sent.headers["Authorization"] == f"Bearer {image_api.api_key}"
+    # what the member sees: the provider's images, pixel for pixel, and a summary
+    provider_sent = [make_image(64, 64, color=c, seed=i) for i, c in enumerate([(200, 40, 40), (40, 200, 40)])]
+    assert [f.data for f in reply.files] == provider_sent, "delivered exactly as the provider sent them"
+    assert pixels(reply.files[1].data)[0] == (40, 200, 40, 255)
+    text = reply.text
+    assert "gpt-image-2" in text and "2 images" in text
+    assert "Tokens: 226 in (194 image, 32 text) · 8,320 out · 8,546 total" in text
+    assert "Quota: 8 of 10 left today" in text and "<t:" in text
+    assert "give the cat a red scarf" in text
+    assert await ledger(bot) == [("committed", 2, 2, 8546)]
+
+
+async def test_mask_black_and_white_is_converted_to_alpha(bot, fake_discord, image_api):
+    member = fake_discord.member("bob")
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 64))  # white left half = edit
+    buf = io.BytesIO()
+    mask.save(buf, "PNG")
+    rec = await fake_discord.invoke(
+        "edit", by=member, image=FakeAttachment.image(png()), mask=FakeAttachment.image(buf.getvalue(), "mask.png"), prompt="sky"
+    )
+    await rec.wait_result()
+    [sent] = image_api.edits
+    mask_part = next(p for p in sent.files if p.field == "mask")
+    assert mask_part.content_type == "image/png"
+    with Image.open(io.BytesIO(mask_part.data)) as im:
+        rgba = im.convert("RGBA")
+        assert rgba.getpixel((5, 5))[3] == 0 and rgba.getpixel((60, 5))[3] == 255
+
+
+async def test_comet_usage_shape_and_url_output(bot, fake_discord, image_api):
+    image_api.queue(Reply.images(1, usage="comet", as_url=True))
+    rec = await fake_discord.invoke("edit", by=fake_discord.member("carol"), image=FakeAttachment.image(png()), prompt="x")
+    reply = await rec.wait_result()
+    assert [f.filename for f in reply.files] == ["edit-1.png"]
+    text = reply.text
+    assert "Tokens:" in text and " in " in text and "not reported" not in text
+    assert "1 image " in text
+
+
+@pytest.mark.parametrize(
+    "attachment, expected",
+    [
+        (FakeAttachment("notes.png", b"this is not an image at all", "image/png"), "isn't an image"),
+        (FakeAttachment("broken.png", png()[:60], "image/png"), "damaged"),
+    ],
+)
+async def test_bad_image_is_refused_privately_before_any_upstream_call(bot, fake_discord, image_api, attachment, expected):
+    member = fake_discord.member("dave")
+    rec = await fake_discord.invoke("edit", by=member, image=attachment, prompt="hat")
+    reply = await rec.wait_result()
+    assert reply.ephemeral, "errors go only to the caller"
+    assert expected in reply.text.lower() or expected in reply.text
+    assert image_api.edits == []
+    usage = await bot.store.usage_for(fake_discord.guild.id, member.id, [])
+    assert usage.used == 0
+
+
+async def test_mask_with_other_aspect_ratio_names_both_sizes(bot, fake_discord, image_api):
+    rec = await fake_discord.invoke(
+        "edit", by=fake_discord.member("erin"), image=FakeAttachment.image(png(128, 64)), mask=FakeAttachment.image(png(50, 50, mode="RGBA")), prompt="x"
+    )
+    reply = await rec.wait_result()
+    assert reply.ephemeral and "50×50" in reply.text and "128×64" in reply.text
+    assert image_api.edits == []
+
+
+async def test_quota_exhausted_is_an_ephemeral_first_reply(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(quota_default_limit=1), fake_discord) as bot:
+        member = fake_discord.member("frank")
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=2)
+        reply = await rec.wait_result()
+        assert rec.ack_type == 4 and reply.ephemeral
+        assert "limit is 1" in reply.text or "left" in reply.text
+        assert image_api.edits == []
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        await rec.wait_result()
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        reply = await rec.wait_result()
+        assert reply.ephemeral and "used all 1" in reply.text and "<t:" in reply.text
+        assert len(image_api.edits) == 1
+
+
+async def test_invalid_options_are_refused_before_reserving(bot, fake_discord, image_api):
+    member = fake_discord.member("gina")
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", model="gpt-image-1", background="transparent", output_format="jpeg")
+    reply = await rec.wait_result()
+    assert reply.ephemeral and rec.ack_type == 4 and "jpeg" in reply.text.lower()
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", model="dall-e-9")
+    reply = await rec.wait_result()
+    assert reply.ephemeral and "Unknown model" in reply.text
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", size="1000x1000")
+    reply = await rec.wait_result()
+    assert reply.ephemeral and "size" in reply.text.lower()
+    assert image_api.edits == [] and await ledger(bot) == []
+
+
+async def test_provider_rejection_is_shown_verbatim_and_refunded(bot, fake_discord, image_api):
+    member = fake_discord.member("hank")
+    image_api.queue(Reply.error(400, "Your request was rejected by the safety system.", code="moderation_blocked", type="image_generation_user_error"))
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=3)
+    reply = await rec.wait_result()
+    assert reply.ephemeral
+    assert "Your request was rejected by the safety system." in reply.text and "refunded" in reply.text
+    assert image_api.api_key not in reply.text
+    assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
+    assert await ledger(bot) == [("refunded", 3, 0, None)]
+
+
+async def test_provider_unavailable_is_refunded(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(image_api_max_attempts=2), fake_discord) as bot:
+        member = fake_discord.member("ivy")
+        image_api.queue(Reply.error(503, "overloaded"), Reply.error(503, "overloaded"))
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        reply = await rec.wait_result()
+        assert reply.ephemeral and "unavailable" in reply.text.lower()
+        assert len(image_api.edits) == 2
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
+
+
+async def test_output_over_the_upload_limit_is_reencoded_not_failed(bot, fake_discord, image_api):
+    fake_discord.guild.upload_limit = 400_000
+    image_api.queue(Reply.images(2, size=(512, 512), fill="noise"))  # ~790 KB PNGs each
+    rec = await fake_discord.invoke("edit", by=fake_discord.member("jack"), image=FakeAttachment.image(png()), prompt="x", n=2)
+    messages = await rec.wait_messages(2, timeout=30)
+    assert rec.violations == []
+    files = [f for m in messages for f in m.files]
+    assert len(files) == 2
+    assert all(len(f.data) <= 400_000 for f in files)
+    assert all(pixels(f.data)[1] == (512, 512) for f in files)
+    assert "re-encoded" in messages[0].text
+    assert [row[2] for row in await ledger(bot)] == [2]
+
+
+async def test_burst_of_twenty_edits_all_complete_and_heartbeats_stay_on_time(bot, fake_discord, image_api):
+    image_api.set_default(Reply.images(size=(256, 256), fill="noise", delay=0.3))
+    members = [fake_discord.member(f"m{i}") for i in range(20)]
+    records = await asyncio.gather(
+        *(fake_discord.invoke("edit", by=m, image=FakeAttachment.image(png()), prompt=f"edit {i}") for i, m in enumerate(members))
+    )
+    await asyncio.gather(*(r.wait_result(timeout=60) for r in records))
+    assert all(r.violations == [] for r in records), [r.violations for r in records if r.violations]
+    assert all(len(r.messages[0].files) == 1 for r in records)
+    assert len(image_api.edits) == 20
+    assert fake_discord.heartbeat_lateness() < 0.25
+    rows = await ledger(bot)
+    assert len(rows) == 20 and {r[0] for r in rows} == {"committed"}
+
+
+async def test_shutdown_refunds_and_tells_the_member(fake_discord, settings_for, image_api):
+    image_api.queue(Reply.hang())
+    async with running_bot(settings_for(shutdown_grace_seconds=0.5), fake_discord) as bot:
+        member = fake_discord.member("kate")
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(bot.close(), 20)
+    reply = rec.messages[-1]
+    assert reply.ephemeral and "refunded" in reply.text
+    with sqlite3.connect(bot.settings.database_path) as db:
+        assert db.execute("SELECT status FROM ledger").fetchall() == [("refunded",)]
