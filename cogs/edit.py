@@ -37,6 +37,8 @@ PROMPT_MAX = 6000
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
 # Interaction tokens live 15 minutes; past this we post to the channel instead.
 TOKEN_SAFE_AGE = timedelta(minutes=14, seconds=30)
+# Discord's answers when the interaction token is gone (expired or unknown).
+EXPIRED_TOKEN_CODES = frozenset({50027, 10015, 10062})
 EMBED_COLOUR = discord.Colour.from_rgb(88, 101, 242)
 
 
@@ -65,6 +67,7 @@ class EditCog(commands.Cog):
         self.in_flight: dict[int, int] = {}
         self.settled = asyncio.Condition()
         self.salt = ""
+        self.now = lambda: datetime.now(timezone.utc)  # a seam for tests that cross the 15 minutes
         allow_dms = settings.allow_dms
         self.edit.allowed_contexts = app_commands.AppCommandContext(guild=True, dm_channel=allow_dms, private_channel=allow_dms)
 
@@ -326,14 +329,19 @@ class EditCog(commands.Cog):
     ) -> int:
         """Posts the images; returns how many reached Discord."""
         embed = await self._summary_embed(interaction, reservation, options, outcome)
-        age = datetime.now(timezone.utc) - interaction.created_at
+        age = self.now() - interaction.created_at
         if age > TOKEN_SAFE_AGE:
             return await self._deliver_to_channel(interaction, embed, outcome)
         delivered = 0
         for index, message in enumerate(outcome.messages):
             files = self._files(message)
             if index == 0:
-                await interaction.edit_original_response(content=None, embed=embed, attachments=files)
+                try:
+                    await interaction.edit_original_response(content=None, embed=embed, attachments=files)
+                except discord.HTTPException as exc:
+                    if exc.code not in EXPIRED_TOKEN_CODES:
+                        raise
+                    return await self._deliver_to_channel(interaction, embed, outcome)
                 mark_answered(interaction)
             else:
                 try:
@@ -353,12 +361,16 @@ class EditCog(commands.Cog):
             return 0
         delivered = 0
         for index, message in enumerate(outcome.messages):
-            await channel.send(
-                content=f"{interaction.user.mention}, your edit is ready." if index == 0 else None,
-                embed=embed if index == 0 else None,
-                files=self._files(message),
-                allowed_mentions=discord.AllowedMentions(users=[interaction.user]),
-            )
+            try:
+                await channel.send(
+                    content=f"{interaction.user.mention}, your edit is ready." if index == 0 else None,
+                    embed=embed if index == 0 else None,
+                    files=self._files(message),
+                    allowed_mentions=discord.AllowedMentions(users=[interaction.user]),
+                )
+            except discord.HTTPException as exc:
+                log.warning("could not post a late edit result in channel %s (%s); refunding what was not posted", channel.id, exc)
+                break
             delivered += len(message.files)
         return delivered
 

@@ -238,3 +238,84 @@ async def test_shutdown_refunds_and_tells_the_member(fake_discord, settings_for,
     assert reply.ephemeral and "refunded" in reply.text
     with sqlite3.connect(bot.settings.database_path) as db:
         assert db.execute("SELECT status FROM ledger").fetchall() == [("refunded",)]
+
+
+async def test_result_after_the_token_expired_is_posted_in_the_channel(bot, fake_discord, image_api):
+    image_api.queue(Reply.images(1, delay=0.5))
+    member = fake_discord.member("liam")
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+    await eventually(lambda: len(image_api.edits) == 1)
+    fake_discord.advance(15 * 60 + 5)  # Discord now refuses the interaction's webhook
+    await eventually(lambda: len(fake_discord.channel_messages) == 1)
+    [posted] = fake_discord.channel_messages
+    assert [f.filename for f in posted.files] == ["edit-1.png"]
+    assert f"<@{member.id}>" in (posted.content or "")
+    for _ in range(100):
+        rows = await ledger(bot)
+        if rows[0][0] != "reserved":
+            break
+        await asyncio.sleep(0.05)
+    assert rows[0][:3] == ("committed", 1, 1)
+
+
+async def test_expired_token_and_no_channel_permission_refunds(bot, fake_discord, image_api):
+    fake_discord.guild.bot_can_post = False
+    image_api.queue(Reply.images(1, delay=0.3))
+    member = fake_discord.member("mia")
+    edit_cog = bot.get_cog("EditCog")
+    real_now = edit_cog.now
+    edit_cog.now = lambda: real_now() + __import__("datetime").timedelta(minutes=16)
+    try:
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        await eventually(lambda: len(image_api.edits) == 1)
+        fake_discord.advance(15 * 60 + 5)
+        for _ in range(100):
+            rows = await ledger(bot)
+            if rows and rows[0][0] != "reserved":
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        edit_cog.now = real_now
+    assert (await ledger(bot))[0][0] in ("refunded", "committed")
+    assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
+    assert fake_discord.channel_messages == []
+
+
+async def test_oversized_attachment_is_refused_from_the_payload(bot, fake_discord, image_api):
+    huge = FakeAttachment("huge.png", png(), "image/png", size=200 * 1024 * 1024)
+    rec = await fake_discord.invoke("edit", by=fake_discord.member("noah"), image=huge, prompt="x")
+    reply = await rec.wait_result()
+    assert rec.ack_type == 4 and reply.ephemeral and "MB" in reply.text
+    assert image_api.edits == [] and await ledger(bot) == []
+
+
+async def test_bot_wide_daily_budget_is_explained(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(global_daily_image_limit=1), fake_discord):
+        await (await fake_discord.invoke("edit", by=fake_discord.member("a"), image=FakeAttachment.image(png()), prompt="x")).wait_result()
+        rec = await fake_discord.invoke("edit", by=fake_discord.member("b"), image=FakeAttachment.image(png()), prompt="x")
+        reply = await rec.wait_result()
+        assert reply.ephemeral and "daily image budget" in reply.text and "<t:" in reply.text
+        assert len(image_api.edits) == 1
+
+
+async def test_edit_in_dms_is_refused_unless_allowed(bot, fake_discord, image_api):
+    rec = await fake_discord.invoke("edit", by=fake_discord.member("olga"), image=FakeAttachment.image(png()), prompt="x", dm=True)
+    reply = await rec.wait_result()
+    assert reply.ephemeral and "server" in reply.text
+    assert image_api.edits == []
+
+
+async def test_unexpected_error_shows_an_id_and_refunds(bot, fake_discord, image_api, caplog, monkeypatch):
+    import cogs.edit as edit_module
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(edit_module, "run_edit", broken)
+    member = fake_discord.member("pete")
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+    reply = await rec.wait_result()
+    assert reply.ephemeral and "error id" in reply.text
+    error_id = reply.text.split("`")[1]
+    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
+    assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
