@@ -91,16 +91,20 @@ class EditCog(commands.Cog):
                 # Each cancelled edit refunds and tells its member; give that a moment.
                 await asyncio.wait(pending, timeout=10)
 
+    def allowed_models(self) -> list[str]:
+        """The capability table plus the owner's IMAGE_MODEL, default first."""
+        default = self.bot.settings.image_model
+        return [default] + [n for n in self.models.names() if n != default]
+
     # ----- autocomplete -----------------------------------------------------------------
     async def model_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        names = self.models.names()
         default = self.bot.settings.image_model
-        ordered = [default] + [n for n in names if n != default] if default in names else names
+        ordered = self.allowed_models()
         return [app_commands.Choice(name=n + (" (default)" if n == default else ""), value=n) for n in ordered if current.lower() in n.lower()][:25]
 
     async def size_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         model = getattr(interaction.namespace, "model", None) or self.bot.settings.image_model
-        sizes = self.models.sizes_for(model) if model in self.models.names() else []
+        sizes = self.models.sizes_for(model) if model in self.allowed_models() else []
         choices = [s for s in sizes if current.lower() in s.lower()]
         if current and current not in choices:
             choices.insert(0, current)  # free sizes (gpt-image-2) are checked on submit
@@ -160,8 +164,8 @@ class EditCog(commands.Cog):
         if not prompt:
             raise UserFacingError("The prompt is empty: describe the change you want, e.g. 'make the sky purple'.")
         model = (model or self.bot.settings.image_model).strip()
-        if model not in self.models.names():
-            raise UserFacingError(f"Unknown model `{model[:60]}`. Choose one of: {', '.join(self.models.names())}.")
+        if model not in self.allowed_models():
+            raise UserFacingError(f"Unknown model `{model[:60]}`. Choose one of: {', '.join(self.allowed_models())}.")
         return EditOptions(
             prompt=prompt,
             model=model,

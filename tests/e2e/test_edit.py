@@ -319,3 +319,13 @@ async def test_unexpected_error_shows_an_id_and_refunds(bot, fake_discord, image
     error_id = reply.text.split("`")[1]
     assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
     assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
+
+
+async def test_owner_configured_model_outside_the_table_is_allowed(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(image_model="flux-kontext-pro"), fake_discord):
+        rec = await fake_discord.invoke("edit", by=fake_discord.member("quinn"), image=FakeAttachment.image(png()), prompt="x")
+        reply = await rec.wait_result()
+        assert not reply.ephemeral and reply.files
+        assert image_api.edits[0].fields["model"] == ["flux-kontext-pro"]
+        choices = await fake_discord.autocomplete("edit", by=fake_discord.member("r"), focused="model", model="")
+        assert choices[0]["value"] == "flux-kontext-pro"
