@@ -19,7 +19,8 @@ from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.fit import Message
 from bot.provider.client import ImageEditClient
 from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
-from bot.provider.models import load_model_table
+from bot.images.pipeline import PreparedInput
+from bot.provider.models import ModelSpec, load_model_table
 from bot.provider.pricing import load_prices
 from bot.provider.request import opaque_user_id
 from bot.quota_text import refusal_text
@@ -35,6 +36,8 @@ log = logging.getLogger("retouch.edit")
 # Discord string options stop at 6000 characters; models check their own (shorter) limits.
 PROMPT_MAX = 6000
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+# How long the attachment check may take before we must acknowledge the interaction.
+PREFLIGHT_SECONDS = 1.5
 # Interaction tokens live 15 minutes; past this we post to the channel instead.
 TOKEN_SAFE_AGE = timedelta(minutes=14, seconds=30)
 # Discord's answers when the interaction token is gone (expired or unknown).
@@ -150,14 +153,25 @@ class EditCog(commands.Cog):
                     f"Your {label} is {attachment.size / 1_048_576:.1f} MB; Retouch accepts files up to "
                     f"{MAX_DOWNLOAD_BYTES // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
                 )
-        reservation = await self._reserve(interaction, options)
-        task = asyncio.current_task()
-        assert task is not None
-        self.tasks.add(task)
+        # Most bad files are caught here, inside Discord's 3 s, as a private first reply
+        # that reserves nothing; slower downloads finish after the defer.
+        preflight = asyncio.create_task(self._prepare(image, mask, spec))
         try:
-            await self._run(interaction, reservation, options, image, mask)
+            try:
+                await asyncio.wait_for(asyncio.shield(preflight), PREFLIGHT_SECONDS)
+            except asyncio.TimeoutError:
+                pass
+            reservation = await self._reserve(interaction, options)
+            task = asyncio.current_task()
+            assert task is not None
+            self.tasks.add(task)
+            try:
+                await self._run(interaction, reservation, options, preflight)
+            finally:
+                self.tasks.discard(task)
         finally:
-            self.tasks.discard(task)
+            if not preflight.done():
+                preflight.cancel()
 
     def _options(self, prompt, model, n, size, quality, output_format, background) -> EditOptions:  # type: ignore[no-untyped-def]
         prompt = prompt.strip()
@@ -199,8 +213,7 @@ class EditCog(commands.Cog):
         interaction: discord.Interaction,
         reservation: Reservation,
         options: EditOptions,
-        image: discord.Attachment,
-        mask: Optional[discord.Attachment],
+        preflight: "asyncio.Task[PreparedInput]",
     ) -> None:
         user_id = interaction.user.id
         self.in_flight[user_id] = self.in_flight.get(user_id, 0) + 1
@@ -215,7 +228,7 @@ class EditCog(commands.Cog):
                     content=f"⏳ In the queue: #{position} ({ahead} edit{'s' if ahead != 1 else ''} ahead of yours). It starts automatically."
                 )
 
-            outcome = await self.queue.run(user_id, lambda: self._work(interaction, options, image, mask), on_position=show_position)
+            outcome = await self.queue.run(user_id, lambda: self._work(interaction, options, preflight), on_position=show_position)
             delivered = await self._deliver(interaction, reservation, options, outcome)
             await self.bot.store.commit(
                 reservation,
@@ -271,17 +284,17 @@ class EditCog(commands.Cog):
         elif isinstance(exc, ProviderError):
             log.warning("edit failed: %s", exc)
 
-    async def _work(
-        self, interaction: discord.Interaction, options: EditOptions, image: discord.Attachment, mask: Optional[discord.Attachment]
-    ) -> EditOutcome:
+    async def _prepare(self, image: discord.Attachment, mask: Optional[discord.Attachment], spec: ModelSpec) -> PreparedInput:
+        image_bytes = await self._download(image, "image")
+        mask_bytes = await self._download(mask, "mask") if mask is not None else None
+        return await prepare_inputs(image_bytes, mask_bytes, spec)
+
+    async def _work(self, interaction: discord.Interaction, options: EditOptions, preflight: "asyncio.Task[PreparedInput]") -> EditOutcome:
         try:
             await interaction.edit_original_response(content=f"🎨 Editing with **{options.model}**… this can take a minute or two.")
         except discord.HTTPException:
             log.debug("could not update the progress message", exc_info=True)
-        image_bytes = await self._download(image, "image")
-        mask_bytes = await self._download(mask, "mask") if mask is not None else None
-        spec = self.models.get(options.model)
-        inputs = await prepare_inputs(image_bytes, mask_bytes, spec)
+        inputs = await preflight
         return await run_edit(
             self.client,
             options,

@@ -130,10 +130,12 @@ async def test_bad_image_is_refused_privately_before_any_upstream_call(bot, fake
     rec = await fake_discord.invoke("edit", by=member, image=attachment, prompt="hat")
     reply = await rec.wait_result()
     assert reply.ephemeral, "errors go only to the caller"
+    assert rec.ack_type == 4, "caught before the defer: a private first reply"
     assert expected in reply.text.lower() or expected in reply.text
     assert image_api.edits == []
     usage = await bot.store.usage_for(fake_discord.guild.id, member.id, [])
     assert usage.used == 0
+    assert await ledger(bot) == [], "bad input changes nothing"
 
 
 async def test_mask_with_other_aspect_ratio_names_both_sizes(bot, fake_discord, image_api):
@@ -142,7 +144,7 @@ async def test_mask_with_other_aspect_ratio_names_both_sizes(bot, fake_discord, 
     )
     reply = await rec.wait_result()
     assert reply.ephemeral and "50×50" in reply.text and "128×64" in reply.text
-    assert image_api.edits == []
+    assert image_api.edits == [] and await ledger(bot) == []
 
 
 async def test_quota_exhausted_is_an_ephemeral_first_reply(fake_discord, settings_for, image_api):
@@ -329,3 +331,15 @@ async def test_owner_configured_model_outside_the_table_is_allowed(fake_discord,
         assert image_api.edits[0].fields["model"] == ["flux-kontext-pro"]
         choices = await fake_discord.autocomplete("edit", by=fake_discord.member("r"), focused="model", model="")
         assert choices[0]["value"] == "flux-kontext-pro"
+
+
+async def test_bad_file_found_after_the_defer_is_still_private_and_refunded(bot, fake_discord, image_api):
+    member = fake_discord.member("sam")
+    slow = FakeAttachment("slow.png", b"not an image, and slow to download", "image/png", delay=2.0)
+    rec = await fake_discord.invoke("edit", by=member, image=slow, prompt="x")
+    reply = await rec.wait_result()
+    assert rec.ack_type == 5, "the download outlived the preflight, so the bot deferred"
+    assert reply.ephemeral and "isn't an image" in reply.text and "refunded" in reply.text
+    assert rec.original is None, "the public 'thinking…' placeholder was removed"
+    assert image_api.edits == []
+    assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0

@@ -132,6 +132,7 @@ class FakeAttachment:
     width: int | None = None
     height: int | None = None
     size: int | None = None  # what Discord reports; defaults to len(data)
+    delay: float = 0.0  # seconds the CDN takes before serving it (a slow download)
     id: int = field(default_factory=snowflake)
     url: str = ""
 
@@ -941,6 +942,8 @@ class FakeDiscord:
                         if f.filename == request.match_info["filename"]:
                             return web.Response(body=f.data, content_type=f.content_type or "application/octet-stream")
             return web.Response(status=404, text="Not Found")
+        if attachment.delay:
+            await asyncio.sleep(attachment.delay)
         return web.Response(body=attachment.data, content_type=attachment.content_type or "application/octet-stream")
 
     # ----- measurements ----------------------------------------------------------------
