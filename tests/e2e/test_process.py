@@ -1,0 +1,136 @@
+"""`python -m bot` as a real process: SIGTERM mid-edit, and a crash (SIGKILL) mid-edit.
+
+discord.py in the child is pointed at the fake Discord by a sitecustomize module, the
+way any test harness would do it; production code paths are untouched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_KEY, TEST_TOKEN
+from tests.fakes.discord_server import FakeAttachment, FakeDiscord
+from tests.fakes.image_api import FakeImageAPI, Reply, make_image
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SITECUSTOMIZE = """
+import os, yarl, discord.http, discord.gateway
+discord.http.Route.BASE = os.environ["TEST_DISCORD_API"]
+discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(os.environ["TEST_DISCORD_GATEWAY"])
+"""
+
+
+@pytest.fixture
+async def fakes():
+    async with FakeDiscord() as discord_fake, FakeImageAPI() as api:
+        yield discord_fake, api
+
+
+async def start_bot(tmp_path: Path, discord_fake: FakeDiscord, api: FakeImageAPI, **extra: str) -> asyncio.subprocess.Process:
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "QUOTA_"))}
+    env.update(
+        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
+        TEST_DISCORD_API=discord_fake.api_base,
+        TEST_DISCORD_GATEWAY=discord_fake.gateway_url,
+        DISCORD_TOKEN=TEST_TOKEN,
+        IMAGE_API_KEY=api.api_key,
+        IMAGE_API_BASE_URL=api.base_url,
+        DATABASE_PATH=str(tmp_path / "retouch.db"),
+        SHUTDOWN_GRACE_SECONDS="1",
+        **extra,
+    )
+    discord_fake.ready_sent.clear()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    await asyncio.wait_for(discord_fake.ready_sent.wait(), 30)
+    for _ in range(200):  # commands are synced in setup_hook, before the gateway connects
+        if any(c["name"] == "edit" for c in discord_fake.global_commands):
+            break
+        await asyncio.sleep(0.05)
+    return proc
+
+
+async def eventually(predicate, timeout: float = 15.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.05)
+
+
+def ledger(tmp_path: Path) -> list[tuple]:
+    with sqlite3.connect(tmp_path / "retouch.db") as db:
+        return db.execute("SELECT status, images_reserved, images_delivered FROM ledger ORDER BY id").fetchall()
+
+
+async def test_sigterm_mid_edit_refunds_tells_the_member_and_exits_0(fakes, tmp_path):
+    discord_fake, api = fakes
+    api.queue(Reply.hang())
+    proc = await start_bot(tmp_path, discord_fake, api)
+    member = discord_fake.member("alice")
+    rec = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="x", n=2)
+    await eventually(lambda: len(api.edits) == 1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    reply = await rec.wait_result()
+    assert reply.ephemeral and "refunded" in reply.text
+    assert ledger(tmp_path) == [("refunded", 2, 0)]
+    text = err.decode()
+    assert "Retouch stopped cleanly" in text
+    assert TEST_TOKEN not in text and TEST_KEY not in text and api.api_key not in text
+
+
+async def test_crash_mid_edit_loses_no_quota_after_restart(fakes, tmp_path):
+    discord_fake, api = fakes
+    # a committed edit first: it must survive the crash
+    proc = await start_bot(tmp_path, discord_fake, api)
+    member = discord_fake.member("bob")
+    done = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="x")
+    await done.wait_result()
+    api.queue(Reply.hang())
+    rec = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="y", n=3)
+    await eventually(lambda: len(api.edits) == 2)
+    assert ledger(tmp_path) == [("committed", 1, 1), ("reserved", 3, None)]
+    proc.kill()  # no chance to clean up
+    await asyncio.wait_for(proc.wait(), 10)
+
+    proc = await start_bot(tmp_path, discord_fake, api)
+    try:
+        assert ledger(tmp_path) == [("committed", 1, 1), ("refunded", 3, 0)]
+        rec = await discord_fake.invoke("usage", by=member)
+        reply = await rec.wait_result()
+        assert "Used today: 1" in reply.text and "Remaining: 9" in reply.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+
+
+async def test_second_instance_on_the_same_database_refuses_to_start(fakes, tmp_path):
+    discord_fake, api = fakes
+    proc = await start_bot(tmp_path, discord_fake, api)
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_"))}
+        env.update(DISCORD_TOKEN=TEST_TOKEN, IMAGE_API_KEY=TEST_KEY, DATABASE_PATH=str(tmp_path / "retouch.db"), PYTHONPATH=str(ROOT))
+        second = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        )
+        _, err = await asyncio.wait_for(second.communicate(), 30)
+        assert second.returncode == 1
+        lines = err.decode().strip().splitlines()
+        assert len(lines) == 1 and "already using" in lines[0]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
