@@ -64,6 +64,8 @@ def token_line(usage: UsageLike | None) -> str:
 def cost_text(cost_usd: float | None) -> str:
     if cost_usd is None:
         return "unknown (no price set for this model)"
+    if cost_usd == 0:
+        return "$0.00"
     if cost_usd < 0.01:
         return f"${cost_usd:.4f}"
     return f"${cost_usd:.2f}"

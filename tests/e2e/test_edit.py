@@ -343,3 +343,19 @@ async def test_bad_file_found_after_the_defer_is_still_private_and_refunded(bot,
     assert rec.original is None, "the public 'thinking…' placeholder was removed"
     assert image_api.edits == []
     assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
+
+
+async def test_second_request_waits_for_the_members_running_edit_instead_of_failing(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(quota_default_limit=2), fake_discord) as bot:
+        member = fake_discord.member("tess")
+        image_api.queue(Reply.error(503, "down", delay=1.0), Reply.error(503, "down"), Reply.error(503, "down"))
+        first = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="one", n=2)
+        await eventually(lambda: len(image_api.edits) == 1)
+        # the quota is fully held by the running edit: the second one waits instead of failing
+        second = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="two", n=1)
+        failed = await first.wait_result(timeout=30)
+        assert failed.ephemeral and "refunded" in failed.text
+        done = await second.wait_result(timeout=30)
+        assert not done.ephemeral and [f.filename for f in done.files] == ["edit-1.png"]
+        assert "Quota: 1 of 2 left today" in done.text
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 1
