@@ -145,6 +145,7 @@ class Settings:
     image_models_json: str | None = _setting("IMAGE_MODELS_JSON", _json_object, None)
     image_prices_json: str | None = _setting("IMAGE_PRICES_JSON", _json_object, None)
     max_concurrent_edits: int = _setting("MAX_CONCURRENT_EDITS", _int_range(1, 64), 4)
+    stream_previews: int = _setting("STREAM_PREVIEWS", _int_range(0, 3), 0)
     global_daily_image_limit: int | None = _setting("GLOBAL_DAILY_IMAGE_LIMIT", _optional_limit, None)
     moderator_role_ids: tuple[int, ...] = _setting("MODERATOR_ROLE_IDS", _snowflakes, ())
     dev_guild_id: int | None = _setting("DEV_GUILD_ID", _optional_snowflake, None)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import time
 from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 
 from bot.images.fit import Message, OutputImage, plan_delivery_async
 from bot.images.pipeline import PreparedInput, prepare_input_async
 from bot.images.prepare import ImageLimits
 from bot.provider.client import EditResult, ImageEditClient
+from bot.provider.decode import PartialImage
 from bot.provider.models import ModelSpec
 from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import EditRequest, validate
@@ -34,8 +36,13 @@ class EditOptions:
     output_format: str | None = None
     background: str | None = None
 
-    def request(self, image: bytes, mask: bytes | None, user: str | None) -> EditRequest:
+    def request(self, image: bytes, mask: bytes | None, user: str | None, *, previews: int = 0) -> EditRequest:
+        # Previews are the bot's choice, not the member's: dropped for models that can't stream.
+        stream = previews > 0 and self.n == 1
         return EditRequest(
+            stream=stream,
+            partial_images=previews if stream else None,
+            defaulted=frozenset({"stream", "partial_images"}),
             prompt=self.prompt,
             images=[image],
             model=self.model,
@@ -92,10 +99,12 @@ async def run_edit(
     user: str | None,
     upload_limit: int,
     prices: dict[str, Price],
+    previews: int = 0,
+    on_preview: Callable[[PartialImage], Awaitable[None]] | None = None,
 ) -> EditOutcome:
     started = time.monotonic()
-    request = options.request(inputs.image.data, inputs.mask.data if inputs.mask else None, user)
-    result = await client.edit(request)
+    request = options.request(inputs.image.data, inputs.mask.data if inputs.mask else None, user, previews=previews)
+    result = await client.edit(request, on_partial=on_preview if request.stream else None)
     seconds = time.monotonic() - started
     outputs = [OutputImage(image.data, image.format) for image in result.images]
     messages = await plan_delivery_async(outputs, limit_bytes=upload_limit)

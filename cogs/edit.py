@@ -20,6 +20,8 @@ from bot.images.fit import Message
 from bot.provider.client import ImageEditClient
 from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
 from bot.images.pipeline import PreparedInput
+from bot.images.sniff import extension_for
+from bot.provider.decode import PartialImage
 from bot.provider.models import ModelSpec, load_model_table
 from bot.provider.pricing import load_prices
 from bot.provider.request import opaque_user_id
@@ -295,6 +297,17 @@ class EditCog(commands.Cog):
         except discord.HTTPException:
             log.debug("could not update the progress message", exc_info=True)
         inputs = await preflight
+
+        async def show_preview(partial: PartialImage) -> None:
+            # A preview is a nicety: failing to show one never fails the edit.
+            try:
+                await interaction.edit_original_response(
+                    content=f"🎨 Editing with **{options.model}**… preview {partial.index + 1}",
+                    attachments=[discord.File(io.BytesIO(partial.data), filename=f"preview.{extension_for(partial.format)}")],
+                )
+            except discord.HTTPException:
+                log.debug("could not show a preview", exc_info=True)
+
         return await run_edit(
             self.client,
             options,
@@ -302,6 +315,8 @@ class EditCog(commands.Cog):
             user=opaque_user_id(interaction.user.id, self.salt),
             upload_limit=interaction.filesize_limit,
             prices=self.prices,
+            previews=self.bot.settings.stream_previews,
+            on_preview=show_preview,
         )
 
     @staticmethod

@@ -359,3 +359,19 @@ async def test_second_request_waits_for_the_members_running_edit_instead_of_fail
         assert not done.ephemeral and [f.filename for f in done.files] == ["edit-1.png"]
         assert "Quota: 1 of 2 left today" in done.text
         assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 1
+
+
+async def test_stream_previews_are_shown_then_replaced_by_the_result(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(stream_previews=2), fake_discord):
+        image_api.queue(Reply.stream(2, delay=0.1))
+        rec = await fake_discord.invoke("edit", by=fake_discord.member("uma"), image=FakeAttachment.image(png()), prompt="x")
+        reply = await rec.wait_result()
+        sent = image_api.edits[0]
+        assert sent.fields["stream"] == ["true"] and sent.fields["partial_images"] == ["2"]
+        shown = [h for h in rec.original.history if any(name.startswith("preview.") for name in h["files"])]
+        assert len(shown) == 2
+        assert [f.filename for f in reply.files] == ["edit-1.png"]
+        # n > 1 cannot stream: no stream field is sent
+        rec = await fake_discord.invoke("edit", by=fake_discord.member("vic"), image=FakeAttachment.image(png()), prompt="x", n=2)
+        await rec.wait_result()
+        assert "stream" not in image_api.edits[1].fields

@@ -281,7 +281,8 @@ class InteractionRecord:
     def _final(self) -> SentMessage | None:
         if self.ack_type == 4 and self.original is not None:
             return self.original
-        if self.original is not None and (self.original.files or self.original.embeds):
+        # A progress update ("editing…", a preview image) has text and no embed.
+        if self.original is not None and (self.original.embeds or (self.original.files and not self.original.content)):
             return self.original
         private = [m for m in self.followups if m.ephemeral]
         if private:
