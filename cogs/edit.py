@@ -16,6 +16,7 @@ from discord.ext import commands
 from bot.edit_job import EditOptions, EditOutcome, check_options, prepare_inputs, run_edit
 from bot.edit_queue import EditQueue, QueueClosed
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
+from bot.members import role_ids_of
 from bot.images.fit import Message
 from bot.provider.client import ImageEditClient
 from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
@@ -45,10 +46,6 @@ TOKEN_SAFE_AGE = timedelta(minutes=14, seconds=30)
 # Discord's answers when the interaction token is gone (expired or unknown).
 EXPIRED_TOKEN_CODES = frozenset({50027, 10015, 10062})
 EMBED_COLOUR = discord.Colour.from_rgb(88, 101, 242)
-
-
-def role_ids_of(user: discord.abc.User) -> list[int]:
-    return [role.id for role in getattr(user, "roles", []) if not role.is_default()]
 
 
 class EditCog(commands.Cog):

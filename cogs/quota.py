@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.errors import UserFacingError
+from bot.members import is_moderator, role_ids_of
 from bot.quota_text import limit_text, report_lines, rules_lines, usage_lines
 from bot.store.quota import MAX_LIMIT, UNLIMITED
 
@@ -18,17 +19,6 @@ if TYPE_CHECKING:
 Period = Literal["day", "week", "month"]
 LimitValue = app_commands.Range[int, UNLIMITED, MAX_LIMIT]
 LIMIT_HELP = "Images per period: -1 = unlimited, 0 = blocked"
-
-
-def role_ids_of(user: Union[discord.Member, discord.User]) -> list[int]:
-    return [role.id for role in getattr(user, "roles", []) if not role.is_default()]
-
-
-def is_moderator(interaction: discord.Interaction, moderator_role_ids: tuple[int, ...]) -> bool:
-    perms = interaction.permissions
-    if perms.manage_guild or perms.administrator:
-        return True
-    return any(role_id in moderator_role_ids for role_id in role_ids_of(interaction.user))
 
 
 def _embed(title: str, lines: list[str], colour: discord.Colour = discord.Colour.blurple()) -> discord.Embed:
