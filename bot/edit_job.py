@@ -109,6 +109,9 @@ async def run_edit(
     outputs = [OutputImage(image.data, image.format) for image in result.images]
     messages = await plan_delivery_async(outputs, limit_bytes=upload_limit)
     notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
+    if len(result.images) < options.n:
+        notes.append(f"the provider returned {len(result.images)} of {options.n} images; only those count against your quota")
+    notes += [f"the provider does not accept `{name}`, so it was left out" for name in result.dropped_fields]
     return EditOutcome(
         result=result,
         messages=messages,

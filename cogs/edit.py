@@ -16,18 +16,18 @@ from discord.ext import commands
 from bot.edit_job import EditOptions, EditOutcome, check_options, prepare_inputs, run_edit
 from bot.edit_queue import EditQueue, QueueClosed
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
-from bot.members import role_ids_of
 from bot.images.fit import Message
-from bot.provider.client import ImageEditClient
-from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
 from bot.images.pipeline import PreparedInput
 from bot.images.sniff import extension_for
+from bot.members import role_ids_of
+from bot.provider.client import ImageEditClient
 from bot.provider.decode import PartialImage
+from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
 from bot.provider.models import ModelSpec, load_model_table
 from bot.provider.pricing import load_prices
 from bot.provider.request import opaque_user_id
 from bot.quota_text import refusal_text
-from bot.replies import PUBLIC_THINKING, defer_public, mark_answered, send_private
+from bot.replies import defer_public, mark_answered, send_private
 from bot.store.quota import QuotaExceeded, Reservation
 from bot.summary import EditSummary, QuotaLeft, summary_lines
 
@@ -155,20 +155,18 @@ class EditCog(commands.Cog):
         # Most bad files are caught here, inside Discord's 3 s, as a private first reply
         # that reserves nothing; slower downloads finish after the defer.
         preflight = asyncio.create_task(self._prepare(image, mask, spec))
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)  # from here on, shutdown waits for (or cancels) this edit
         try:
             try:
                 await asyncio.wait_for(asyncio.shield(preflight), PREFLIGHT_SECONDS)
             except asyncio.TimeoutError:
                 pass
             reservation = await self._reserve(interaction, options)
-            task = asyncio.current_task()
-            assert task is not None
-            self.tasks.add(task)
-            try:
-                await self._run(interaction, reservation, options, preflight)
-            finally:
-                self.tasks.discard(task)
+            await self._run(interaction, reservation, options, preflight)
         finally:
+            self.tasks.discard(task)
             if not preflight.done():
                 preflight.cancel()
 

@@ -375,3 +375,14 @@ async def test_stream_previews_are_shown_then_replaced_by_the_result(fake_discor
         rec = await fake_discord.invoke("edit", by=fake_discord.member("vic"), image=FakeAttachment.image(png()), prompt="x", n=2)
         await rec.wait_result()
         assert "stream" not in image_api.edits[1].fields
+
+
+async def test_fewer_images_than_asked_count_only_what_was_delivered(bot, fake_discord, image_api):
+    member = fake_discord.member("will")
+    image_api.queue(Reply.images(2))
+    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=4)
+    reply = await rec.wait_result()
+    assert len(reply.files) == 2 and "2 of 4 images" in reply.text
+    assert "Quota: 8 of 10 left today" in reply.text
+    assert await ledger(bot) == [("committed", 4, 2, 8546)]
+    assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 2
