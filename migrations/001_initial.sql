@@ -69,7 +69,3 @@ CREATE INDEX ledger_member_time ON ledger (guild_id, user_id, created_at);
 
 -- Server reports read one guild's rows in one period.
 CREATE INDEX ledger_guild_time ON ledger (guild_id, created_at);
-
--- Crash recovery looks for open reservations; they are a handful of rows at any
--- time, so a partial index keeps that lookup independent of the ledger's size.
-CREATE INDEX ledger_open ON ledger (created_at) WHERE status = 'reserved';

@@ -7,7 +7,9 @@ Periods are calendar periods, not rolling windows: a daily quota resets at
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
@@ -53,3 +55,53 @@ def period_bounds(period: Period, now: datetime) -> tuple[datetime, datetime]:
             return first, first.replace(year=first.year + 1, month=1)
         return first, first.replace(month=first.month + 1)
     raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class DayCalendar:
+    """Every period's start (Unix seconds, as the ledger stores times) and end,
+    for one UTC day."""
+
+    day: int  # whole days since 1970-01-01 UTC
+    starts: dict[str, float]
+    resets: dict[str, datetime]
+
+
+@functools.lru_cache(maxsize=8)
+def day_calendar(day: int) -> DayCalendar:
+    # Every reservation needs these and they only change at UTC midnight: work
+    # them out once per day instead of three datetime computations per request.
+    midnight = datetime.fromtimestamp(day * 86400, UTC)
+    bounds = {period: period_bounds(period, midnight) for period in PERIODS}
+    return DayCalendar(
+        day=day,
+        starts={period: start.timestamp() for period, (start, _) in bounds.items()},
+        resets={period: end for period, (_, end) in bounds.items()},
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Instant:
+    """One reading of a clock, so one operation never mixes two different 'now's."""
+
+    at: datetime
+    timestamp: float
+    calendar: DayCalendar
+
+    @classmethod
+    def read(cls, clock: Clock) -> Instant:
+        at = clock()
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise ValueError("the store's clock must return timezone-aware datetimes")
+        timestamp = at.timestamp()
+        return cls(at, timestamp, day_calendar(int(timestamp // 86400)))
+
+    @property
+    def day(self) -> int:
+        return self.calendar.day
+
+    def start(self, period: Period) -> float:
+        return self.calendar.starts[period]
+
+    def resets_at(self, period: Period) -> datetime:
+        return self.calendar.resets[period]

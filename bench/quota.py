@@ -1,0 +1,301 @@
+"""Quota store throughput: reserve+commit pairs per second under concurrency.
+
+    /work/venv/bin/python bench/quota.py [--attempts N] [--rows N] [--tasks N]
+
+Phases, each on its own database file in a temporary directory, same
+connection settings and workload (100 tasks sharing one connection):
+  - baseline, naive: plain aiosqlite, SELECT SUM then INSERT then UPDATE, one
+    fixed limit, no rules (can overspend: other tasks run between the two);
+  - baseline, atomic: the same as one INSERT ... SELECT ... WHERE statement;
+  - QuotaStore on an empty database;
+  - QuotaStore with --rows older ledger rows (past periods, many members).
+Phases are interleaved for --rounds rounds and the best round is reported: the
+machine may be shared. Every run checks that no member ended above their limit
+("over-spend"). Targets: >= 5,000 pairs/s, 1M-row rate >= 0.8x the empty rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import aiosqlite  # noqa: E402
+
+from bot.store.database import migrate, open_database  # noqa: E402
+from bot.store.periods import period_bounds  # noqa: E402
+from bot.store.quota import UNLIMITED, QuotaExceeded, QuotaStore  # noqa: E402
+
+GUILDS = 50
+USERS_PER_GUILD = 1000
+ROLES_PER_GUILD = 5
+BOT_DEFAULT = 10
+
+
+@dataclass
+class Result:
+    name: str
+    pairs: int
+    refused: int
+    seconds: float
+    cpu_seconds: float
+    overspent: int
+
+    @property
+    def rate(self) -> float:
+        return self.pairs / self.seconds
+
+    @property
+    def cpu_per_pair_us(self) -> float:
+        # Process CPU time (both threads) per committed pair: steadier than the
+        # wall-clock rate on a machine shared with other work.
+        return self.cpu_seconds / self.pairs * 1e6
+
+
+def member_stream(seed: int):
+    """Skewed traffic: a few hot members hit their limits, most never do."""
+    rng = random.Random(seed)
+    hot = [(rng.randrange(GUILDS), rng.randrange(USERS_PER_GUILD)) for _ in range(300)]
+    while True:
+        if rng.random() < 0.3:
+            guild, user = rng.choice(hot)
+        else:
+            guild, user = rng.randrange(GUILDS), rng.randrange(USERS_PER_GUILD)
+        yield guild + 1, user + 1, member_roles(guild, user), rng.choice((1, 1, 1, 2, 4))
+
+
+def member_roles(guild: int, user: int) -> list[int]:
+    """A member's roles are fixed (their effective limit must not change mid-run)."""
+    pick = random.Random(guild * 1_000_003 + user)
+    return [guild * 100 + r for r in pick.sample(range(ROLES_PER_GUILD), pick.choice((0, 0, 1, 2)))]
+
+
+async def configure_rules(store: QuotaStore) -> None:
+    for guild in range(1, GUILDS + 1):
+        if guild % 2:
+            await store.set_guild_default(guild, 20, "day")
+        await store.set_role_limit(guild, (guild - 1) * 100 + 0, 40, "week")
+        await store.set_role_limit(guild, (guild - 1) * 100 + 1, 5, "day")
+        await store.set_user_limit(guild, 1, 0, "day")  # blocked
+        await store.set_user_limit(guild, 2, UNLIMITED, "day")
+
+
+async def run_store(db: aiosqlite.Connection, name: str, attempts: int, tasks: int) -> Result:
+    store = QuotaStore(db, owner="bench", default_limit=BOT_DEFAULT, default_period="day")
+    await configure_rules(store)
+    stream = member_stream(1)
+    work = [next(stream) for _ in range(attempts)]
+    granted: dict[tuple[int, int], list[int]] = {}
+    refused = 0
+
+    async def worker(index: int) -> None:
+        nonlocal refused
+        for guild, user, roles, images in work[index::tasks]:
+            result = await store.reserve(guild, user, roles, images, model="gpt-image-2")
+            if isinstance(result, QuotaExceeded):
+                refused += 1
+                continue
+            delivered = images if images == 1 else images - 1
+            await store.commit(result, delivered, input_tokens=500, output_tokens=4000,
+                               total_tokens=4500, cost_usd=0.12)
+            granted.setdefault((guild, user), roles)
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker(i) for i in range(tasks)))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+
+    overspent = 0
+    for (guild, user), roles in granted.items():
+        usage = await store.usage_for(guild, user, roles)
+        if usage.limit != UNLIMITED and usage.used > usage.limit:
+            overspent += 1
+    pairs = attempts - refused
+    return Result(name, pairs, refused, seconds, cpu_seconds, overspent)
+
+
+BASELINE_SCHEMA = """
+CREATE TABLE plain (id INTEGER PRIMARY KEY, guild_id INTEGER, user_id INTEGER,
+                    images INTEGER, delivered INTEGER, status TEXT, created_at REAL);
+CREATE INDEX plain_member_time ON plain (guild_id, user_id, created_at);
+"""
+
+_PLAIN_USED = (
+    "SELECT COALESCE(SUM(CASE status WHEN 'reserved' THEN images WHEN 'committed' THEN delivered "
+    "ELSE 0 END), 0) FROM plain WHERE guild_id = ? AND user_id = ? AND created_at >= ?"
+)
+
+
+async def run_baseline(db: aiosqlite.Connection, attempts: int, tasks: int, *, atomic: bool) -> Result:
+    """Plain aiosqlite with one fixed limit, one index, no rules and no day summary.
+
+    naive: SELECT the sum, decide in Python, INSERT. Other tasks run between the
+    read and the insert, so it can overspend.
+    atomic: the same check as one INSERT ... SELECT ... WHERE statement.
+    """
+    await db.executescript(BASELINE_SCHEMA)
+    stream = member_stream(1)
+    work = [next(stream) for _ in range(attempts)]
+    refused = 0
+
+    async def reserve(guild: int, user: int, images: int, now: float, start: float) -> int | None:
+        if atomic:
+            rows = await db.execute_fetchall(
+                "INSERT INTO plain (guild_id, user_id, images, status, created_at) "
+                f"SELECT ?, ?, ?, 'reserved', ? WHERE ? + ({_PLAIN_USED}) <= ? RETURNING id",
+                (guild, user, images, now, images, guild, user, start, BOT_DEFAULT),
+            )
+            return rows[0][0] if rows else None
+        rows = await db.execute_fetchall(_PLAIN_USED, (guild, user, start))
+        if rows[0][0] + images > BOT_DEFAULT:
+            return None
+        row = await db.execute_insert(
+            "INSERT INTO plain (guild_id, user_id, images, status, created_at) VALUES (?, ?, ?, 'reserved', ?)",
+            (guild, user, images, now),
+        )
+        return row[0]  # type: ignore[index]
+
+    async def worker(index: int) -> None:
+        nonlocal refused
+        for guild, user, _roles, images in work[index::tasks]:
+            now = datetime.now(UTC)
+            start = period_bounds("day", now)[0].timestamp()
+            reservation = await reserve(guild, user, images, now.timestamp(), start)
+            if reservation is None:
+                refused += 1
+                continue
+            delivered = images if images == 1 else images - 1
+            await db.execute_fetchall(
+                "UPDATE plain SET status = 'committed', delivered = ? WHERE id = ? AND status = 'reserved' "
+                "RETURNING id",
+                (delivered, reservation),
+            )
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    await asyncio.gather(*(worker(i) for i in range(tasks)))
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+    rows = await db.execute_fetchall(
+        "SELECT COUNT(*) FROM (SELECT guild_id, user_id FROM plain GROUP BY 1, 2 HAVING SUM(delivered) > ?)",
+        (BOT_DEFAULT,),
+    )
+    name = "baseline, atomic" if atomic else "baseline, naive"
+    return Result(name, attempts - refused, refused, seconds, cpu_seconds, list(rows)[0][0])
+
+
+async def fill_history(db: aiosqlite.Connection, count: int) -> float:
+    """Insert `count` ledger rows spread over the two years before this month,
+    in time order like a real ledger, through the real schema and triggers."""
+    rng = random.Random(7)
+    month_start = period_bounds("month", datetime.now(UTC))[0]
+    first = (month_start - timedelta(days=730)).timestamp()
+    span = month_start.timestamp() - 1 - first
+    statuses = ["committed"] * 18 + ["refunded"]
+    prompt = "make the sky purple and add a small boat"
+
+    def rows():
+        for i in range(count):
+            status = rng.choice(statuses)
+            reserved = rng.choice((1, 1, 1, 2, 4))
+            created = first + span * i / count
+            yield (
+                rng.randrange(GUILDS * 4) + 1, rng.randrange(USERS_PER_GUILD * 10) + 1, "gpt-image-1",
+                reserved, reserved if status == "committed" else 0, status,
+                None if status == "committed" else "provider error",
+                600, 4000, 4600, 0.13, "server default", None, 20, "day",
+                created, created + 40, "history", prompt,
+            )
+
+    started = time.perf_counter()
+    await db.execute("BEGIN IMMEDIATE")
+    await db.executemany(
+        "INSERT INTO ledger (guild_id, user_id, model, images_reserved, images_delivered, status, "
+        "refund_reason, input_tokens, output_tokens, total_tokens, cost_usd, rule, rule_detail, "
+        "quota_limit, period, created_at, settled_at, owner, prompt) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows(),
+    )
+    await db.execute("COMMIT")
+    return time.perf_counter() - started
+
+
+def summarize(name: str, runs: list[Result]) -> Result:
+    """The best round: on a machine shared with other work, the fastest run is
+    the one least disturbed (as timeit reports the minimum)."""
+    best = max(runs, key=lambda r: r.rate)
+    rates = sorted(r.rate for r in runs)
+    print(f"  {name:<22} best {best.rate:7,.0f} pairs/s  median {statistics.median(rates):7,.0f}  "
+          f"{best.cpu_per_pair_us:4.0f} us CPU/pair  ({best.pairs:,} committed, {best.refused:,} refused)  "
+          f"over-spend: {max(r.overspent for r in runs)}")
+    return best
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--attempts", type=int, default=20_000, help="reservations tried per round")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="older ledger rows in the last phase")
+    parser.add_argument("--tasks", type=int, default=100, help="concurrent tasks")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every phase, interleaved")
+    args = parser.parse_args()
+
+    runs: dict[str, list[Result]] = {}
+    history_name = f"{args.rows:,} older rows"
+    with tempfile.TemporaryDirectory(prefix="retouch-bench-") as tmp:
+        template = Path(tmp, "history-template.db")
+        db = await open_database(template)
+        await migrate(db)
+        fill_seconds = await fill_history(db, args.rows)
+        await db.close()  # checkpoints: the template is one self-contained file
+        print(f"inserted {args.rows:,} older ledger rows in {fill_seconds:.1f} s "
+              f"({template.stat().st_size / 2**20:,.0f} MiB)")
+
+        for round_ in range(args.rounds):
+            # Every round starts from the same state: fresh files, and a copy of
+            # the filled template for the history phase.
+            for atomic in (False, True):
+                db = await open_database(Path(tmp, f"baseline-{atomic}-{round_}.db"))
+                result = await run_baseline(db, args.attempts, args.tasks, atomic=atomic)
+                runs.setdefault(result.name, []).append(result)
+                await db.close()
+
+            db = await open_database(Path(tmp, f"empty-{round_}.db"))
+            await migrate(db)
+            runs.setdefault("empty database", []).append(await run_store(db, "empty", args.attempts, args.tasks))
+            await db.close()
+
+            history = Path(tmp, f"history-{round_}.db")
+            shutil.copyfile(template, history)
+            db = await open_database(history)
+            await migrate(db)
+            runs.setdefault(history_name, []).append(await run_store(db, "history", args.attempts, args.tasks))
+            await db.close()
+            history.unlink()
+            rates = ", ".join(f"{name} {results[-1].rate:,.0f}" for name, results in runs.items())
+            print(f"round {round_ + 1}: {rates}")
+
+    print(f"{args.tasks} concurrent tasks on one connection, {args.attempts:,} reservations tried per round, "
+          f"best of {args.rounds} rounds:")
+    best = {name: summarize(name, results) for name, results in runs.items()}
+    naive, atomic = best["baseline, naive"], best["baseline, atomic"]
+    empty, full = best["empty database"], best[history_name]
+    print(f"  with history / empty:            {full.rate / empty.rate:.2f}x (target >= 0.80)")
+    print(f"  QuotaStore / naive baseline:     {empty.rate / naive.rate:.2f}x")
+    print(f"  QuotaStore / atomic baseline:    {empty.rate / atomic.rate:.2f}x")
+    overspent = sum(r.overspent for name in ("empty database", history_name) for r in runs[name])
+    ok = overspent == 0 and min(empty.rate, full.rate) >= 5000 and full.rate >= 0.8 * empty.rate
+    print(json.dumps({name: round(r.rate) for name, r in best.items()}))
+    print("PASS" if ok else "FAIL: below target or over-spent")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,183 @@
+"""Values the quota store hands out: frozen, plain data, no database handles.
+
+Limits are images per period: UNLIMITED (-1) means no limit, BLOCKED (0) means
+none allowed. A guild id of 0 stands for direct messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from bot.store.periods import Period
+
+UNLIMITED = -1
+"""A limit of -1 means no limit at all (the bot-wide daily budget still applies)."""
+
+BLOCKED = 0
+"""A limit of 0 means the member may not generate images."""
+
+MAX_LIMIT = 1_000_000
+"""Largest settable limit: anything above is a typo, not a policy."""
+
+class Rule(StrEnum):
+    """Which rule decided a member's limit (the value is what users are shown)."""
+
+    USER = "user override"
+    ROLE = "role"  # rule_detail holds the role id
+    SERVER = "server default"
+    BOT = "bot default"
+    GLOBAL_BUDGET = "bot-wide daily budget"
+
+
+def _describe(rule: Rule, detail: int | None) -> str:
+    return f"role {detail}" if rule is Rule.ROLE and detail is not None else rule.value
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveLimit:
+    limit: int
+    period: Period
+    rule: Rule
+    rule_detail: int | None = None
+
+    @property
+    def unlimited(self) -> bool:
+        return self.limit == UNLIMITED
+
+    @property
+    def rule_text(self) -> str:
+        return _describe(self.rule, self.rule_detail)
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """Images held for one request until it is committed or refunded."""
+
+    id: int
+    guild_id: int
+    user_id: int
+    images: int
+    model: str
+    created_at: datetime
+    limit: int
+    period: Period
+    rule: Rule
+    rule_detail: int | None
+    resets_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaExceeded:
+    """Why a reservation was refused; returned, not raised: it is a normal outcome."""
+
+    limit: int
+    used: int
+    remaining: int
+    resets_at: datetime
+    rule: Rule
+    images_requested: int
+    rule_detail: int | None = None
+    period: Period = "day"
+    reserved_in_flight: int = 0
+
+    @property
+    def rule_text(self) -> str:
+        return _describe(self.rule, self.rule_detail)
+
+    @property
+    def blocked_by_in_flight(self) -> bool:
+        """True when the request would fit if the member's running requests were
+        refunded: the caller may wait for them instead of failing right away."""
+        if self.rule is Rule.GLOBAL_BUDGET or self.reserved_in_flight == 0:
+            return False
+        return self.used - self.reserved_in_flight + self.images_requested <= self.limit
+
+
+@dataclass(frozen=True, slots=True)
+class MemberUsage:
+    limit: int
+    period: Period
+    rule: Rule
+    rule_detail: int | None
+    used: int  # counts against the quota: delivered plus still reserved
+    reserved_in_flight: int
+    remaining: int | None  # None when unlimited
+    period_start: datetime
+    resets_at: datetime
+    images: int  # delivered this period, including any a moderator reset cleared
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost_usd: float
+
+    @property
+    def rule_text(self) -> str:
+        return _describe(self.rule, self.rule_detail)
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalUsage:
+    limit: int | None
+    used: int
+    remaining: int | None
+    resets_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRow:
+    user_id: int
+    images: int
+    requests: int
+    refunded: int
+    tokens: int
+    cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class ServerReport:
+    guild_id: int
+    period: Period
+    start: datetime
+    resets_at: datetime
+    rows: tuple[ReportRow, ...]
+    users: int
+    images: int
+    requests: int
+    refunded: int
+    tokens: int
+    cost_usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRule:
+    limit: int
+    period: Period
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RoleLimit:
+    role_id: int
+    limit: int
+    period: Period
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserLimit:
+    user_id: int
+    limit: int
+    period: Period
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GuildRules:
+    guild_id: int
+    default: LimitRule | None
+    roles: tuple[RoleLimit, ...]
+    users: tuple[UserLimit, ...]
+    bot_default_limit: int
+    bot_default_period: Period

@@ -1,0 +1,109 @@
+"""The schema's derived data stays true, and the hot statements use their indexes."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.store import quota
+from bot.store.quota import QuotaStore, Reservation
+from tests.store.conftest import ManualClock
+
+
+def summary_mismatches(path: Path) -> list[tuple[object, ...]]:
+    """Days where ledger_days disagrees with a recount of the ledger."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            """
+            WITH truth AS (
+                SELECT CAST(created_at / 86400 AS INTEGER) AS day,
+                       SUM(CASE status WHEN 'reserved' THEN images_reserved
+                                       WHEN 'committed' THEN images_delivered ELSE 0 END) AS images,
+                       SUM(status = 'reserved') AS open,
+                       MIN(id) AS first_id
+                  FROM ledger GROUP BY 1)
+            SELECT t.day, t.images, d.images, t.open, d.open_reservations, t.first_id, d.first_id
+              FROM truth t LEFT JOIN ledger_days d USING (day)
+             WHERE d.day IS NULL OR t.images != d.images OR t.open != d.open_reservations
+                OR d.first_id > t.first_id
+            """
+        ).fetchall()
+    finally:
+        conn.close()
+
+
+async def test_day_summary_matches_the_ledger_after_any_mix_of_operations(
+    store: QuotaStore, clock: ManualClock, db_path: Path
+) -> None:
+    rng = random.Random(20260310)
+    open_rows: list[Reservation] = []
+    start = clock.now
+    for _ in range(300):
+        # The clock wanders back and forth over four days, as a test or a
+        # corrected system clock might: ids and days need not grow together.
+        clock.set(start.replace(hour=0) + rng.random() * (start - start.replace(day=6)))
+        action = rng.random()
+        if action < 0.5 or not open_rows:
+            result = await store.reserve(rng.randrange(3), rng.randrange(5), [], rng.randint(1, 4), model="m")
+            if isinstance(result, Reservation):
+                open_rows.append(result)
+        else:
+            row = open_rows.pop(rng.randrange(len(open_rows)))
+            if action < 0.8:
+                await store.commit(row, rng.randint(0, row.images))
+            else:
+                await store.refund(row, "test")
+        if rng.random() < 0.05:
+            await store.reset_user(rng.randrange(3), rng.randrange(5))
+    assert summary_mismatches(db_path) == []
+    assert await store.release_abandoned("another-boot") == len(open_rows)
+    assert summary_mismatches(db_path) == []
+    conn = sqlite3.connect(db_path)
+    assert conn.execute("SELECT COUNT(*) FROM ledger WHERE status = 'reserved'").fetchone() == (0,)
+    assert conn.execute("SELECT SUM(open_reservations) FROM ledger_days").fetchone() == (0,)
+
+
+async def test_created_at_cannot_be_rewritten(store: QuotaStore, db: aiosqlite.Connection) -> None:
+    await store.reserve(1, 2, [], 1, model="m")
+    with pytest.raises(sqlite3.IntegrityError, match="created_at cannot be changed"):
+        await db.execute_fetchall("UPDATE ledger SET created_at = created_at - 86400")
+
+
+# Every named parameter any statement uses.
+PARAMS = {
+    "guild": 1, "user": 2, "start": 0.0, "end": 1.0, "day": 0, "now": 0.0, "rules_version": 0, "images": 1,
+    "model": "m", "rule": "bot default", "rule_detail": None, "limit": 10, "period": "day", "owner": "o",
+    "prompt": None, "global_limit": 5, "reason": "r", "cutoff": 0.0, "top": 10,
+}
+
+
+async def plan(db: aiosqlite.Connection, sql: str) -> str:
+    rows = await db.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", PARAMS)
+    return "\n".join(str(r[3]) for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("_RESERVE_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
+        ("_RULES_SQL", "USING PRIMARY KEY (guild_id=?)"),
+        ("_USAGE_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
+        ("_RESET_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
+        ("_RELEASE_STALE_SQL", "USING INTEGER PRIMARY KEY (rowid>?)"),
+        ("_RELEASE_ABANDONED_SQL", "USING INTEGER PRIMARY KEY (rowid>?)"),
+        ("_REPORT_ROWS_SQL", "USING INDEX ledger_guild_time (guild_id=? AND created_at>? AND created_at<?)"),
+        ("_REPORT_TOTALS_SQL", "USING INDEX ledger_guild_time (guild_id=? AND created_at>? AND created_at<?)"),
+    ],
+)
+async def test_statements_never_scan_the_whole_ledger(
+    db: aiosqlite.Connection, statement: str, expected: str
+) -> None:
+    # With a million rows a full scan would stall every reservation behind it.
+    text = await plan(db, getattr(quota, statement))
+    assert expected in text, text
+    assert "SCAN ledger" not in text and "SCAN l\n" not in text + "\n", text
