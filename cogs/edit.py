@@ -39,8 +39,11 @@ log = logging.getLogger("retouch.edit")
 # Discord string options stop at 6000 characters; models check their own (shorter) limits.
 PROMPT_MAX = 6000
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
-# How long the attachment check may take before we must acknowledge the interaction.
-PREFLIGHT_SECONDS = 1.5
+# How long the attachment check may delay the acknowledgement: long enough to catch a
+# typical bad file before reserving anything, short enough to ack well inside Discord's 3 s.
+PREFLIGHT_SECONDS = 0.4
+# Downloads and decodes at once; a burst of 20 would otherwise fight the event loop for the CPU.
+PREPARE_CONCURRENCY = 2
 # Interaction tokens live 15 minutes; past this we post to the channel instead.
 TOKEN_SAFE_AGE = timedelta(minutes=14, seconds=30)
 # Discord's answers when the interaction token is gone (expired or unknown).
@@ -65,6 +68,7 @@ class EditCog(commands.Cog):
             retry_unsafe=settings.image_api_retry_unsafe,
         )
         self.queue = EditQueue(settings.max_concurrent_edits)
+        self.preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self.tasks: set[asyncio.Task] = set()
         self.in_flight: dict[int, int] = {}
         self.settled = asyncio.Condition()
@@ -282,9 +286,10 @@ class EditCog(commands.Cog):
             log.warning("edit failed: %s", exc)
 
     async def _prepare(self, image: discord.Attachment, mask: Optional[discord.Attachment], spec: ModelSpec) -> PreparedInput:
-        image_bytes = await self._download(image, "image")
-        mask_bytes = await self._download(mask, "mask") if mask is not None else None
-        return await prepare_inputs(image_bytes, mask_bytes, spec)
+        async with self.preparing:
+            image_bytes = await self._download(image, "image")
+            mask_bytes = await self._download(mask, "mask") if mask is not None else None
+            return await prepare_inputs(image_bytes, mask_bytes, spec)
 
     async def _work(self, interaction: discord.Interaction, options: EditOptions, preflight: "asyncio.Task[PreparedInput]") -> EditOutcome:
         try:
