@@ -29,6 +29,7 @@ class _Job(Generic[T]):
     on_position: PositionCallback | None
     start: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     last_position: int | None = None
+    notifier: asyncio.Task | None = None
 
 
 class EditQueue:
@@ -86,16 +87,23 @@ class EditQueue:
         for index, job in enumerate(self._order(), start=1):
             if job.on_position is not None and job.last_position != index:
                 job.last_position = index
-                task = asyncio.create_task(self._safe_notify(job.on_position, index))
-                self._running_tasks.add(task)
-                task.add_done_callback(self._running_tasks.discard)
+                # One message edit at a time per job: moves that happen meanwhile are
+                # coalesced into the latest position instead of queueing Discord calls.
+                if job.notifier is None or job.notifier.done():
+                    job.notifier = asyncio.create_task(self._notify(job))
+                    self._running_tasks.add(job.notifier)
+                    job.notifier.add_done_callback(self._running_tasks.discard)
 
     @staticmethod
-    async def _safe_notify(callback: PositionCallback, position: int) -> None:
-        try:
-            await callback(position)
-        except Exception:  # a failed "queued" message must never break the queue
-            log.warning("could not show queue position %d", position, exc_info=True)
+    async def _notify(job: _Job) -> None:
+        shown: int | None = None
+        while job.last_position != shown and not job.start.done():
+            shown = job.last_position
+            assert job.on_position is not None and shown is not None
+            try:
+                await job.on_position(shown)
+            except Exception:  # a failed "queued" message must never break the queue
+                log.warning("could not show queue position %d", shown, exc_info=True)
 
     async def run(self, owner: Hashable, work: Callable[[], Awaitable[T]], *, on_position: PositionCallback | None = None) -> T:
         """Waits for a turn, then runs `work`. Cancelling the caller leaves the queue consistent."""

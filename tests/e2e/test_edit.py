@@ -386,3 +386,17 @@ async def test_fewer_images_than_asked_count_only_what_was_delivered(bot, fake_d
     assert "Quota: 8 of 10 left today" in reply.text
     assert await ledger(bot) == [("committed", 4, 2, 8546)]
     assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 2
+
+
+async def test_queued_edits_show_their_position_as_the_queue_moves(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(max_concurrent_edits=1), fake_discord):
+        image_api.set_default(Reply.images(delay=0.4))
+        records = []
+        for name in ("x1", "x2", "x3"):
+            records.append(await fake_discord.invoke("edit", by=fake_discord.member(name), image=FakeAttachment.image(png()), prompt=name))
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*(r.wait_result() for r in records))
+        third = [h["content"] for h in records[2].original.history if h["content"]]
+        assert any("In the queue: #2" in c for c in third) and any("In the queue: #1" in c for c in third)
+        assert third.index(next(c for c in third if "#2" in c)) < third.index(next(c for c in third if "#1" in c))
+        assert all(r.messages[0].files for r in records)
