@@ -80,9 +80,14 @@ class Retouch(commands.Bot):
                 self.failed_extensions[name] = f"{type(exc).__name__}: {exc}"
                 log.exception("extension %s failed to load", name)
         assert self.application_id is not None
-        self.sync_summary = await sync_commands(
-            self.tree, application_id=self.application_id, meta=self, dev_guild_id=self.settings.dev_guild_id
-        )
+        try:
+            self.sync_summary = await sync_commands(
+                self.tree, application_id=self.application_id, meta=self, dev_guild_id=self.settings.dev_guild_id
+            )
+        except discord.HTTPException as exc:
+            # Commands synced earlier keep working; the next start tries again.
+            self.sync_summary = f"command sync FAILED ({exc.status} {exc.text[:200]}); commands from the last sync stay active"
+            log.warning("could not sync application commands: %s %s", exc.status, exc.text[:200])
 
     async def open_database(self) -> None:
         self.db = await open_database(self.settings.database_path)

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from tests.conftest import TEST_KEY, TEST_TOKEN, make_settings, running_bot
 
@@ -101,3 +102,16 @@ def test_dotenv_file_is_read(tmp_path):
     (tmp_path / ".env").write_text(f"IMAGE_API_KEY={TEST_KEY}\nQUOTA_DEFAULT_PERIOD=fortnight\n")
     result = _run_module({"DISCORD_TOKEN": TEST_TOKEN}, tmp_path)
     assert result.returncode == 2 and "QUOTA_DEFAULT_PERIOD" in result.stderr
+
+
+async def test_failed_command_sync_does_not_stop_the_bot(fake_discord, tmp_path, caplog):
+    original = fake_discord._commands
+
+    async def refuse(request, guild_id):
+        return web.json_response({"code": 0, "message": "Internal Server Error"}, status=400)
+
+    fake_discord._commands = refuse
+    async with running_bot(make_settings(tmp_path), fake_discord, extra_extensions=["tests.fakes.echo_cog"]) as bot:
+        assert any("could not sync application commands" in r.getMessage() for r in caplog.records)
+        assert "FAILED" in bot.sync_summary
+    fake_discord._commands = original
