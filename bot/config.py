@@ -113,16 +113,38 @@ def _optional_limit(name: str, raw: str) -> int | None:
     return _int_range(0)(name, raw)
 
 
-def _json_object(name: str, raw: str) -> str | None:
-    if not raw.strip():
-        return None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{name} is not valid JSON ({exc.msg} at character {exc.pos})") from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"{name} must be a JSON object, e.g. {{\"model-name\": {{...}}}}")
-    return raw
+def _json_table(loader: Callable[[str], object]) -> Callable[[str, str], str | None]:
+    """A JSON setting checked at start by the code that will use it, so a typo fails fast."""
+
+    def parse(name: str, raw: str) -> str | None:
+        if not raw.strip():
+            return None
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name} is not valid JSON ({exc.msg} at character {exc.pos})") from None
+        if not isinstance(value, dict):
+            raise ConfigError(f"{name} must be a JSON object, e.g. {{\"model-name\": {{...}}}}")
+        try:
+            loader(raw)
+        except ValueError as exc:
+            message = str(exc)
+            raise ConfigError(message if message.startswith(name) else f"{name}: {message}") from None
+        return raw
+
+    return parse
+
+
+def _model_table(raw: str) -> object:
+    from bot.provider.models import load_model_table
+
+    return load_model_table(raw)
+
+
+def _price_table(raw: str) -> object:
+    from bot.provider.pricing import load_prices
+
+    return load_prices(raw)
 
 
 def _setting(env: str, parse: Callable[[str, str], Any], default: Any = None, *, required: bool = False) -> Any:
@@ -142,8 +164,8 @@ class Settings:
     image_api_connect_timeout: float = _setting("IMAGE_API_CONNECT_TIMEOUT", _positive_float, 15.0)
     image_api_max_attempts: int = _setting("IMAGE_API_MAX_ATTEMPTS", _int_range(1, 10), 3)
     image_api_retry_unsafe: bool = _setting("IMAGE_API_RETRY_UNSAFE", _bool, False)
-    image_models_json: str | None = _setting("IMAGE_MODELS_JSON", _json_object, None)
-    image_prices_json: str | None = _setting("IMAGE_PRICES_JSON", _json_object, None)
+    image_models_json: str | None = _setting("IMAGE_MODELS_JSON", _json_table(_model_table), None)
+    image_prices_json: str | None = _setting("IMAGE_PRICES_JSON", _json_table(_price_table), None)
     max_concurrent_edits: int = _setting("MAX_CONCURRENT_EDITS", _int_range(1, 64), 4)
     stream_previews: int = _setting("STREAM_PREVIEWS", _int_range(0, 3), 0)
     global_daily_image_limit: int | None = _setting("GLOBAL_DAILY_IMAGE_LIMIT", _optional_limit, None)

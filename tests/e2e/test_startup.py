@@ -85,6 +85,9 @@ def test_missing_token_is_one_clear_line(tmp_path):
         ({"IMAGE_API_BASE_URL": "api.example.com"}, "IMAGE_API_BASE_URL"),
         ({"IMAGE_API_KEY": ""}, "IMAGE_API_KEY"),
         ({"DISCORD_TOKEN": "Bot abc def"}, "DISCORD_TOKEN"),
+        ({"IMAGE_MODELS_JSON": '{"my-model": {"max_n": "many"}}'}, "IMAGE_MODELS_JSON"),
+        ({"IMAGE_PRICES_JSON": "{not json"}, "IMAGE_PRICES_JSON"),
+        ({"MAX_CONCURRENT_EDITS": "0"}, "MAX_CONCURRENT_EDITS"),
     ],
 )
 def test_bad_setting_is_one_clear_line(tmp_path, env, name):
