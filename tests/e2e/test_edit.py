@@ -400,3 +400,15 @@ async def test_queued_edits_show_their_position_as_the_queue_moves(fake_discord,
         assert any("In the queue: #2" in c for c in third) and any("In the queue: #1" in c for c in third)
         assert third.index(next(c for c in third if "#2" in c)) < third.index(next(c for c in third if "#1" in c))
         assert all(r.messages[0].files for r in records)
+
+
+async def test_edit_and_usage_in_dms_when_allowed(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(allow_dms=True), fake_discord) as bot:
+        member = fake_discord.member("yara")
+        edit = next(c for c in fake_discord.global_commands if c["name"] == "edit")
+        assert set(edit["contexts"]) == {0, 1, 2}
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", dm=True)
+        reply = await rec.wait_result()
+        assert reply.files and "Quota: 9 of 10 left today" in reply.text
+        usage = await (await fake_discord.invoke("usage", by=member, dm=True)).wait_result()
+        assert "Used today: 1" in usage.text
