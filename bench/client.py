@@ -145,18 +145,10 @@ async def measure(impl: str, base_url: str, api_key: str, image_path: str) -> di
 
 
 def start_fake(api_key: str) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.image_api", "--port", "0", "--fill", "noise",
-         "--api-key", api_key],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise SystemExit(f"the fake image API did not start: {line!r}")
-    return proc, line.split(" ", 1)[1]
+    sys.path.insert(0, str(ROOT))
+    from tests.fakes.image_api import spawn
+
+    return spawn(api_key, fill="noise")
 
 
 def run_worker(impl: str, base_url: str, api_key: str, image_path: str) -> dict[str, float]:

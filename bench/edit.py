@@ -398,19 +398,9 @@ async def child_main(args: argparse.Namespace) -> None:
 
 
 def start_fake_image_api() -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.image_api", "--port", "0", "--fill", "noise", "--api-key", API_KEY],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("READY "):
-        proc.kill()
-        raise SystemExit(f"the fake image API did not start: {line!r}")
-    return proc, line.split(" ", 1)[1]
+    from tests.fakes.image_api import spawn
+
+    return spawn(API_KEY, fill="noise")
 
 
 async def fake_api_control(session: Any, origin: str, path: str, body: dict[str, Any]) -> None:

@@ -6,7 +6,6 @@ whose message is one line naming the variable; the value of a secret is never qu
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -119,12 +118,6 @@ def _json_table(loader: Callable[[str], object]) -> Callable[[str, str], str | N
     def parse(name: str, raw: str) -> str | None:
         if not raw.strip():
             return None
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{name} is not valid JSON ({exc.msg} at character {exc.pos})") from None
-        if not isinstance(value, dict):
-            raise ConfigError(f"{name} must be a JSON object, e.g. {{\"model-name\": {{...}}}}")
         try:
             loader(raw)
         except ValueError as exc:

@@ -635,6 +635,29 @@ async def _serve(args: argparse.Namespace) -> None:
     await api.stop()
 
 
+def spawn(api_key: str = DEFAULT_API_KEY, *, fill: str = "noise") -> tuple["subprocess.Popen[str]", str]:
+    """The fake in its own process (so its CPU is not measured with the caller's);
+    returns the process and its base URL. The caller terminates it."""
+    import os
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.image_api", "--port", "0", "--fill", fill, "--api-key", api_key],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline().strip()
+    if not line.startswith("READY "):
+        proc.kill()
+        raise RuntimeError(f"the fake image API did not start: {line!r}")
+    return proc, line.split(" ", 1)[1]
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake OpenAI-compatible image edits API")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
