@@ -6,7 +6,17 @@ import discord
 
 
 def role_ids_of(user: discord.abc.User) -> list[int]:
-    """The member's role IDs, without @everyone (users outside a server have none)."""
+    """The member's role IDs, without @everyone (users outside a server have none).
+
+    `Member.roles` drops roles missing from the guild cache (e.g. one created while the
+    bot was reconnecting); the interaction's own role list is authoritative, so we read
+    the raw IDs (a private attribute, stable across 2.x; discord.py is pinned).
+    """
+    raw = getattr(user, "_roles", None)
+    if raw is not None:
+        guild = getattr(user, "guild", None)
+        everyone = guild.id if guild is not None else None
+        return [int(role_id) for role_id in raw if role_id != everyone]
     return [role.id for role in getattr(user, "roles", []) if not role.is_default()]
 
 

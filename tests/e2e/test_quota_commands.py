@@ -102,3 +102,12 @@ async def test_limit_out_of_range_is_typed_by_discord(bot_and_fake):
     set_cmd = next(o for o in quota["options"] if o["name"] == "set")
     limit = next(o for o in set_cmd["options"] if o["name"] == "limit")
     assert limit["min_value"] == -1
+
+
+async def test_role_limit_applies_even_when_the_role_missed_the_bots_cache(bot_and_fake):
+    bot, fake = bot_and_fake
+    patrons = fake.role("Patrons", announce=False)
+    await bot.store.set_role_limit(fake.guild.id, patrons.id, 40, "day")
+    member = fake.member("uri", roles=[patrons])
+    reply = await (await fake.invoke("usage", by=member)).wait_reply()
+    assert "40 images per day" in reply.text and f"role {patrons.id}" in reply.text

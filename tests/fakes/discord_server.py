@@ -422,11 +422,12 @@ class FakeDiscord:
     def moderator(self, name: str = "moderator") -> FakeUser:
         return self.member(name, permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
 
-    def role(self, name: str, permissions: int = 0) -> FakeRole:
-        """A new server role; a connected bot hears GUILD_ROLE_CREATE before the next event."""
+    def role(self, name: str, permissions: int = 0, *, announce: bool = True) -> FakeRole:
+        """A new server role; a connected bot hears GUILD_ROLE_CREATE before the next event
+        (unless `announce` is False: a role the bot's cache missed, e.g. during a reconnect)."""
         role = FakeRole(snowflake(), name, permissions)
         self.guild.roles.append(role)
-        if self.ready_sent.is_set():
+        if self.ready_sent.is_set() and announce:
             self._pending_events.append(
                 ("GUILD_ROLE_CREATE", {"guild_id": str(self.guild.id), "role": role.payload(len(self.guild.roles) - 1)})
             )
