@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.quota import UNLIMITED, GuildRules, MemberUsage, QuotaExceeded, ServerReport
+from bot.store.quota import UNLIMITED, GuildRules, MemberUsage, QuotaExceeded, Rule, ServerReport
 from bot.summary import PERIOD_WORDS, cost_text, discord_time, plural
 
 PER_PERIOD = {"day": "per day", "week": "per week", "month": "per month"}
+
+
+def rule_text(rule: Rule, detail: int | None) -> str:
+    """Which rule applies; a role is shown as a mention, which Discord renders as its name."""
+    if rule is Rule.ROLE and detail is not None:
+        return f"role <@&{detail}>"
+    return rule.value
 
 
 def limit_text(limit: int, period: str) -> str:
@@ -27,7 +34,7 @@ def usage_lines(usage: MemberUsage) -> list[str]:
     in_flight = f" ({usage.reserved_in_flight} in progress)" if usage.reserved_in_flight else ""
     remaining = "unlimited" if usage.remaining is None else str(usage.remaining)
     return [
-        f"Limit: {limit_text(usage.limit, usage.period)} — {usage.rule_text}",
+        f"Limit: {limit_text(usage.limit, usage.period)} — {rule_text(usage.rule, usage.rule_detail)}",
         f"Used {word}: {usage.used}{in_flight} · Remaining: {remaining}",
         f"Resets {resets_text(usage.resets_at)}",
         f"Tokens {word}: {usage.input_tokens:,} in · {usage.output_tokens:,} out · {usage.total_tokens:,} total"
@@ -43,12 +50,12 @@ def refusal_text(refusal: QuotaExceeded) -> str:
             f"It resets {when}."
         )
     if refusal.limit == 0:
-        return f"You can't make edits here: your limit is 0 ({refusal.rule_text}). Ask a moderator if this is a mistake."
+        return f"You can't make edits here: your limit is 0 ({rule_text(refusal.rule, refusal.rule_detail)}). Ask a moderator if this is a mistake."
     word = PERIOD_WORDS.get(refusal.period, f"this {refusal.period}")
     if refusal.images_requested > refusal.limit:
         return (
             f"You asked for {plural(refusal.images_requested, 'image')} but your limit is {refusal.limit} "
-            f"{PER_PERIOD.get(refusal.period, '')} ({refusal.rule_text}). Ask for fewer with `n`."
+            f"{PER_PERIOD.get(refusal.period, '')} ({rule_text(refusal.rule, refusal.rule_detail)}). Ask for fewer with `n`."
         )
     left = max(refusal.remaining, 0)
     if left > 0:
@@ -56,7 +63,7 @@ def refusal_text(refusal: QuotaExceeded) -> str:
             f"You have {plural(left, 'image')} left {word} but asked for {refusal.images_requested}. "
             f"Lower `n` to {left}, or wait until your quota resets {when}."
         )
-    return f"You've used all {refusal.limit} of your images {word} ({refusal.rule_text}). Your quota resets {when}."
+    return f"You've used all {refusal.limit} of your images {word} ({rule_text(refusal.rule, refusal.rule_detail)}). Your quota resets {when}."
 
 
 def rules_lines(rules: GuildRules, *, role_name, user_name) -> list[str]:  # type: ignore[no-untyped-def]

@@ -72,7 +72,7 @@ async def test_role_limits_best_role_wins_and_show_explains(bot_and_fake):
     carol = fake.member("carol", roles=[vip, artist])
     reply = await (await fake.invoke("quota show", by=mod, user=carol)).wait_reply()
     assert reply.ephemeral
-    assert "50 images per day" in reply.text and f"role {vip.id}" in reply.text
+    assert "50 images per day" in reply.text and f"role <@&{vip.id}>" in reply.text
 
     # an override beats roles; clearing it falls back to the best role
     await (await fake.invoke("quota set", by=mod, user=carol, limit=2)).wait_reply()
@@ -110,4 +110,4 @@ async def test_role_limit_applies_even_when_the_role_missed_the_bots_cache(bot_a
     await bot.store.set_role_limit(fake.guild.id, patrons.id, 40, "day")
     member = fake.member("uri", roles=[patrons])
     reply = await (await fake.invoke("usage", by=member)).wait_reply()
-    assert "40 images per day" in reply.text and f"role {patrons.id}" in reply.text
+    assert "40 images per day" in reply.text and f"role <@&{patrons.id}>" in reply.text
