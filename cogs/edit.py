@@ -173,6 +173,8 @@ class EditCog(commands.Cog):
             self.tasks.discard(task)
             if not preflight.done():
                 preflight.cancel()
+            elif not preflight.cancelled():
+                preflight.exception()  # already reported to the member, or moot after a refusal
 
     def _options(self, prompt, model, n, size, quality, output_format, background) -> EditOptions:  # type: ignore[no-untyped-def]
         prompt = prompt.strip()
@@ -258,7 +260,7 @@ class EditCog(commands.Cog):
         except Exception as exc:
             await self._refund(reservation, type(exc).__name__)
             settled = True
-            self._log_failure(exc)
+            self._log_failure(exc, reservation)
             message = user_message_for(exc)
             if message is None:
                 raise  # a bug: the tree's handler logs it with an id
@@ -278,12 +280,15 @@ class EditCog(commands.Cog):
         except Exception:
             log.exception("could not refund reservation %s (it will be released as stale)", reservation.id)
 
-    def _log_failure(self, exc: Exception) -> None:
+    def _log_failure(self, exc: Exception, reservation: Reservation) -> None:
+        where = f"edit #{reservation.id} (server {reservation.guild_id}, member {reservation.user_id}, {reservation.model})"
         if isinstance(exc, (BillingError, ProviderAuthError)):
             # The owner must act; the member only sees a generic message.
-            log.error("image API problem the bot owner must fix: %s", exc)
+            log.error("%s: image API problem the bot owner must fix: %s", where, exc)
         elif isinstance(exc, ProviderError):
-            log.warning("edit failed: %s", exc)
+            log.warning("%s failed at the provider: %s", where, exc)
+        elif user_message_for(exc) is not None:
+            log.info("%s refused: %s", where, user_message_for(exc))
 
     async def _prepare(self, image: discord.Attachment, mask: Optional[discord.Attachment], spec: ModelSpec) -> PreparedInput:
         async with self.preparing:
