@@ -151,9 +151,13 @@ class Retouch(commands.Bot):
         )
 
     async def close(self) -> None:
-        # Cogs drain their work in cog_unload (called by super().close()) while the
-        # Discord connection can still deliver messages; our resources go last.
+        # Cogs drain their work first, while the Discord connection can still deliver
+        # messages; super().close() then unloads them and disconnects; our resources go last.
         self.accepting_work = False
+        # Drain while every command is still registered, so late interactions get a
+        # "restarting" answer instead of "unknown command".
+        drains = [cog.drain() for cog in self.cogs.values() if hasattr(cog, "drain")]
+        await asyncio.gather(*drains, return_exceptions=True)
         await super().close()
         for task in list(self._background):
             task.cancel()

@@ -8,7 +8,7 @@ import secrets
 import discord
 from discord import app_commands
 
-from bot.errors import user_message_for
+from bot.errors import ShuttingDown, user_message_for
 from bot.replies import send_private
 
 log = logging.getLogger("retouch.errors")
@@ -33,6 +33,8 @@ def describe_app_command_error(error: app_commands.AppCommandError) -> str | Non
 class RetouchTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        if isinstance(error, app_commands.CommandNotFound) and not getattr(interaction.client, "accepting_work", True):
+            original = ShuttingDown()
         message = user_message_for(original) or describe_app_command_error(error)
         if message is None:
             error_id = secrets.token_hex(4)

@@ -85,7 +85,14 @@ class EditCog(commands.Cog):
         self.salt = salt
 
     async def cog_unload(self) -> None:
-        """Graceful shutdown: no new edits, running ones get the grace period, the rest are refunded."""
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Graceful shutdown: no new edits, running ones get the grace period, the rest are refunded.
+
+        The bot calls this before it unloads anything, so /edit still answers "restarting"."""
+        if self.queue.closed and not self.tasks:
+            return
         self.queue.close()
         grace = self.bot.settings.shutdown_grace_seconds
         if self.tasks:

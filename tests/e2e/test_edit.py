@@ -235,7 +235,12 @@ async def test_shutdown_refunds_and_tells_the_member(fake_discord, settings_for,
         member = fake_discord.member("kate")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
         await eventually(lambda: len(image_api.edits) == 1)
-        await asyncio.wait_for(bot.close(), 20)
+        closing = asyncio.create_task(bot.close())
+        await asyncio.sleep(0.1)  # draining: the running edit has its grace period
+        late = await fake_discord.invoke("edit", by=fake_discord.member("late"), image=FakeAttachment.image(png()), prompt="x")
+        late_reply = await late.wait_result()
+        assert late_reply.ephemeral and "restarting" in late_reply.text
+        await asyncio.wait_for(closing, 20)
     reply = rec.messages[-1]
     assert reply.ephemeral and "refunded" in reply.text
     with sqlite3.connect(bot.settings.database_path) as db:
