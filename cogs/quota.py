@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 Period = Literal["day", "week", "month"]
 LimitValue = app_commands.Range[int, UNLIMITED, MAX_LIMIT]
+# A member, or a user who has left the server (their rules and usage still exist).
+AnyUser = Union[discord.Member, discord.User]
 LIMIT_HELP = "Images per period: -1 = unlimited, 0 = blocked"
 
 
@@ -42,13 +44,13 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
     def store(self):  # type: ignore[no-untyped-def]
         return self.bot.store
 
-    async def _usage_embed(self, guild_id: int, user: Union[discord.Member, discord.User], title: str) -> discord.Embed:
+    async def _usage_embed(self, guild_id: int, user: AnyUser, title: str) -> discord.Embed:
         usage = await self.store.usage_for(guild_id, user.id, role_ids_of(user))
         return _embed(title, usage_lines(usage))
 
     @app_commands.command(name="set", description="Give one member their own limit (overrides roles and the server default)")
     @app_commands.describe(user="The member", limit=LIMIT_HELP, period="Per day, week or month (default: the server's)")
-    async def set_(self, interaction: discord.Interaction, user: discord.Member, limit: LimitValue, period: Optional[Period] = None) -> None:
+    async def set_(self, interaction: discord.Interaction, user: AnyUser, limit: LimitValue, period: Optional[Period] = None) -> None:
         assert interaction.guild_id is not None
         rule = await self.store.set_user_limit(interaction.guild_id, user.id, limit, period)
         embed = await self._usage_embed(interaction.guild_id, user, f"{user.display_name}: {limit_text(rule.limit, rule.period)}")
@@ -56,7 +58,7 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
 
     @app_commands.command(name="reset", description="Clear a member's usage in the current period")
     @app_commands.describe(user="The member whose used images go back to zero")
-    async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
+    async def reset(self, interaction: discord.Interaction, user: AnyUser) -> None:
         assert interaction.guild_id is not None
         cleared = await self.store.reset_user(interaction.guild_id, user.id, role_ids_of(user))
         embed = await self._usage_embed(interaction.guild_id, user, f"Reset {user.display_name}: {cleared} image(s) cleared")
@@ -85,7 +87,7 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
 
     @app_commands.command(name="clear", description="Remove a member's override or a role's limit")
     @app_commands.describe(user="Remove this member's own limit", role="Remove this role's limit")
-    async def clear(self, interaction: discord.Interaction, user: Optional[discord.Member] = None, role: Optional[discord.Role] = None) -> None:
+    async def clear(self, interaction: discord.Interaction, user: Optional[AnyUser] = None, role: Optional[discord.Role] = None) -> None:
         assert interaction.guild_id is not None
         if (user is None) == (role is None):
             raise UserFacingError("Pick exactly one: `user` to remove a member's override, or `role` to remove a role's limit.")
@@ -104,7 +106,7 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
 
     @app_commands.command(name="show", description="A member's limit, usage and reset time, and which rule applies")
     @app_commands.describe(user="The member (default: you, plus the server's rules)", public="Post it in the channel")
-    async def show(self, interaction: discord.Interaction, user: Optional[discord.Member] = None, public: bool = False) -> None:
+    async def show(self, interaction: discord.Interaction, user: Optional[AnyUser] = None, public: bool = False) -> None:
         assert interaction.guild is not None and interaction.guild_id is not None
         target = user or interaction.user
         embed = await self._usage_embed(interaction.guild_id, target, f"Quota for {target.display_name}")

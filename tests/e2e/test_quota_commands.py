@@ -111,3 +111,14 @@ async def test_role_limit_applies_even_when_the_role_missed_the_bots_cache(bot_a
     member = fake.member("uri", roles=[patrons])
     reply = await (await fake.invoke("usage", by=member)).wait_reply()
     assert "40 images per day" in reply.text and f"role <@&{patrons.id}>" in reply.text
+
+
+async def test_moderator_can_manage_a_user_who_left_the_server(bot_and_fake):
+    bot, fake = bot_and_fake
+    mod, gone = fake.moderator(), fake.member("gone")
+    gone.left_server = True
+    reply = await (await fake.invoke("quota set", by=mod, user=gone, limit=0)).wait_reply()
+    assert "blocked" in reply.text
+    assert (await bot.store.effective_limit(fake.guild.id, gone.id, [])).limit == 0
+    reply = await (await fake.invoke("quota show", by=mod, user=gone)).wait_reply()
+    assert "user override" in reply.text

@@ -71,6 +71,7 @@ class FakeUser:
     roles: list[int] = field(default_factory=list)
     permissions: int = MEMBER_DEFAULT_PERMISSIONS
     bot: bool = False
+    left_server: bool = False  # resolved as a user only, without member data
 
     def user_payload(self) -> dict[str, Any]:
         return {
@@ -571,7 +572,7 @@ class FakeDiscord:
             if opt_type == 6:  # USER
                 assert isinstance(value, FakeUser)
                 resolved.setdefault("users", {})[str(value.id)] = value.user_payload()
-                if self.guild is not None:
+                if not value.left_server:
                     resolved.setdefault("members", {})[str(value.id)] = value.member_payload(with_user=False)
                 option["value"] = str(value.id)
             elif opt_type == 8:  # ROLE
