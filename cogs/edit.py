@@ -249,6 +249,11 @@ class EditCog(commands.Cog):
                 cost_usd=outcome.cost_usd,
             )
             settled = True
+            log.info(
+                "edit #%d (server %s, member %s, %s): %d of %d image(s) delivered in %.1f s, %s tokens",
+                reservation.id, reservation.guild_id, reservation.user_id, options.model, delivered,
+                reservation.images, outcome.seconds, outcome.result.usage.total_tokens if outcome.result.usage else "?",
+            )
         except asyncio.CancelledError:
             await self._refund(reservation, "shutdown")
             settled = True
