@@ -85,23 +85,38 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
             embed=_embed("Role limit set", [f"{role.mention}: {limit_text(rule.limit, rule.period)}"]), ephemeral=True
         )
 
-    @app_commands.command(name="clear", description="Remove a member's override or a role's limit")
-    @app_commands.describe(user="Remove this member's own limit", role="Remove this role's limit")
-    async def clear(self, interaction: discord.Interaction, user: Optional[AnyUser] = None, role: Optional[discord.Role] = None) -> None:
+    @app_commands.command(name="clear", description="Remove a member's override, a role's limit, or the server default")
+    @app_commands.describe(
+        user="Remove this member's own limit",
+        role="Remove this role's limit",
+        server_default="Remove the server default (members fall back to the bot's default)",
+    )
+    async def clear(
+        self,
+        interaction: discord.Interaction,
+        user: Optional[AnyUser] = None,
+        role: Optional[discord.Role] = None,
+        server_default: bool = False,
+    ) -> None:
         assert interaction.guild_id is not None
-        if (user is None) == (role is None):
-            raise UserFacingError("Pick exactly one: `user` to remove a member's override, or `role` to remove a role's limit.")
+        if [user is not None, role is not None, server_default].count(True) != 1:
+            raise UserFacingError(
+                "Pick exactly one: `user` to remove a member's override, `role` to remove a role's limit, "
+                "or `server_default:True` to remove the server default."
+            )
+        lines: list[str] = []
         if user is not None:
             removed = await self.store.clear_user_limit(interaction.guild_id, user.id)
-            what = f"{user.display_name}'s override"
-        else:
-            assert role is not None
-            removed = await self.store.clear_role_limit(interaction.guild_id, role.id)
-            what = f"the limit for {role.mention}"
-        text = f"Removed {what}." if removed else f"There was no {what.replace('the limit', 'limit')} to remove."
-        lines = [text]
-        if user is not None:
+            lines.append(f"Removed {user.display_name}'s override." if removed else f"{user.display_name} had no override.")
             lines += usage_lines(await self.store.usage_for(interaction.guild_id, user.id, role_ids_of(user)))
+        elif role is not None:
+            removed = await self.store.clear_role_limit(interaction.guild_id, role.id)
+            lines.append(f"Removed the limit for {role.mention}." if removed else f"{role.mention} had no limit.")
+        else:
+            removed = await self.store.clear_guild_default(interaction.guild_id)
+            rules = await self.store.list_rules(interaction.guild_id)
+            fallback = limit_text(rules.bot_default_limit, rules.bot_default_period)
+            lines.append(f"Removed the server default; members without another rule get the bot default, {fallback}." if removed else "There was no server default.")
         await interaction.response.send_message(embed=_embed("Quota rule removed" if removed else "Nothing to remove", lines), ephemeral=True)
 
     @app_commands.command(name="show", description="A member's limit, usage and reset time, and which rule applies")

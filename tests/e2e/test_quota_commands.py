@@ -122,3 +122,14 @@ async def test_moderator_can_manage_a_user_who_left_the_server(bot_and_fake):
     assert (await bot.store.effective_limit(fake.guild.id, gone.id, [])).limit == 0
     reply = await (await fake.invoke("quota show", by=mod, user=gone)).wait_reply()
     assert "user override" in reply.text
+
+
+async def test_clear_the_server_default_and_refuse_ambiguous_clears(bot_and_fake):
+    bot, fake = bot_and_fake
+    mod = fake.moderator()
+    await (await fake.invoke("quota default", by=mod, limit=3)).wait_reply()
+    reply = await (await fake.invoke("quota clear", by=mod)).wait_reply()
+    assert reply.ephemeral and "Pick exactly one" in reply.text
+    reply = await (await fake.invoke("quota clear", by=mod, server_default=True)).wait_reply()
+    assert "Removed the server default" in reply.text and "10 images per day" in reply.text
+    assert (await bot.store.list_rules(fake.guild.id)).default is None
