@@ -371,6 +371,12 @@ class FakeImageAPI:
     def _authorized(self, request: web.Request) -> bool:
         return request.headers.get("Authorization") == f"Bearer {self.api_key}"
 
+    def _rejected_key(self, request: web.Request) -> web.Response:
+        # Real providers echo (a masked form of) the key they got; this fake echoes it
+        # whole, so tests prove our code scrubs whatever a provider sends back.
+        sent = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        return self._error_response(401, f"Incorrect API key provided: {sent}.", "invalid_api_key")
+
     def _error_response(self, status: int, message: str, code: str | None,
                         etype: str | None = None, param: str | None = None,
                         headers: dict[str, str] | None = None) -> web.Response:
@@ -424,9 +430,7 @@ class FakeImageAPI:
     async def _edits(self, request: web.Request) -> web.StreamResponse:
         recorded = await self._record(request)
         if not self._authorized(request):
-            return self._error_response(
-                401, "Incorrect API key provided.", "invalid_api_key"
-            )
+            return self._rejected_key(request)
         reply = self._next("edits", recorded, self.default)
         return await self._answer(request, recorded, reply)
 
@@ -434,7 +438,7 @@ class FakeImageAPI:
         recorded = RecordedRequest(request.method, request.path, dict(request.headers))
         self.requests.append(recorded)
         if not self._authorized(request):
-            return self._error_response(401, "Incorrect API key provided.", "invalid_api_key")
+            return self._rejected_key(request)
         reply = self._next("models", recorded, Reply(kind="models"))
         return await self._answer(request, recorded, reply)
 

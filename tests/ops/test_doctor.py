@@ -14,24 +14,34 @@ import pytest
 from bot import doctor
 from bot.store.database import load_migrations, migrate, open_database
 from tests.conftest import TEST_KEY, TEST_TOKEN
-from tests.ops.fakes import FakeModelsAPI
+from tests.fakes.image_api import FakeImageAPI, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG_KEY = "sk-wrong-key-9876543210zyxwvu"
 WRONG_TOKEN = "wrong-discord-token-ABCDEFGHIJ"
 
 
+# How a provider's `GET /models` can go wrong, as the shared fake answers it.
+MODELS_REPLIES = {
+    "html": Reply.raw("<!doctype html><html><body>Welcome to our API portal</body></html>", content_type="text/html"),
+    "redirect": Reply.redirect("/login", status=302),
+    "no-models": Reply.error(404, "Invalid URL (GET /v1/models)"),
+    "error": Reply.error(503, "upstream unavailable"),
+    "quota": Reply.error(429, "You exceeded your current quota", code="insufficient_quota"),
+}
+
+
 @pytest.fixture
 async def models_api():
-    async with FakeModelsAPI(key=TEST_KEY) as api:
+    async with FakeImageAPI(api_key=TEST_KEY) as api:
         yield api
 
 
-def env_for(tmp_path: Path, api: FakeModelsAPI, **overrides: str) -> dict[str, str]:
+def env_for(tmp_path: Path, base_url: str, **overrides: str) -> dict[str, str]:
     env = {
         "DISCORD_TOKEN": TEST_TOKEN,
         "IMAGE_API_KEY": TEST_KEY,
-        "IMAGE_API_BASE_URL": api.base_url,
+        "IMAGE_API_BASE_URL": base_url,
         "DATABASE_PATH": str(tmp_path / "data" / "retouch.db"),
     }
     env.update(overrides)
@@ -82,7 +92,7 @@ def test_permissions_integer():
 async def test_all_pass_against_fakes(fake_discord, models_api, tmp_path):
     db = tmp_path / "data" / "retouch.db"
     await make_db(db)
-    checks, text = await run_doctor(env_for(tmp_path, models_api))
+    checks, text = await run_doctor(env_for(tmp_path, models_api.base_url))
     assert all(c.status == doctor.PASS for c in checks), text
     token = by_name(checks, "discord token")
     assert "Retouch" in token.detail and str(fake_discord.app_id) in token.detail
@@ -90,13 +100,13 @@ async def test_all_pass_against_fakes(fake_discord, models_api, tmp_path):
     assert "current" in by_name(checks, "database schema").detail
     assert "gpt-image-2 is offered" in by_name(checks, "image model").detail
     assert ("GET", "/users/@me") in fake_discord.requests
-    assert models_api.requests == [("/v1/models", f"Bearer {TEST_KEY}")]
+    assert [(r.path, r.headers["Authorization"]) for r in models_api.requests] == [("/v1/models", f"Bearer {TEST_KEY}")]
     assert text.splitlines()[-1].startswith("doctor: ") and "0 failed" in text
 
 
 async def test_bad_token_fails_with_fix(fake_discord, models_api, tmp_path):
     fake_discord.valid_tokens = {"good"}
-    checks, text = await run_doctor(env_for(tmp_path, models_api))
+    checks, text = await run_doctor(env_for(tmp_path, models_api.base_url))
     token = by_name(checks, "discord token")
     assert token.status == doctor.FAIL and "401" in token.detail
     assert "Reset Token" in token.fix
@@ -105,7 +115,7 @@ async def test_bad_token_fails_with_fix(fake_discord, models_api, tmp_path):
 
 
 async def test_key_rejected_and_never_echoed(fake_discord, models_api, tmp_path):
-    checks, text = await run_doctor(env_for(tmp_path, models_api, IMAGE_API_KEY=WRONG_KEY))
+    checks, text = await run_doctor(env_for(tmp_path, models_api.base_url, IMAGE_API_KEY=WRONG_KEY))
     image = by_name(checks, "image API")
     assert image.status == doctor.FAIL and "key rejected" in image.detail
     assert "IMAGE_API_KEY" in image.fix
@@ -113,8 +123,7 @@ async def test_key_rejected_and_never_echoed(fake_discord, models_api, tmp_path)
 
 
 async def test_unreachable_base_url(fake_discord, tmp_path):
-    api = FakeModelsAPI(key=TEST_KEY)  # never started: only its URL shape is used
-    env = env_for(tmp_path, api, IMAGE_API_BASE_URL=f"http://127.0.0.1:{closed_port()}/v1")
+    env = env_for(tmp_path, f"http://127.0.0.1:{closed_port()}/v1")
     checks, _ = await run_doctor(env)
     image = by_name(checks, "image API")
     assert image.status == doctor.FAIL
@@ -123,16 +132,16 @@ async def test_unreachable_base_url(fake_discord, tmp_path):
 
 @pytest.mark.parametrize("mode", ["html", "redirect"])
 async def test_wrong_base_url(fake_discord, models_api, tmp_path, mode):
-    models_api.mode = mode
-    checks, _ = await run_doctor(env_for(tmp_path, models_api))
+    models_api.queue(MODELS_REPLIES[mode], route="models")
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url))
     image = by_name(checks, "image API")
     assert image.status == doctor.FAIL
     assert "wrong base URL" in image.fix
 
 
 async def test_no_models_endpoint_is_a_warning(fake_discord, models_api, tmp_path):
-    models_api.mode = "no-models"
-    checks, text = await run_doctor(env_for(tmp_path, models_api))
+    models_api.queue(MODELS_REPLIES["no-models"], route="models")
+    checks, text = await run_doctor(env_for(tmp_path, models_api.base_url))
     image = by_name(checks, "image API")
     assert image.status == doctor.WARN
     assert "no /models endpoint; could not verify the key" in image.detail
@@ -140,17 +149,17 @@ async def test_no_models_endpoint_is_a_warning(fake_discord, models_api, tmp_pat
 
 
 async def test_provider_outage_and_out_of_credit(fake_discord, models_api, tmp_path):
-    models_api.mode = "error"
-    checks, _ = await run_doctor(env_for(tmp_path, models_api))
+    models_api.queue(MODELS_REPLIES["error"], route="models")
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url))
     assert by_name(checks, "image API").status == doctor.FAIL
-    models_api.mode = "quota"
-    checks, _ = await run_doctor(env_for(tmp_path, models_api))
+    models_api.queue(MODELS_REPLIES["quota"], route="models")
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url))
     image = by_name(checks, "image API")
     assert image.status == doctor.FAIL and "credit" in image.detail
 
 
 async def test_unknown_model_is_a_warning(fake_discord, models_api, tmp_path):
-    checks, _ = await run_doctor(env_for(tmp_path, models_api, IMAGE_MODEL="gpt-image-9"))
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url, IMAGE_MODEL="gpt-image-9"))
     model = by_name(checks, "image model")
     assert model.status == doctor.WARN
     assert "gpt-image-9 is not in the provider's model list" in model.detail
@@ -163,7 +172,7 @@ async def test_newer_database_schema_fails(fake_discord, models_api, tmp_path):
     latest = len(load_migrations())
     with sqlite3.connect(db) as conn:
         conn.execute(f"PRAGMA user_version = {latest + 2}")
-    checks, _ = await run_doctor(env_for(tmp_path, models_api))
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url))
     schema = by_name(checks, "database schema")
     assert schema.status == doctor.FAIL
     assert f"version {latest + 2} is newer" in schema.detail
@@ -174,7 +183,7 @@ async def test_pending_migrations_pass_with_a_note(fake_discord, models_api, tmp
     db = tmp_path / "data" / "retouch.db"
     await make_db(db, target=1)
     before = db.read_bytes()
-    checks, _ = await run_doctor(env_for(tmp_path, models_api))
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url))
     schema = by_name(checks, "database schema")
     assert schema.status == doctor.PASS
     assert "will be applied at start" in schema.detail
@@ -186,14 +195,14 @@ async def test_pending_migrations_pass_with_a_note(fake_discord, models_api, tmp
 async def test_unwritable_database_folder(fake_discord, models_api, tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the data folder should be")
-    checks, _ = await run_doctor(env_for(tmp_path, models_api, DATABASE_PATH=str(blocker / "retouch.db")))
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url, DATABASE_PATH=str(blocker / "retouch.db")))
     assert by_name(checks, "database folder").status == doctor.FAIL
 
     if os.geteuid() != 0:  # root can write anywhere, so permissions only bite others
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
         try:
-            checks, _ = await run_doctor(env_for(tmp_path, models_api, DATABASE_PATH=str(locked / "retouch.db")))
+            checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url, DATABASE_PATH=str(locked / "retouch.db")))
             folder = by_name(checks, "database folder")
             assert folder.status == doctor.FAIL and "not writable" in folder.detail and "chown" in folder.fix
         finally:
@@ -204,13 +213,13 @@ async def test_not_a_database(fake_discord, models_api, tmp_path):
     db = tmp_path / "data" / "retouch.db"
     db.parent.mkdir()
     db.write_bytes(b"this is not SQLite" * 100)
-    checks, _ = await run_doctor(env_for(tmp_path, models_api))
+    checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url))
     assert by_name(checks, "database file").status == doctor.FAIL
     assert by_name(checks, "database schema").status == doctor.SKIP
 
 
 async def test_every_bad_setting_is_reported_and_the_rest_still_run(fake_discord, models_api, tmp_path):
-    env = env_for(tmp_path, models_api, QUOTA_DEFAULT_PERIOD="fortnight", MAX_CONCURRENT_EDITS="lots")
+    env = env_for(tmp_path, models_api.base_url, QUOTA_DEFAULT_PERIOD="fortnight", MAX_CONCURRENT_EDITS="lots")
     del env["IMAGE_API_KEY"]
     checks, text = await run_doctor(env)
     failed = {c.name for c in checks if c.status == doctor.FAIL}
