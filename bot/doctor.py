@@ -25,6 +25,7 @@ from typing import Any, Mapping, TextIO
 import aiohttp
 
 from bot.config import ConfigError, Settings, load_settings, read_environment, settings_table
+from bot.redact import redact, register_secret
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
@@ -450,13 +451,9 @@ def render(checks: list[Check], secrets: list[str]) -> list[str]:
     summary += " — all good" if not failed else " — fix the FAIL lines above, then run doctor again"
     lines.append(summary)
     # Last line of defence: nothing above quotes a secret, but an echoed error body might.
-    out = []
-    for line in lines:
-        for secret in secrets:
-            if len(secret) >= 4 and secret in line:
-                line = line.replace(secret, "[redacted]")
-        out.append(line)
-    return out
+    for secret in secrets:
+        register_secret(secret)
+    return [redact(line) for line in lines]
 
 
 def main(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env"), out: TextIO | None = None) -> int:

@@ -5,63 +5,22 @@ Every failure of `ImageEditClient` is a `ProviderError` subclass. Each carries:
 - `user_message`: what a Discord member may be shown (no configuration details);
 - `status`, `code`, `param`, `request_id`, `provider_message`, `retry_after`, `attempts`.
 
-Redaction: the client registers its API key with `register_secret`; every message that
-enters an error, and every log record of the `retouch.provider` logger, is scrubbed of
-registered secrets and of anything shaped like a bearer token or an `sk-` key, because a
-provider may echo the key back in an error message.
+Redaction (`bot.redact`): the client registers its API key with `register_secret`; every
+message that enters an error, and every log record of the `retouch.provider` logger, is
+scrubbed of registered secrets and of anything shaped like a bearer token or an `sk-` key,
+because a provider may echo the key back in an error message.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from typing import Any
 
+from bot.redact import RedactingFilter, redact, register_secret
+
+__all__ = ["redact", "register_secret"]  # re-exported: the client registers its key here
+
 LOGGER_NAME = "retouch.provider"
-
-_REDACTED = "[REDACTED]"
-_secrets: set[str] = set()
-# Shapes of credentials worth hiding even when we were never told the exact value.
-_CREDENTIAL_SHAPES = re.compile(
-    r"(?i)(bearer\s+)[^\s\"',;]+|\bsk-[A-Za-z0-9_\-]{8,}"
-)
-
-
-def register_secret(secret: str) -> None:
-    """Scrub `secret` from every provider error message and provider log record."""
-    if secret and len(secret) >= 4:  # shorter strings would mangle ordinary words
-        _secrets.add(secret)
-
-
-def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
-            text = text.replace(secret, _REDACTED)
-    return _CREDENTIAL_SHAPES.sub(
-        lambda m: (m.group(1) + _REDACTED) if m.group(1) else _REDACTED, text
-    )
-
-
-def _redact_arg(value: Any) -> Any:
-    if isinstance(value, (int, float, bool)) or value is None:
-        return value
-    return redact(str(value))
-
-
-class RedactingFilter(logging.Filter):
-    """Logger filter that rewrites records so no registered secret reaches a handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact(str(record.msg))
-        if isinstance(record.args, dict):
-            record.args = {k: _redact_arg(v) for k, v in record.args.items()}
-        elif record.args:
-            record.args = tuple(_redact_arg(a) for a in record.args)
-        if record.exc_info and not record.exc_text:
-            # Formatters reuse exc_text when set, so the traceback is scrubbed once here.
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
-        return True
-
 
 logger = logging.getLogger(LOGGER_NAME)
 logger.addFilter(RedactingFilter())

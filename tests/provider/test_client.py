@@ -470,7 +470,7 @@ async def test_api_key_never_appears_in_errors_or_logs(make_client, fake_image_a
         errors.append(info.value)
 
     assert fake_image_api.pending == 0
-    assert any(e.provider_message and "[REDACTED]" in e.provider_message for e in errors)
+    assert any(e.provider_message and "[redacted]" in e.provider_message for e in errors)
     for err in errors:
         for text in (str(err), repr(err), err.user_message, err.provider_message or "",
                      repr(err.__dict__)):
