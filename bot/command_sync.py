@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Awaitable, Callable, Protocol
+from typing import Protocol
 
 import discord
 from discord import app_commands
