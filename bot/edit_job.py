@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable
 
 from bot.images.fit import Message, OutputImage, plan_delivery_async
 from bot.images.pipeline import PreparedInput, prepare_input_async
-from bot.images.prepare import ImageLimits
+from bot.images.prepare import DALLE2_LIMITS, GPT_IMAGE_LIMITS, ImageLimits
 from bot.provider.client import EditResult, ImageEditClient
 from bot.provider.decode import PartialImage
 from bot.provider.models import ModelSpec
@@ -70,14 +70,13 @@ class EditOutcome:
 
 
 def limits_for(spec: ModelSpec) -> ImageLimits:
-    return ImageLimits(
+    """The image presets, narrowed to what this model's table entry says."""
+    preset = DALLE2_LIMITS if spec.square_input else GPT_IMAGE_LIMITS
+    return replace(
+        preset,
         formats=frozenset(spec.input_formats),
         max_bytes=spec.max_image_bytes,
-        max_edge=1024 if spec.square_input else 4096,
-        max_pixels=None if spec.square_input else 8_294_400,
-        square_required=spec.square_input,
         mask_max_bytes=spec.max_mask_bytes,
-        passthrough_modes=frozenset({"RGBA", "LA", "L"}) if spec.square_input else frozenset({"RGB", "RGBA", "L"}),
     )
 
 

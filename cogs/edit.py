@@ -18,6 +18,7 @@ from bot.edit_queue import EditQueue, QueueClosed
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.fit import Message
 from bot.images.pipeline import PreparedInput
+from bot.images.prepare import GPT_IMAGE_LIMITS
 from bot.images.sniff import extension_for
 from bot.members import role_ids_of
 from bot.provider.client import ImageEditClient
@@ -38,7 +39,8 @@ log = logging.getLogger("retouch.edit")
 
 # Discord string options stop at 6000 characters; models check their own (shorter) limits.
 PROMPT_MAX = 6000
-MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024
+# The image code refuses bigger files anyway; checking Discord's reported size saves the download.
+MAX_DOWNLOAD_BYTES = GPT_IMAGE_LIMITS.max_input_bytes or 64 * 1024 * 1024
 # How long the attachment check may delay the acknowledgement: long enough to catch a
 # typical bad file before reserving anything, short enough to ack well inside Discord's 3 s.
 PREFLIGHT_SECONDS = 0.4
