@@ -20,5 +20,8 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Retouch has no voice features; discord.py's warning about missing voice libraries
+    # would only worry self-hosters.
+    logging.getLogger("discord.client").addFilter(lambda record: "voice will NOT be supported" not in record.getMessage())
     # discord.py's HTTP debug lines are noise even at DEBUG unless asked for.
     logging.getLogger("discord.http").setLevel(max(logging.INFO, logging.getLevelName(level)))

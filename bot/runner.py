@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 
+import aiohttp
 import discord
 
 from bot.app import Retouch
@@ -53,6 +54,13 @@ async def run_bot(settings: Settings, *, bot: Retouch | None = None) -> None:
         raise StartupError(f"database {settings.database_path}: {exc}") from None
     except discord.LoginFailure:
         raise StartupError("DISCORD_TOKEN was rejected by Discord: copy a fresh bot token from the Developer Portal (Bot > Reset Token)") from None
+    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+        # Only start-up gets here: once connected, discord.py reconnects by itself.
+        raise StartupError(
+            f"cannot reach Discord ({type(exc).__name__}: {exc}); check this machine's internet connection, DNS and firewall"
+        ) from None
+    except discord.DiscordServerError as exc:
+        raise StartupError(f"Discord answered {exc.status} while logging in; it may be having an outage, try again shortly") from None
     except discord.PrivilegedIntentsRequired:
         raise StartupError("Discord refused the gateway intents; Retouch needs no privileged intents, so check the application") from None
     finally:

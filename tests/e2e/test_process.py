@@ -134,3 +134,29 @@ async def test_second_instance_on_the_same_database_refuses_to_start(fakes, tmp_
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.communicate(), 30)
+
+
+async def test_unreachable_discord_is_one_clear_line(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_"))}
+    env.update(
+        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
+        TEST_DISCORD_API="http://127.0.0.1:9/api/v10",  # nothing listens there
+        TEST_DISCORD_GATEWAY="ws://127.0.0.1:9/gateway",
+        DISCORD_TOKEN=TEST_TOKEN,
+        IMAGE_API_KEY=TEST_KEY,
+        DATABASE_PATH=str(tmp_path / "retouch.db"),
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    text = err.decode()
+    lines = text.strip().splitlines()
+    assert "Traceback" not in text and "voice" not in text, text[-1500:]
+    assert [line for line in lines if line.startswith("retouch:")] == [lines[-1]]
+    assert "cannot reach Discord" in lines[-1]
+    assert TEST_TOKEN not in text
