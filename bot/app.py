@@ -6,7 +6,6 @@ import asyncio
 import importlib
 import logging
 import pkgutil
-import time
 import uuid
 from typing import Any, Iterable
 
@@ -61,7 +60,6 @@ class Retouch(commands.Bot):
         )
         self.settings = settings
         self.boot_id = uuid.uuid4().hex
-        self.started_at = time.monotonic()
         self.accepting_work = True
         self.failed_extensions: dict[str, str] = {}
         self._extensions = list(extensions) if extensions is not None else discover_extensions()
