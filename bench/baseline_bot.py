@@ -6,7 +6,7 @@ downloads the attachment with `attachment.read()`, calls the official SDK
 (`AsyncOpenAI(...).images.edit(...)`, default timeout and retries), decodes every
 `b64_json` with `base64.b64decode` on the event loop and posts all images in one
 follow-up. No quota, no queue (every /edit runs at once), no re-encoding or splitting.
-Commands are synced in `setup_hook` with `bot.tree.sync()`.
+Commands are synced in `setup_hook` with `bot.discord_app.error_handler.sync()`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Options: --rounds N (default 3), --edits N (20), --input-size WxH (1024x1024),
 The load: 20 members run `/edit` at the same moment (n=4, a 1024x1024 noise PNG of
 3 MB attached); the provider answers each with 4 noise PNGs of 1536x1024 (~4.7 MB
 each, ~25 MB of JSON per answer). The same burst hits, each in a fresh process:
-- ours: the real bot (`bot.app.Retouch`, every cog, default settings: queue of
+- ours: the real bot (`bot.discord_app.retouch_bot.Retouch`, every cog, default settings: queue of
   MAX_CONCURRENT_EDITS=4; quota unlimited), started as conftest.running_bot does;
 - baseline: bench/baseline_bot.py, "the common way" (official openai SDK, base64
   decoded on the event loop, no queue: all 20 edits run at once).
@@ -248,8 +248,8 @@ def _point_discord_at(api_base: str, gateway: str) -> None:
 
 def _make_bot(args: argparse.Namespace) -> Any:
     if args.child == "ours":
-        from bot.app import Retouch
         from bot.config import Settings
+        from bot.discord_app.retouch_bot import Retouch
 
         settings = Settings(
             discord_token=DISCORD_TOKEN,

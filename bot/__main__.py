@@ -7,7 +7,7 @@ import asyncio
 import sys
 
 from bot.config import ConfigError, load_settings
-from bot.logs import setup_logging
+from bot.ops.logs import setup_logging
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,15 +32,15 @@ def main(argv: list[str] | None = None) -> int:
     # These read the settings themselves: doctor reports every bad setting instead of
     # stopping at the first, and health/backup need only HEALTH_FILE/DATABASE_PATH.
     if command == "doctor":
-        from bot.doctor import main as doctor
+        from bot.ops.doctor import main as doctor
 
         return doctor()
     if command == "health":
-        from bot.health import main as health
+        from bot.ops.health import main as health
 
         return health()
     if command == "backup":
-        from bot.backup import main as backup
+        from bot.ops.backup import main as backup
 
         return backup(args.path)
     try:
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"configuration error: {exc}")
     setup_logging(settings.log_level, settings.secrets)
     if command == "run":
-        from bot.runner import StartupError, run_bot
+        from bot.ops.runner import StartupError, run_bot
 
         try:
             asyncio.run(run_bot(settings))

@@ -16,7 +16,6 @@ from dotenv import dotenv_values
 
 PERIODS = ("day", "week", "month")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-SECRET_NAMES = ("DISCORD_TOKEN", "IMAGE_API_KEY")
 
 
 class ConfigError(Exception):

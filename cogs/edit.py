@@ -1,4 +1,4 @@
-"""`/edit`: the Discord side of an edit. Checks, quota, queue, delivery; the work is in bot.edit_job."""
+"""`/edit`: the Discord side of an edit. Checks, quota, queue, delivery; the work is in bot.edits.order."""
 
 from __future__ import annotations
 
@@ -13,27 +13,33 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.edit_job import EditOptions, EditOutcome, check_options, prepare_inputs, run_edit
-from bot.edit_queue import EditQueue, QueueClosed
+from bot.discord_app.moderators import role_ids_of
+from bot.discord_app.replies import defer_public, mark_answered, send_private
+from bot.edits.order import (
+    EditOptions,
+    EditOutcome,
+    check_options,
+    prepare_inputs,
+    run_edit,
+)
+from bot.edits.queue import EditQueue, QueueClosed
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
-from bot.images.fit import Message
-from bot.images.pipeline import PreparedInput
+from bot.images.delivery_plan import Message
+from bot.images.formats import extension_for
+from bot.images.inputs import PreparedInput
 from bot.images.prepare import GPT_IMAGE_LIMITS
-from bot.images.sniff import extension_for
-from bot.members import role_ids_of
 from bot.provider.client import ImageEditClient
-from bot.provider.decode import PartialImage
 from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
 from bot.provider.models import ModelSpec, load_model_table
 from bot.provider.pricing import load_prices
 from bot.provider.request import opaque_user_id
-from bot.quota_text import refusal_text
-from bot.replies import defer_public, mark_answered, send_private
+from bot.provider.response import PartialImage
 from bot.store.quota import QuotaExceeded, Reservation
-from bot.summary import EditSummary, QuotaLeft, summary_lines
+from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
+from bot.text.quota_messages import refusal_text
 
 if TYPE_CHECKING:
-    from bot.app import Retouch
+    from bot.discord_app.retouch_bot import Retouch
 
 log = logging.getLogger("retouch.edit")
 

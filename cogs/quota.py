@@ -8,13 +8,13 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app.moderators import is_moderator, role_ids_of
 from bot.errors import UserFacingError
-from bot.members import is_moderator, role_ids_of
-from bot.quota_text import limit_text, report_lines, rules_lines, usage_lines
 from bot.store.quota import MAX_LIMIT, UNLIMITED
+from bot.text.quota_messages import limit_text, report_lines, rules_lines, usage_lines
 
 if TYPE_CHECKING:
-    from bot.app import Retouch
+    from bot.discord_app.retouch_bot import Retouch
 
 Period = Literal["day", "week", "month"]
 LimitValue = app_commands.Range[int, UNLIMITED, MAX_LIMIT]

@@ -9,7 +9,7 @@ What happens:
 
 1. the local fakes start in this process: the fake Discord (tests/fakes/discord_server.py)
    and the fake OpenAI-compatible image API (tests/fakes/image_api.py);
-2. the real bot (bot.app.Retouch, all its cogs) connects to them, exactly as the
+2. the real bot (bot.discord_app.retouch_bot.Retouch, all its cogs) connects to them, exactly as the
    end-to-end tests do (tests/conftest.py: make_settings, running_bot);
 3. the member "alice" runs `/edit` with a drawn picture of a paper boat, the prompt
    "Add a small red ribbon to the paper boat" and n=2 (default model gpt-image-2);

@@ -9,8 +9,8 @@ from typing import AsyncIterator, Iterable
 
 import pytest
 
-from bot.app import Retouch
 from bot.config import Settings
+from bot.discord_app.retouch_bot import Retouch
 from tests.fakes.discord_server import FakeDiscord
 
 TEST_TOKEN = "fake-discord-token-0123456789"

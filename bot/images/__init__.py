@@ -1,28 +1,33 @@
-"""Image processing for Retouch (Pillow only, no discord imports).
+"""Image processing for Retouch (Pillow only, no Discord types).
 
-Every function here is synchronous CPU work meant for a worker thread; each has an
-``*_async`` twin that runs it via ``asyncio.to_thread`` so the event loop never blocks.
+formats: what a file is, by its bytes · decode: safe decoding (bombs, EXIF) · pixels: modes,
+resizing, encoding · prepare: one input image for a model · mask: an edit mask for it ·
+inputs: both, in a worker thread · delivery_plan: outputs into Discord-sized messages.
+CPU-heavy calls run in worker threads (`*_async`) so the event loop never blocks.
 """
 
+from .delivery_plan import DeliveredFile, Message, plan_delivery, plan_delivery_async
 from .errors import DeliveryError, ImageRejected, MaskRejected, RejectReason
-from .fit import DeliveredFile, Message, OutputImage, plan_delivery, plan_delivery_async
-from .mask import PreparedMask, prepare_mask, prepare_mask_async, prepare_mask_for
-from .pipeline import PreparedInput, prepare_input, prepare_input_async
+from .formats import (
+    OutputImage,
+    can_decode,
+    content_type_for,
+    extension_for,
+    sniff_format,
+)
+from .inputs import PreparedInput, prepare_input, prepare_input_async
+from .mask import PreparedMask, prepare_mask, prepare_mask_for
 from .prepare import (
     DALLE2_LIMITS,
     GPT_IMAGE_LIMITS,
-    QWEN_IMAGE_LIMITS,
     ImageLimits,
     PreparedImage,
     prepare_image,
-    prepare_image_async,
 )
-from .sniff import can_decode, content_type_for, extension_for, sniff_format
 
 __all__ = [
     "DALLE2_LIMITS",
     "GPT_IMAGE_LIMITS",
-    "QWEN_IMAGE_LIMITS",
     "DeliveredFile",
     "DeliveryError",
     "ImageLimits",
@@ -40,11 +45,9 @@ __all__ = [
     "plan_delivery",
     "plan_delivery_async",
     "prepare_image",
-    "prepare_image_async",
     "prepare_input",
     "prepare_input_async",
     "prepare_mask",
-    "prepare_mask_async",
     "prepare_mask_for",
     "sniff_format",
 ]

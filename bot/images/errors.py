@@ -1,4 +1,4 @@
-"""Errors raised by the image domain.
+"""Errors raised by the image domain, and the words members read about them.
 
 `ImageRejected` (and its subclass `MaskRejected`) carry a stable `reason_code` for
 logs/metrics and a member-facing `message` that says what to do; `str(exc)` is the
@@ -10,6 +10,11 @@ member's fault.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Literal
+
+MIB = 1024 * 1024
+
+Subject = Literal["image", "mask"]
 
 
 class RejectReason(StrEnum):
@@ -48,3 +53,85 @@ class DeliveryError(Exception):
         super().__init__(message)
         self.message = message
         self.index = index  # 1-based position of the offending image, when known
+
+
+# --- sizes as people say them ----------------------------------------------------------
+
+
+def dims(size: tuple[int, int]) -> str:
+    return f"{size[0]}×{size[1]}"
+
+
+def format_mb(n: int) -> str:
+    """Byte counts as people say them: 10 MiB -> "10 MB", 25_000_000 -> "25 MB"."""
+    for unit in (MIB, 1_000_000):
+        if n % unit == 0:
+            return f"{n // unit} MB"
+    if n >= 1_000_000:
+        return f"{n / MIB:.1f} MB"
+    return f"{max(1, round(n / 1024))} KB"
+
+
+def _megapixels(pixels: int) -> str:
+    mp = pixels / 1_000_000
+    return f"{mp:.0f} MP" if mp >= 10 else f"{mp:.1f} MP"
+
+
+# --- member-facing messages -------------------------------------------------------------
+
+
+def _messages(subject: Subject) -> dict[RejectReason, str]:
+    if subject == "mask":
+        return {
+            RejectReason.EMPTY: "The mask file is empty. Upload it again.",
+            RejectReason.NOT_AN_IMAGE: (
+                "The mask isn't an image Retouch can read. Upload a PNG where transparent "
+                "(or white) areas mark what to edit."
+            ),
+            RejectReason.UNSUPPORTED_FORMAT: "{label} masks aren't supported here. Upload the mask as a PNG.",
+            RejectReason.CORRUPT: "The mask file is damaged or incomplete. Re-save it as a PNG and try again.",
+            RejectReason.TOO_MANY_PIXELS: (
+                "The mask {what} to process safely (the limit is {limit}). "
+                "Make it the same size as the image."
+            ),
+        }
+    return {
+        RejectReason.EMPTY: "That file is empty. Upload the image again.",
+        RejectReason.NOT_AN_IMAGE: "That file isn't an image Retouch can read (PNG, JPEG, WebP, GIF, BMP or TIFF).",
+        RejectReason.UNSUPPORTED_FORMAT: (
+            "{label} images aren't supported here. Export it as JPEG or PNG (on iPhone: "
+            "Settings → Camera → Formats → Most Compatible) and try again."
+        ),
+        RejectReason.CORRUPT: (
+            "That image is damaged or incomplete, so Retouch can't read it. "
+            "Re-save or re-upload it and try again."
+        ),
+        RejectReason.TOO_MANY_PIXELS: (
+            "That image {what} to process safely (the limit is {limit}). Scale it down and try again."
+        ),
+    }
+
+
+def reject(
+    error: type[ImageRejected], subject: Subject, reason: RejectReason, **fmt: str
+) -> ImageRejected:
+    return error(reason, _messages(subject)[reason].format(**fmt))
+
+
+def check_input_bytes(
+    data: bytes, *, max_input_bytes: int | None, error: type[ImageRejected], subject: Subject
+) -> None:
+    if not data:
+        raise reject(error, subject, RejectReason.EMPTY)
+    if max_input_bytes is not None and len(data) > max_input_bytes:
+        what = "The mask file" if subject == "mask" else "That file"
+        raise error(
+            RejectReason.FILE_TOO_LARGE,
+            f"{what} is {format_mb(len(data))}; Retouch accepts files up to {format_mb(max_input_bytes)}. "
+            "Scale it down or export it as JPEG and try again.",
+        )
+
+
+def too_many_pixels(error: type[ImageRejected], subject: Subject, size: tuple[int, int] | None, limit: int) -> ImageRejected:
+    what = f"is {dims(size)} pixels ({_megapixels(size[0] * size[1])}), too large" if size else "has too many pixels"
+    return reject(error, subject, RejectReason.TOO_MANY_PIXELS, what=what, limit=_megapixels(limit))

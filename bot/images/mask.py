@@ -31,23 +31,14 @@ compression, then soft alpha posterized to 16 levels (0 and 255 kept exact), the
 
 from __future__ import annotations
 
-import asyncio
 import io
 from dataclasses import dataclass, field
 
 from PIL import Image
 
-from ._pillow import (
-    ORIENTATION_TRANSPOSE,
-    SWAPS_AXES,
-    check_input_bytes,
-    decode,
-    dims,
-    format_mb,
-    has_alpha,
-    normalize_mode,
-)
-from .errors import MaskRejected, RejectReason
+from .decode import ORIENTATION_TRANSPOSE, SWAPS_AXES, decode
+from .errors import MaskRejected, RejectReason, check_input_bytes, dims, format_mb
+from .pixels import has_alpha, normalize_mode
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage
 
 RATIO_TOLERANCE = 0.01
@@ -168,23 +159,6 @@ def prepare_mask_for(data: bytes, image: PreparedImage, *, limits: ImageLimits =
         limits=limits,
     )
 
-
-async def prepare_mask_async(
-    data: bytes,
-    *,
-    image_size: tuple[int, int],
-    limits: ImageLimits = GPT_IMAGE_LIMITS,
-    original_size: tuple[int, int] | None = None,
-    orientation: int = 1,
-) -> PreparedMask:
-    return await asyncio.to_thread(
-        prepare_mask,
-        data,
-        image_size=image_size,
-        limits=limits,
-        original_size=original_size,
-        orientation=orientation,
-    )
 
 
 # --- helpers ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Prepare the member's input image for a model.
 
-`prepare_image` is plain synchronous CPU work (Pillow); call it from a worker thread, or
-use `prepare_image_async`, which does exactly that.
+`prepare_image` is plain synchronous CPU work (Pillow); `bot.images.inputs` runs it in a
+worker thread.
 
 Rules, in order:
 1. Refuse what is not usable: empty, over `max_input_bytes`, not an image by its bytes,
@@ -27,33 +27,18 @@ applied), before downscaling: that is what the member saw and drew a mask on.
 
 from __future__ import annotations
 
-import asyncio
 import math
 from dataclasses import dataclass, field
 
 from PIL import Image
 
-from ._pillow import (
-    MIB,
-    ORIENTATION_TRANSPOSE,
-    ORIENTATION_WORDS,
-    SWAPS_AXES,
-    alpha_is_meaningful,
-    check_input_bytes,
-    decode,
-    dims,
-    encode,
-    format_mb,
-    normalize_mode,
-    resize,
-    scaled,
-)
-from .errors import ImageRejected, RejectReason
-from .sniff import content_type_for, extension_for, label_for, webp_is_lossless
+from .decode import ORIENTATION_TRANSPOSE, ORIENTATION_WORDS, SWAPS_AXES, decode
+from .errors import MIB, ImageRejected, RejectReason, check_input_bytes, dims, format_mb
+from .formats import content_type_for, extension_for, label_for, webp_is_lossless
+from .pixels import alpha_is_meaningful, encode_to_fit, normalize_mode, resize, scaled
 
 ENCODABLE = ("png", "jpeg", "webp")
 _LOSSY_LADDER = (92, 85, 80)
-_MIN_EDGE = 64  # never downscale below this to meet a byte limit
 
 
 @dataclass(frozen=True)
@@ -95,7 +80,6 @@ DALLE2_LIMITS = ImageLimits(
     square_required=True,
     passthrough_modes=frozenset({"RGBA", "LA", "L"}),
 )
-QWEN_IMAGE_LIMITS = ImageLimits(max_bytes=10_000_000)
 
 
 @dataclass(frozen=True)
@@ -258,11 +242,6 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
     )
 
 
-async def prepare_image_async(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> PreparedImage:
-    """`prepare_image` in a worker thread, so the event loop never blocks on Pillow."""
-    return await asyncio.to_thread(prepare_image, data, limits=limits)
-
-
 # --- helpers ----------------------------------------------------------------------------
 
 
@@ -311,40 +290,3 @@ def _fit_mode(im: Image.Image, allowed: frozenset[str]) -> Image.Image:
     return im
 
 
-def encode_to_fit(
-    im: Image.Image,
-    ladder: list[tuple[str, int | None]],
-    max_bytes: int,
-    *,
-    icc: bytes | None = None,
-    min_edge: int = _MIN_EDGE,
-) -> tuple[bytes, tuple[str, int | None], Image.Image] | None:
-    """Try each (format, quality) of `ladder` at full size, then keep downscaling with the
-    last (most compact) one. Returns (bytes, (format, quality), image encoded) or None."""
-    last_len: int | None = None
-    hopeless: str | None = None
-    for i, (fmt, quality) in enumerate(ladder):
-        if quality is not None and fmt == hopeless and i < len(ladder) - 1:
-            # A few quality points will not nearly halve the size: skip to the last rung,
-            # which is also the one used (and measured) for downscaling.
-            continue
-        out = encode(im, fmt, quality=quality, icc=icc)
-        if len(out) <= max_bytes:
-            return out, (fmt, quality), im
-        last_len = len(out)
-        if quality is not None and len(out) > 1.6 * max_bytes:
-            hopeless = fmt
-    assert last_len is not None
-    fmt, quality = ladder[-1]
-    factor = 1.0
-    for _ in range(10):
-        factor *= min(0.9, math.sqrt(max_bytes / last_len) * 0.95)
-        size = scaled(im.size, factor)
-        if max(size) < min(min_edge, max(im.size)):
-            return None
-        small = resize(im, size)
-        out = encode(small, fmt, quality=quality, icc=icc)
-        if len(out) <= max_bytes:
-            return out, (fmt, quality), small
-        last_len = len(out)
-    return None

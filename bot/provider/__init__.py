@@ -5,8 +5,9 @@
     result.images[0].data, result.usage, estimate_cost(result.usage, result.model, prices)
 """
 
+from bot.images.formats import OutputImage
+
 from .client import EditResult, ImageEditClient
-from .decode import OutputImage, PartialImage
 from .errors import (
     BadResponse,
     BillingError,
@@ -23,10 +24,10 @@ from .errors import (
     redact,
     register_secret,
 )
-from .formats import sniff_image_format
 from .models import DEFAULT_MODEL, ModelSpec, ModelTable, load_model_table
 from .pricing import DEFAULT_PRICES, Price, estimate_cost, load_prices
 from .request import EditRequest, build_form, opaque_user_id, validate
+from .response import PartialImage
 from .usage import Usage, normalize_usage
 
 __all__ = [
@@ -61,6 +62,5 @@ __all__ = [
     "opaque_user_id",
     "redact",
     "register_secret",
-    "sniff_image_format",
     "validate",
 ]

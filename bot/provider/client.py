@@ -17,14 +17,8 @@ from typing import Any, TypeVar
 import aiohttp
 import yarl
 
-from .decode import (
-    OutputImage,
-    checked_image,
-    download_image,
-    images_from_document,
-    looks_like_html,
-    read_json_images,
-)
+from bot.images.formats import OutputImage
+
 from .errors import (
     LOGGER_NAME,
     BadResponse,
@@ -39,6 +33,13 @@ from .errors import (
 )
 from .models import OPTIONAL_FIELDS, ModelTable
 from .request import EditRequest, build_form, validate
+from .response import (
+    checked_image,
+    download_image,
+    images_from_document,
+    looks_like_html,
+    read_json_images,
+)
 from .retry import RetryPolicy, parse_retry_after, parse_should_retry
 from .sse import PartialCallback, read_edit_stream
 from .usage import Usage, normalize_usage

@@ -19,8 +19,16 @@ from typing import Any
 import aiohttp
 from aiohttp import hdrs
 
+from bot.images.formats import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    PROVIDER_FORMATS,
+    label_for,
+    png_dimensions,
+    sniff_format,
+)
+
 from .errors import InvalidRequest
-from .formats import CONTENT_TYPES, EXTENSIONS, png_dimensions, sniff_image_format
 from .models import DEFAULT_MODEL, MiB, ModelSpec, free_size_problem, parse_size
 
 RESPONSE_FORMATS = ("url", "b64_json")
@@ -30,7 +38,6 @@ _PLAIN_FIELDS = (
     "output_format", "partial_images", "quality", "response_format", "size", "stream", "user",
 )
 _ALWAYS_DROPPABLE = frozenset({"user"})
-_FORMAT_NAMES = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP", "gif": "GIF"}
 
 
 @dataclass(frozen=True, repr=False)
@@ -88,7 +95,8 @@ class EditRequest:
         name = "image" if len(self.images) == 1 else "image[]"
         parts = []
         for index, data in enumerate(self.images):
-            fmt = sniff_image_format(data) or "png"
+            fmt = sniff_format(data)
+            fmt = fmt if fmt in PROVIDER_FORMATS else "png"
             stem = "image" if index == 0 else f"image-{index + 1}"
             parts.append((name, f"{stem}.{EXTENSIONS[fmt]}", CONTENT_TYPES[fmt], data))
         if self.mask is not None:
@@ -182,7 +190,7 @@ def validate(request: EditRequest, spec: ModelSpec) -> EditRequest:
 
     if check.supported("mask", "a mask"):
         mask = request.mask or b""
-        if sniff_image_format(mask) != "png":
+        if sniff_format(mask) != "png":
             raise InvalidRequest("mask", "The mask must be a PNG image (transparent = edit).")
         if len(mask) > spec.max_mask_bytes:
             raise InvalidRequest(
@@ -260,10 +268,10 @@ def _check_images(request: EditRequest, spec: ModelSpec) -> None:
             f"{spec.name} accepts at most {spec.max_images} image"
             f"{'s' if spec.max_images != 1 else ''} per edit; {len(images)} were given.",
         )
-    names = _one_of([_FORMAT_NAMES.get(f, f.upper()) for f in spec.input_formats])
+    names = _one_of([label_for(f) for f in spec.input_formats])
     for number, data in enumerate(images, start=1):
         which = "The image" if len(images) == 1 else f"Image {number}"
-        fmt = sniff_image_format(data)
+        fmt = sniff_format(data)
         if fmt not in spec.input_formats:
             raise InvalidRequest(
                 "image", f"{which} is not a {names} file, which {spec.name} needs."

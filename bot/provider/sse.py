@@ -20,8 +20,8 @@ from typing import Any
 
 import aiohttp
 
-from .decode import ImageJsonParser, PartialImage, checked_image, image_bytes
 from .errors import LOGGER_NAME, BadResponse, error_from_response
+from .response import ImageJsonParser, PartialImage, checked_image, image_bytes
 
 log = logging.getLogger(LOGGER_NAME)
 

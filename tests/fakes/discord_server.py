@@ -141,8 +141,9 @@ class FakeAttachment:
     def image(cls, data: bytes, filename: str = "image.png", content_type: str | None = "image/png") -> "FakeAttachment":
         width = height = None
         try:
-            from PIL import Image
             import io
+
+            from PIL import Image
 
             with Image.open(io.BytesIO(data)) as im:
                 width, height = im.size

@@ -27,8 +27,8 @@ class Rules(commands.Cog):
         await interaction.response.send_message("one")
         try:
             await interaction.followup.send("two")  # allowed
-            from discord.webhook.async_ import async_context
             from discord.http import handle_message_parameters
+            from discord.webhook.async_ import async_context
 
             params = handle_message_parameters(content="three")
             await async_context.get().create_interaction_response(

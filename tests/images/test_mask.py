@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from PIL import Image
 
@@ -12,11 +14,18 @@ from bot.images import (
     prepare_input,
     prepare_input_async,
     prepare_mask,
-    prepare_mask_async,
     prepare_mask_for,
 )
 
-from .helpers import decode, encode, gradient, halves, noise, patch_png_size, with_exif_orientation
+from .helpers import (
+    decode,
+    encode,
+    gradient,
+    halves,
+    noise,
+    patch_png_size,
+    with_exif_orientation,
+)
 
 
 def alpha_of(data: bytes) -> Image.Image:
@@ -211,7 +220,7 @@ def test_prepare_input_image_and_mask_together():
 
 
 async def test_async_wrappers():
-    out = await prepare_mask_async(encode(bw_mask((20, 10), (0, 0, 10, 10)), "PNG"), image_size=(40, 20))
+    out = await asyncio.to_thread(prepare_mask, encode(bw_mask((20, 10), (0, 0, 10, 10)), "PNG"), image_size=(40, 20))
     assert out.size == (40, 20)
     both = await prepare_input_async(encode(gradient((40, 20)), "PNG"), encode(bw_mask((40, 20), (0, 0, 5, 5)), "PNG"))
     assert both.mask.size == (40, 20)

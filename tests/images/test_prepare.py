@@ -16,7 +16,7 @@ from bot.images import (
     RejectReason,
     can_decode,
     prepare_image,
-    prepare_image_async,
+    prepare_input_async,
 )
 from bot.images.prepare import target_size
 
@@ -442,15 +442,16 @@ def test_limits_validation():
 async def test_async_wrapper_runs_concurrently_off_the_loop(photo_png, small_limits):
     gif = animated_gif([(255, 0, 0), (0, 0, 255)])
     results = await asyncio.gather(
-        prepare_image_async(photo_png, limits=small_limits),
-        prepare_image_async(gif, limits=small_limits),
-        prepare_image_async(encode(gradient((600, 400)), "PNG"), limits=small_limits),
+        prepare_input_async(photo_png, limits=small_limits),
+        prepare_input_async(gif, limits=small_limits),
+        prepare_input_async(encode(gradient((600, 400)), "PNG"), limits=small_limits),
     )
+    results = [r.image for r in results]
     assert results[0].data == photo_png
     assert results[1].format == "png"
     assert results[2].size == (300, 200)
     with pytest.raises(ImageRejected):
-        await prepare_image_async(b"nope", limits=small_limits)
+        await prepare_input_async(b"nope", limits=small_limits)
 
 
 def test_animated_png_and_webp_use_the_first_frame(limits):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.backup import BackupError, backup_database, database_path_from_settings
-from bot.instance_lock import InstanceLock
+from bot.ops.backup import BackupError, backup_database, database_path_from_settings
+from bot.ops.instance_lock import InstanceLock
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.health import HealthReporter, check_health, database_writable, gateway_connected, health_state
+from bot.ops.health import (
+    HealthReporter,
+    check_health,
+    database_writable,
+    gateway_connected,
+    health_state,
+)
 from tests.conftest import make_settings, running_bot
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,6 +1,12 @@
 import pytest
 
-from bot.provider import DEFAULT_PRICES, Usage, estimate_cost, load_prices, normalize_usage
+from bot.provider import (
+    DEFAULT_PRICES,
+    Usage,
+    estimate_cost,
+    load_prices,
+    normalize_usage,
+)
 from tests.fakes.image_api import USAGE_COMET, USAGE_OPENAI
 
 

@@ -10,7 +10,14 @@ import pytest
 
 from bot.store.database import open_database
 from bot.store.quota import QuotaExceeded, QuotaStore, Reservation, Rule
-from tests.store.conftest import GUILD, OTHER_USER, USER, ManualClock, StoreFactory, ledger_rows
+from tests.store.conftest import (
+    GUILD,
+    OTHER_USER,
+    USER,
+    ManualClock,
+    StoreFactory,
+    ledger_rows,
+)
 
 
 def reserved(results: list[Reservation | QuotaExceeded]) -> list[Reservation]:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.quota import MAX_LIMIT, UNLIMITED, QuotaExceeded, QuotaStore, Reservation, Rule
+from bot.store.quota import (
+    MAX_LIMIT,
+    UNLIMITED,
+    QuotaExceeded,
+    QuotaStore,
+    Reservation,
+    Rule,
+)
 from tests.store.conftest import GUILD, OTHER_USER, USER, ManualClock, StoreFactory
 
 ROLE_A, ROLE_B, ROLE_C = 1001, 1002, 1003

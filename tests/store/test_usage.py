@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from bot.store.quota import QuotaExceeded, QuotaStore, Reservation, Rule
-from tests.store.conftest import GUILD, OTHER_USER, USER, ManualClock, StoreFactory, ledger_rows
+from tests.store.conftest import (
+    GUILD,
+    OTHER_USER,
+    USER,
+    ManualClock,
+    StoreFactory,
+    ledger_rows,
+)
 
 
 def utc(*args: int) -> datetime:

@@ -33,8 +33,9 @@ import aiohttp
 import pybase64
 import yarl
 
+from bot.images.formats import PROVIDER_FORMATS, OutputImage, sniff_format
+
 from .errors import LOGGER_NAME, BadResponse, WrongBaseURL
-from .formats import sniff_image_format
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -45,16 +46,6 @@ _MARKER = re.compile(rb'"b64_json"\s*:\s*"')
 _LOOKBACK = 64
 _BACKSLASH = 0x5C
 _DOWNLOAD_CONCURRENCY = 4
-
-
-@dataclass(frozen=True, repr=False)
-class OutputImage:
-    data: bytes
-    format: str  # "png", "jpeg", "webp" or "gif", sniffed from the bytes
-    revised_prompt: str | None = None
-
-    def __repr__(self) -> str:
-        return f"OutputImage({self.format}, {len(self.data):,} bytes)"
 
 
 @dataclass(frozen=True, repr=False)
@@ -282,8 +273,8 @@ def image_bytes(value: Any, images: list[bytes]) -> bytes | None:
 
 
 def checked_image(data: bytes, what: str = "The provider's image") -> str:
-    fmt = sniff_image_format(data)
-    if fmt is None:
+    fmt = sniff_format(data)
+    if fmt not in PROVIDER_FORMATS:
         raise BadResponse(f"{what} is not a PNG, JPEG, WebP or GIF file")
     return fmt
 

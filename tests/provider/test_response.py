@@ -7,7 +7,7 @@ import random
 import pytest
 
 from bot.provider import BadResponse
-from bot.provider.decode import ImageJsonParser
+from bot.provider.response import ImageJsonParser
 from bot.provider.sse import SSEParser
 from tests.fakes.image_api import make_image
 

@@ -11,14 +11,14 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Awaitable, Callable
 
-from bot.images.fit import Message, OutputImage, plan_delivery_async
-from bot.images.pipeline import PreparedInput, prepare_input_async
+from bot.images.delivery_plan import Message, plan_delivery_async
+from bot.images.inputs import PreparedInput, prepare_input_async
 from bot.images.prepare import DALLE2_LIMITS, GPT_IMAGE_LIMITS, ImageLimits
 from bot.provider.client import EditResult, ImageEditClient
-from bot.provider.decode import PartialImage
 from bot.provider.models import ModelSpec
 from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import EditRequest, validate
+from bot.provider.response import PartialImage
 
 # A 1x1 PNG stands in for the member's image when options are checked before download.
 _PLACEHOLDER_PNG = base64.b64decode(
@@ -105,8 +105,7 @@ async def run_edit(
     request = options.request(inputs.image.data, inputs.mask.data if inputs.mask else None, user, previews=previews)
     result = await client.edit(request, on_partial=on_preview if request.stream else None)
     seconds = time.monotonic() - started
-    outputs = [OutputImage(image.data, image.format) for image in result.images]
-    messages = await plan_delivery_async(outputs, limit_bytes=upload_limit)
+    messages = await plan_delivery_async(result.images, limit_bytes=upload_limit)
     notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
     if len(result.images) < options.n:
         notes.append(f"the provider returned {len(result.images)} of {options.n} images; only those count against your quota")

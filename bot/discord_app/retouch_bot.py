@@ -14,12 +14,12 @@ import aiosqlite
 import discord
 from discord.ext import commands
 
-from bot.command_sync import sync_commands
 from bot.config import Settings
-from bot.health import HealthReporter, health_state
+from bot.discord_app.command_sync import sync_commands
+from bot.discord_app.error_handler import RetouchTree
+from bot.ops.health import HealthReporter, health_state
 from bot.store.database import migrate, open_database
 from bot.store.quota import QuotaStore
-from bot.tree import RetouchTree
 
 log = logging.getLogger("retouch")
 

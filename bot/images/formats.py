@@ -1,17 +1,34 @@
 """Recognise an image format from its bytes (never from a file name or a declared type).
 
-Canonical format names used across `bot.images`: ``png``, ``jpeg``, ``webp``, ``gif``,
-``bmp``, ``tiff``, ``avif``, ``heic``. `sniff_format` only looks at magic numbers; whether
-the bytes really decode is checked later by Pillow (`prepare_image` calls ``load()``).
+Canonical format names used everywhere (images, provider, delivery): ``png``, ``jpeg``,
+``webp``, ``gif``, ``bmp``, ``tiff``, ``avif``, ``heic``. `sniff_format` only looks at magic
+numbers; whether the bytes really decode is checked later by Pillow. Providers reject file
+parts typed `application/octet-stream` and file names lie, so the content type sent upstream
+and the extension of a delivered file always come from here.
 """
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 
 from PIL import Image
 
 FORMATS = ("png", "jpeg", "webp", "gif", "bmp", "tiff", "avif", "heic")
+# What image APIs send back and accept as upload parts.
+PROVIDER_FORMATS = ("png", "jpeg", "webp", "gif")
+
+
+@dataclass(frozen=True, repr=False)
+class OutputImage:
+    """One image the provider made, as it sent it."""
+
+    data: bytes
+    format: str | None = None  # sniffed from the bytes (the provider's hint when not recognised)
+    revised_prompt: str | None = None
+
+    def __repr__(self) -> str:
+        return f"OutputImage({self.format}, {len(self.data):,} bytes)"
 
 # canonical name -> Pillow's format id (the key of Image.OPEN / the `format` of a save)
 PIL_FORMATS = {
@@ -146,3 +163,10 @@ def webp_is_lossless(data: bytes) -> bool:
             continue
         pos += 8 + size + (size & 1)
     return False
+
+
+def png_dimensions(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's IHDR chunk, without decoding the image."""
+    if len(data) < 24 or sniff_format(data) != "png" or data[12:16] != b"IHDR":
+        return None
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -26,10 +26,17 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from ._pillow import alpha_is_meaningful, decode, dims, format_mb, normalize_mode
-from .errors import DeliveryError, ImageRejected
-from .prepare import encode_to_fit
-from .sniff import CONTENT_TYPES, EXTENSIONS, label_for, sniff_format, webp_is_lossless
+from .decode import decode
+from .errors import DeliveryError, ImageRejected, dims, format_mb
+from .formats import (
+    CONTENT_TYPES,
+    EXTENSIONS,
+    OutputImage,
+    label_for,
+    sniff_format,
+    webp_is_lossless,
+)
+from .pixels import alpha_is_meaningful, encode_to_fit, normalize_mode
 
 MAX_FILES = 10
 DEFAULT_MARGIN = 64 * 1024
@@ -37,12 +44,6 @@ OUTPUT_MAX_PIXELS = 100_000_000  # bomb guard when decoding an output to re-enco
 _MIN_EDGE = 256
 _LOSSY_LADDER = (90, 85, 80, 75)
 _LOSSLESS = frozenset({"png", "gif", "bmp", "tiff"})
-
-
-@dataclass(frozen=True)
-class OutputImage:
-    data: bytes = field(repr=False)
-    format: str | None = None  # the provider's claim (output_format); the bytes win
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from bot.edit_queue import EditQueue, QueueClosed
+from bot.edits.queue import EditQueue, QueueClosed
 
 
 async def test_bounded_concurrency_and_fair_turns():
@@ -80,4 +80,4 @@ async def test_cancelled_waiter_leaves_queue_consistent_and_close_refuses_new_wo
         await queue.run("c", lambda: asyncio.sleep(0))
     gate.set()
     await first
-    assert await queue.wait_idle(1)
+    assert queue.running == 0 and queue.waiting == 0

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 from bot.images import can_decode, content_type_for, extension_for, sniff_format
-from bot.images.sniff import webp_is_lossless
+from bot.images.formats import webp_is_lossless
 
 from .helpers import encode, gradient, heic_like
 

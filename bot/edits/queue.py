@@ -41,8 +41,6 @@ class EditQueue:
         self._running: dict[Hashable, int] = collections.Counter()
         self._running_tasks: set[asyncio.Task] = set()
         self._closed = False
-        self._idle = asyncio.Event()
-        self._idle.set()
 
     @property
     def running(self) -> int:
@@ -111,7 +109,6 @@ class EditQueue:
             raise QueueClosed()
         job: _Job = _Job(owner, on_position)
         self._waiting.setdefault(owner, collections.deque()).append(job)
-        self._idle.clear()
         self._dispatch()
         try:
             await job.start
@@ -133,26 +130,13 @@ class EditQueue:
             if not queue:
                 del self._waiting[job.owner]
         self._dispatch()
-        self._check_idle()
 
     def _finish(self, owner: Hashable) -> None:
         self._running[owner] -= 1
         if self._running[owner] <= 0:
             del self._running[owner]
         self._dispatch()
-        self._check_idle()
-
-    def _check_idle(self) -> None:
-        if not self._running and not self._waiting:
-            self._idle.set()
 
     def close(self) -> None:
         """Take no new work; what is queued or running carries on until drained or cancelled."""
         self._closed = True
-
-    async def wait_idle(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False

@@ -9,9 +9,9 @@ import signal
 import aiohttp
 import discord
 
-from bot.app import Retouch
 from bot.config import Settings
-from bot.instance_lock import InstanceLock
+from bot.discord_app.retouch_bot import Retouch
+from bot.ops.instance_lock import InstanceLock
 from bot.store.database import MigrationError
 
 log = logging.getLogger("retouch")

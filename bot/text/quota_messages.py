@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.store.quota import UNLIMITED, GuildRules, MemberUsage, QuotaExceeded, Rule, ServerReport
-from bot.summary import PERIOD_WORDS, cost_text, discord_time, plural
+from bot.store.quota import (
+    UNLIMITED,
+    GuildRules,
+    MemberUsage,
+    QuotaExceeded,
+    Rule,
+    ServerReport,
+)
+from bot.text.edit_summary import PERIOD_WORDS, cost_text, discord_time, plural
 
 PER_PERIOD = {"day": "per day", "week": "per week", "month": "per month"}
 

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from bot.images import DeliveryError, OutputImage, plan_delivery, plan_delivery_async
-from bot.images.fit import default_margin
+from bot.images.delivery_plan import default_margin
 
 from .helpers import decode, encode, gradient, noise
 

@@ -8,8 +8,8 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.discord_app.replies import send_private
 from bot.errors import ShuttingDown, user_message_for
-from bot.replies import send_private
 
 log = logging.getLogger("retouch.errors")
 

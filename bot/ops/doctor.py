@@ -24,7 +24,13 @@ from typing import Any, Mapping, TextIO
 
 import aiohttp
 
-from bot.config import ConfigError, Settings, load_settings, read_environment, settings_table
+from bot.config import (
+    ConfigError,
+    Settings,
+    load_settings,
+    read_environment,
+    settings_table,
+)
 from bot.redact import redact, register_secret
 
 TIMEOUT_SECONDS = 10.0
