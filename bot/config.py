@@ -59,6 +59,10 @@ def _positive_float(name: str, raw: str) -> float:
     return value
 
 
+def _optional_seconds(name: str, raw: str) -> float | None:
+    return _positive_float(name, raw) if raw.strip() else None
+
+
 def _bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -168,6 +172,7 @@ class Settings:
     shutdown_grace_seconds: float = _setting("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0)
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO")
     health_file: Path | None = _setting("HEALTH_FILE", lambda n, r: Path(r.strip()) if r.strip() else None, None)
+    stale_reservation_seconds: float | None = _setting("STALE_RESERVATION_SECONDS", _optional_seconds, None)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -175,7 +180,10 @@ class Settings:
 
     @property
     def reservation_ttl_seconds(self) -> float:
-        # PRODUCT.md: a reservation open this long can only have been left by a crash.
+        # PRODUCT.md: a reservation whose edit showed no sign of life for this long was
+        # left by a crash or a bug (live edits refresh theirs far more often).
+        if self.stale_reservation_seconds is not None:
+            return self.stale_reservation_seconds
         return self.image_api_timeout + 60.0
 
 

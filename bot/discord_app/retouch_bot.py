@@ -6,6 +6,7 @@ import asyncio
 import importlib
 import logging
 import pkgutil
+import secrets
 import uuid
 from typing import Any, Iterable
 
@@ -17,7 +18,12 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
+from bot.edits.reservations import ReservationKeeper, journal_path_for
+from bot.edits.service import EditService
 from bot.ops.health import HealthReporter, health_state
+from bot.provider.client import ImageEditClient
+from bot.provider.models import load_model_table
+from bot.provider.pricing import load_prices
 from bot.store.database import migrate, open_database
 from bot.store.quota import QuotaStore
 
@@ -37,6 +43,9 @@ class Retouch(commands.Bot):
     http_session: aiohttp.ClientSession
     db: aiosqlite.Connection
     store: QuotaStore
+    reservations: ReservationKeeper
+    image_client: ImageEditClient
+    edits: EditService
     boot_id: str
 
     def __init__(
@@ -70,6 +79,7 @@ class Retouch(commands.Bot):
     async def setup_hook(self) -> None:
         self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         await self.open_database()
+        await self.open_edit_service()
         for name in self._extensions:
             try:
                 await self.load_extension(name)
@@ -88,37 +98,56 @@ class Retouch(commands.Bot):
             log.warning("could not sync application commands: %s %s", exc.status, exc.text[:200])
 
     async def open_database(self) -> None:
-        self.db = await open_database(self.settings.database_path)
+        settings = self.settings
+        self.db = await open_database(settings.database_path)
         applied = await migrate(self.db)
         if applied:
-            log.info("database %s upgraded to schema version %d", self.settings.database_path, applied[-1])
+            log.info("database %s upgraded to schema version %d", settings.database_path, applied[-1])
         self.store = QuotaStore(
             self.db,
             owner=self.boot_id,
-            default_limit=self.settings.quota_default_limit,
-            default_period=self.settings.quota_default_period,  # type: ignore[arg-type]
-            global_daily_limit=self.settings.global_daily_image_limit,
-            store_prompts=self.settings.store_prompts,
+            default_limit=settings.quota_default_limit,
+            default_period=settings.quota_default_period,  # type: ignore[arg-type]
+            global_daily_limit=settings.global_daily_image_limit,
+            store_prompts=settings.store_prompts,
+        )
+        self.reservations = ReservationKeeper(
+            self.store, stale_after=settings.reservation_ttl_seconds, journal=journal_path_for(settings.database_path)
         )
         # The instance lock proves no other process is alive, so every open
         # reservation from an earlier process was abandoned by a crash.
-        abandoned = await self.store.release_abandoned(self.boot_id)
-        if abandoned:
-            log.warning("refunded %d reservation(s) left open by a previous run that did not shut down cleanly", abandoned)
-        self.spawn(self._release_stale_forever())
-        if self.settings.health_file is not None:
-            self.spawn(HealthReporter(self.settings.health_file).run(lambda: health_state(self, self.db)))
+        await self.reservations.recover(self.boot_id)
+        self.reservations.start()
+        if settings.health_file is not None:
+            self.spawn(HealthReporter(settings.health_file).run(lambda: health_state(self, self.db)))
 
-    async def _release_stale_forever(self) -> None:
-        ttl = self.settings.reservation_ttl_seconds
-        while True:
-            try:
-                released = await self.store.release_stale(ttl)
-                if released:
-                    log.warning("refunded %d reservation(s) open longer than %.0f s", released, ttl)
-            except Exception:
-                log.exception("could not release stale reservations")
-            await asyncio.sleep(min(60.0, ttl / 2))
+    async def open_edit_service(self) -> None:
+        settings = self.settings
+        models = load_model_table(settings.image_models_json)
+        self.image_client = ImageEditClient(
+            self.http_session,
+            base_url=settings.image_api_base_url,
+            api_key=settings.image_api_key,
+            models=models,
+            timeout=settings.image_api_timeout,
+            connect_timeout=settings.image_api_connect_timeout,
+            max_attempts=settings.image_api_max_attempts,
+            retry_unsafe=settings.image_api_retry_unsafe,
+        )
+        # Providers get an opaque per-member id (abuse reports), never the Discord id.
+        salt = await self.get_meta("user_id_salt")
+        if salt is None:
+            salt = secrets.token_hex(16)
+            await self.set_meta("user_id_salt", salt)
+        self.edits = EditService(
+            settings=settings,
+            store=self.store,
+            client=self.image_client,
+            models=models,
+            prices=load_prices(settings.image_prices_json),
+            keeper=self.reservations,
+            salt=salt,
+        )
 
     async def get_meta(self, key: str) -> str | None:
         async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
@@ -154,12 +183,14 @@ class Retouch(commands.Bot):
         self.accepting_work = False
         # Drain while every command is still registered, so late interactions get a
         # "restarting" answer instead of "unknown command".
-        drains = [cog.drain() for cog in self.cogs.values() if hasattr(cog, "drain")]
-        await asyncio.gather(*drains, return_exceptions=True)
+        if hasattr(self, "edits"):
+            await self.edits.drain()
         await super().close()
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        if hasattr(self, "reservations"):
+            await self.reservations.close()
         if hasattr(self, "http_session"):
             await self.http_session.close()
         if hasattr(self, "db"):

@@ -15,6 +15,7 @@ database's rules_version, so the cache can be out of date but never wrong.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -91,9 +92,9 @@ _RULES_CURRENT = "(SELECT version FROM rules_version) = :rules_version"
 # rules_version condition makes the limit itself part of the same snapshot.
 _RESERVE_SQL = f"""
 INSERT INTO ledger (guild_id, user_id, model, images_reserved, status, rule, rule_detail,
-                    quota_limit, period, created_at, owner, prompt)
+                    quota_limit, period, created_at, owner, prompt, alive_at)
 SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
-       :limit, :period, :now, :owner, :prompt
+       :limit, :period, :now, :owner, :prompt, :now
  WHERE {_RULES_CURRENT}
    AND (:limit = -1
         OR :images + (SELECT COALESCE(SUM({_COUNTED.format(t="")}), 0)
@@ -138,10 +139,19 @@ UPDATE ledger
 RETURNING id
 """
 
+# A refund gives the images back but keeps what the provider billed, if anything:
+# spend reports and caps must see the real bill even when the member pays nothing.
 _REFUND_SQL = """
-UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = ?, settled_at = ?
+UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = ?, settled_at = ?,
+                  input_tokens = ?, output_tokens = ?, total_tokens = ?, cost_usd = ?
  WHERE id = ? AND status = 'reserved'
 RETURNING id
+"""
+
+# Signs of life for the reservations of edits that are still alive in this process.
+_TOUCH_SQL = """
+UPDATE ledger SET alive_at = :now
+ WHERE id IN (SELECT value FROM json_each(:ids)) AND status = 'reserved'
 """
 
 # Open rows can only lie at or after the first id of the oldest day that still
@@ -156,7 +166,7 @@ AND id >= (SELECT MIN(first_id) FROM ledger_days WHERE open_reservations > 0)
 _RELEASE_STALE_SQL = f"""
 UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :reason,
                   settled_at = :now
- WHERE {_OPEN_ROWS} AND created_at < :cutoff
+ WHERE {_OPEN_ROWS} AND COALESCE(alive_at, created_at) < :cutoff
 RETURNING id
 """
 
@@ -532,21 +542,67 @@ class QuotaStore:
             raise ValueError(
                 f"delivered_images must be from 0 to the {reservation.images} reserved, not {delivered_images!r}"
             )
+        return await self.commit_row(
+            reservation.id,
+            delivered_images,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            total_tokens=total_tokens,
+            cost_usd=cost_usd,
+        )
+
+    async def commit_row(
+        self,
+        reservation_id: int,
+        delivered_images: int,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        total_tokens: int | None = None,
+        cost_usd: float | None = None,
+    ) -> bool:
+        """`commit` by row id, for commits recorded before a restart (the schema
+        still refuses more delivered images than were reserved)."""
+        if not _is_int(delivered_images) or delivered_images < 0:
+            raise ValueError(f"delivered_images must be a non-negative integer, not {delivered_images!r}")
         _check_tokens(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
         if cost_usd is not None and not cost_usd >= 0:
             raise ValueError(f"cost_usd must be a non-negative number or None, not {cost_usd!r}")
         now = self._clock().timestamp()
-        params = (delivered_images, input_tokens, output_tokens, total_tokens, cost_usd, now, reservation.id)
+        params = (delivered_images, input_tokens, output_tokens, total_tokens, cost_usd, now, reservation_id)
         return bool(await self._fetchall(_COMMIT_SQL, params))
 
-    async def refund(self, reservation: Reservation, reason: str) -> bool:
-        """Give all reserved images back. Returns False if already settled."""
+    async def refund(
+        self,
+        reservation: Reservation,
+        reason: str,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        total_tokens: int | None = None,
+        cost_usd: float | None = None,
+    ) -> bool:
+        """Give all reserved images back, recording what the provider billed if it did.
+
+        Returns False if already settled."""
+        _check_tokens(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
+        if cost_usd is not None and not cost_usd >= 0:
+            raise ValueError(f"cost_usd must be a non-negative number or None, not {cost_usd!r}")
         now = self._clock().timestamp()
-        return bool(await self._fetchall(_REFUND_SQL, (reason, now, reservation.id)))
+        params = (reason, now, input_tokens, output_tokens, total_tokens, cost_usd, reservation.id)
+        return bool(await self._fetchall(_REFUND_SQL, params))
+
+    async def touch(self, reservation_ids: Iterable[int]) -> None:
+        """Record a sign of life for open reservations whose edits are still alive."""
+        ids = sorted(set(reservation_ids))
+        if ids:
+            await self._fetchall(_TOUCH_SQL, {"now": self._clock().timestamp(), "ids": json.dumps(ids)})
 
     async def release_stale(self, older_than_seconds: float) -> int:
-        """Refund reservations open longer than any request can run: a crash left
-        them. The bot passes IMAGE_API_TIMEOUT + 60. Returns how many."""
+        """Refund reservations with no sign of life for longer than any request can
+        run: their edit died without settling (a crash, a bug). Live edits refresh
+        theirs with `touch`. The bot passes STALE_RESERVATION_SECONDS
+        (IMAGE_API_TIMEOUT + 60 by default). Returns how many."""
         now = self._clock().timestamp()
         rows = await self._fetchall(
             _RELEASE_STALE_SQL, {"reason": STALE_REASON, "now": now, "cutoff": now - older_than_seconds}

@@ -11,6 +11,7 @@ from bot.provider import (
     BadResponse,
     BillingError,
     EditRequest,
+    ImageEditClient,
     ModelNotFound,
     PayloadTooLarge,
     ProviderAuthError,
@@ -22,9 +23,10 @@ from bot.provider import (
     Usage,
     WrongBaseURL,
     estimate_cost,
+    load_model_table,
     load_prices,
 )
-from tests.fakes.image_api import Reply, make_image
+from tests.fakes.image_api import FakeImageAPI, Reply, make_image
 
 
 def edit_request(**fields):
@@ -429,54 +431,66 @@ async def test_provider_ignoring_stream_still_works(client, fake_image_api):
 # --- the API key never leaks ------------------------------------------------------------------------
 
 
-async def test_api_key_never_appears_in_errors_or_logs(make_client, fake_image_api, caplog):
-    key = fake_image_api.api_key
-    client = make_client(max_attempts=2, timeout=3)
-    scenarios = [
-        Reply.error(400, f"Incorrect API key provided: {key}", code="invalid_api_key"),
-        Reply.error(401, f"Bearer {key} is not valid"),
-        Reply.error(403, "forbidden"),
-        Reply.error(404, f"no model for {key}", code="model_not_found"),
-        Reply.error(413, "big"),
-        Reply.error(429, "slow", code="rate_limit_exceeded", retry_after=500),
-        Reply.error(429, f"quota for {key}", code="insufficient_quota"),
-        Reply.error(500, f"internal {key}"),
-        Reply.error(503, "down", should_retry=False),
-        Reply.raw(f"not json {key}"),
-        Reply.raw(f"<html>{key}</html>", content_type="text/html"),
-        Reply.raw('{"data": []}'),
-        Reply.redirect(),
-        Reply.stream(1, error_event={"error": {"message": f"key {key}"}}),
-        Reply.stream(1, complete=False),
-    ]
-    errors: list[ProviderError] = []
-    with caplog.at_level(logging.DEBUG):
-        for reply in scenarios:
-            fake_image_api.queue(reply)
-            with pytest.raises(ProviderError) as info:
-                await client.edit(edit_request(stream=reply.kind == "stream"))
-            errors.append(info.value)
-        fake_image_api.queue(Reply.drop(), Reply.drop())
-        with pytest.raises(ProviderUnavailable) as info:
-            await client.edit(edit_request())
-        errors.append(info.value)
-        bad_client = make_client(api_key=key + "-wrong")
-        with pytest.raises(ProviderAuthError) as info:
-            await bad_client.edit(edit_request())
-        errors.append(info.value)
-        fake_image_api.queue(Reply.hang())
-        with pytest.raises(ProviderTimeout) as info:
-            await make_client(timeout=0.2).edit(edit_request())
-        errors.append(info.value)
+# A key with no recognisable shape: only registering it hides it (the `sk-…`/`Bearer`
+# patterns would hide a fake-looking key even if registration were broken).
+PLAIN_KEY = "retouch-plain-test-key-7Qx2vN"
 
-    assert fake_image_api.pending == 0
-    assert any(e.provider_message and "[redacted]" in e.provider_message for e in errors)
-    for err in errors:
-        for text in (str(err), repr(err), err.user_message, err.provider_message or "",
-                     repr(err.__dict__)):
-            assert key not in text
-    assert caplog.records
-    for record in caplog.records:
-        assert key not in record.getMessage()
-        assert key not in (record.exc_text or "")
-    assert key not in repr(client)
+
+async def test_api_key_never_appears_in_errors_or_logs(session, sleeps, caplog):
+    async with FakeImageAPI(api_key=PLAIN_KEY) as fake_image_api:
+
+        def make_client(**overrides):
+            options = {"base_url": fake_image_api.base_url, "api_key": PLAIN_KEY, "models": load_model_table(), "timeout": 10, "sleep": sleeps}
+            return ImageEditClient(session, **{**options, **overrides})
+
+        key = fake_image_api.api_key
+        assert not key.startswith("sk-")
+        client = make_client(max_attempts=2, timeout=3)
+        scenarios = [
+            Reply.error(400, f"Incorrect API key provided: {key}", code="invalid_api_key"),
+            Reply.error(401, f"Bearer {key} is not valid"),
+            Reply.error(403, "forbidden"),
+            Reply.error(404, f"no model for {key}", code="model_not_found"),
+            Reply.error(413, "big"),
+            Reply.error(429, "slow", code="rate_limit_exceeded", retry_after=500),
+            Reply.error(429, f"quota for {key}", code="insufficient_quota"),
+            Reply.error(500, f"internal {key}"),
+            Reply.error(503, "down", should_retry=False),
+            Reply.raw(f"not json {key}"),
+            Reply.raw(f"<html>{key}</html>", content_type="text/html"),
+            Reply.raw('{"data": []}'),
+            Reply.redirect(),
+            Reply.stream(1, error_event={"error": {"message": f"key {key}"}}),
+            Reply.stream(1, complete=False),
+        ]
+        errors: list[ProviderError] = []
+        with caplog.at_level(logging.DEBUG):
+            for reply in scenarios:
+                fake_image_api.queue(reply)
+                with pytest.raises(ProviderError) as info:
+                    await client.edit(edit_request(stream=reply.kind == "stream"))
+                errors.append(info.value)
+            fake_image_api.queue(Reply.drop(), Reply.drop())
+            with pytest.raises(ProviderUnavailable) as info:
+                await client.edit(edit_request())
+            errors.append(info.value)
+            bad_client = make_client(api_key=key + "-wrong")
+            with pytest.raises(ProviderAuthError) as info:
+                await bad_client.edit(edit_request())
+            errors.append(info.value)
+            fake_image_api.queue(Reply.hang())
+            with pytest.raises(ProviderTimeout) as info:
+                await make_client(timeout=0.2).edit(edit_request())
+            errors.append(info.value)
+
+        assert fake_image_api.pending == 0
+        assert any(e.provider_message and "[redacted]" in e.provider_message for e in errors)
+        for err in errors:
+            for text in (str(err), repr(err), err.user_message, err.provider_message or "",
+                         repr(err.__dict__)):
+                assert key not in text
+        assert caplog.records
+        for record in caplog.records:
+            assert key not in record.getMessage()
+            assert key not in (record.exc_text or "")
+        assert key not in repr(client)

@@ -1,0 +1,142 @@
+"""The edit service's surface for an application-command interaction.
+
+The placeholder is the interaction's deferred public response; the result replaces it
+(more messages go out as follow-ups); private messages are ephemeral follow-ups (the
+public placeholder is removed first, or Discord would make them public). An interaction
+token lives 15 minutes: a result that finishes later is posted in the channel, mentioning
+the member, when the bot may post there.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable
+
+import discord
+
+from bot.discord_app.moderators import role_ids_of
+from bot.discord_app.replies import defer_public, mark_answered, send_private
+from bot.edits.order import Requester
+from bot.edits.surface import DeliveryReport, ResultPost, Status
+from bot.images.delivery_plan import Message
+from bot.images.formats import extension_for
+
+log = logging.getLogger("retouch.edit")
+
+# Interaction tokens live 15 minutes; past this we post to the channel instead.
+TOKEN_SAFE_AGE = timedelta(minutes=14, seconds=30)
+# Discord's answers when the interaction token is gone (expired or unknown).
+EXPIRED_TOKEN_CODES = frozenset({50027, 10015, 10062})
+EMBED_COLOUR = discord.Colour.from_rgb(88, 101, 242)
+
+
+def requester_of(interaction: discord.Interaction, *, is_moderator: bool = False) -> Requester:
+    user = interaction.user
+    return Requester(
+        user_id=user.id,
+        guild_id=interaction.guild_id,
+        role_ids=tuple(role_ids_of(user)),
+        display_name=user.display_name,
+        is_moderator=is_moderator,
+    )
+
+
+@dataclass
+class AttachmentInput:
+    """An uploaded file, downloaded from Discord's CDN only when the service asks."""
+
+    attachment: discord.Attachment
+    label: str = "image"
+
+    @property
+    def declared_size(self) -> int:
+        return self.attachment.size
+
+    async def read(self) -> bytes:
+        from bot.errors import UserFacingError
+
+        try:
+            return await self.attachment.read()
+        except (discord.HTTPException, discord.NotFound) as exc:
+            raise UserFacingError(f"Couldn't download your {self.label} from Discord ({exc.status}). Upload it again and retry.") from None
+
+
+def _files(message: Message) -> list[discord.File]:
+    return [discord.File(io.BytesIO(f.data), filename=f.filename) for f in message.files]
+
+
+class InteractionSurface:
+    def __init__(self, interaction: discord.Interaction, *, now: Callable[[], datetime] | None = None) -> None:
+        self.interaction = interaction
+        self._now = now or (lambda: datetime.now(timezone.utc))
+
+    @property
+    def upload_limit(self) -> int:
+        return self.interaction.filesize_limit
+
+    async def acknowledge(self) -> None:
+        if not self.interaction.response.is_done():
+            await defer_public(self.interaction)
+
+    async def show_status(self, status: Status) -> None:
+        kwargs: dict = {"content": status.text}
+        if status.preview is not None:
+            preview = status.preview
+            kwargs["attachments"] = [discord.File(io.BytesIO(preview.data), filename=f"preview.{extension_for(preview.format)}")]
+        try:
+            await self.interaction.edit_original_response(**kwargs)
+        except discord.HTTPException:
+            log.debug("could not update the progress message", exc_info=True)
+
+    async def tell(self, text: str) -> bool:
+        return await send_private(self.interaction, text)
+
+    def _embed(self, post: ResultPost) -> discord.Embed:
+        embed = discord.Embed(description=f"> {post.prompt}\n" + "\n".join(post.summary_lines), colour=EMBED_COLOUR)
+        embed.set_footer(text=f"Requested by {post.requester_name}")
+        return embed
+
+    async def deliver(self, post: ResultPost) -> DeliveryReport:
+        interaction = self.interaction
+        embed = self._embed(post)
+        if self._now() - interaction.created_at > TOKEN_SAFE_AGE:
+            return await self._deliver_to_channel(post, embed)
+        delivered = 0
+        for index, message in enumerate(post.messages):
+            files = _files(message)
+            try:
+                if index == 0:
+                    await interaction.edit_original_response(content=None, embed=embed, attachments=files)
+                    mark_answered(interaction)
+                else:
+                    await interaction.followup.send(files=files, wait=True)
+            except discord.HTTPException as exc:
+                if index == 0 and exc.code in EXPIRED_TOKEN_CODES:
+                    return await self._deliver_to_channel(post, embed)
+                # What was already posted stays delivered and counted; the rest is refunded.
+                return DeliveryReport(delivered, problem=f"Discord answered {exc.status} {exc.code}: {exc.text[:200]}")
+            delivered += len(message.files)
+        return DeliveryReport(delivered)
+
+    async def _deliver_to_channel(self, post: ResultPost, embed: discord.Embed) -> DeliveryReport:
+        interaction = self.interaction
+        channel = interaction.channel
+        perms = interaction.app_permissions
+        if not isinstance(channel, discord.abc.Messageable) or not (perms.send_messages and perms.attach_files):
+            return DeliveryReport(0, problem="the interaction expired and the bot may not post in the channel")
+        delivered = 0
+        for index, message in enumerate(post.messages):
+            try:
+                await channel.send(
+                    content=f"{interaction.user.mention}, your edit is ready." if index == 0 else None,
+                    embed=embed if index == 0 else None,
+                    files=_files(message),
+                    allowed_mentions=discord.AllowedMentions(users=[interaction.user]),
+                )
+            except discord.HTTPException as exc:
+                return DeliveryReport(delivered, problem=f"could not post a late result in channel {channel.id} ({exc.status} {exc.code})")
+            delivered += len(message.files)
+        return DeliveryReport(delivered)

@@ -1,0 +1,249 @@
+"""The ledger side of an edit's life: reservations of live edits stay open, dead ones are
+released, and a delivered image is always counted, even when the database is locked.
+
+One `ReservationKeeper` per process. While an edit is alive (queued, running, being
+delivered) the service `hold`s its reservation; a background loop refreshes the held
+rows' sign of life and releases rows that showed none for the stale bound (left by a
+crash or a bug). A queue however long never frees quota a live edit still holds.
+
+Commits of delivered images must not be lost: the images are already on Discord. A
+commit that fails (database locked past the busy timeout, disk full) is written to a
+small journal file next to the database at once, retried with backoff, and the owner
+sees an error line naming the edit. At the next start the journal is applied before
+anything else, so such a row is settled as committed, never refunded as abandoned.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sqlite3
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bot.provider.usage import Usage
+from bot.store.quota import QuotaStore, Reservation
+
+log = logging.getLogger("retouch.reservations")
+
+# Inline commit attempts before the commit is handed to the background loop; each
+# attempt already waits out the database's busy timeout.
+COMMIT_ATTEMPTS = 3
+COMMIT_BACKOFF_SECONDS = (0.25, 1.0)
+REFUND_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class Bill:
+    """What the provider billed for an edit, recorded whatever the member is charged."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    cost_usd: float | None = None
+
+    @classmethod
+    def of(cls, usage: Usage | None, cost_usd: float | None) -> "Bill":
+        if usage is None:
+            return cls(cost_usd=cost_usd)
+        return cls(usage.input_tokens, usage.output_tokens, usage.total_tokens, cost_usd)
+
+
+@dataclass(frozen=True)
+class PendingCommit:
+    reservation_id: int
+    delivered: int
+    bill: Bill
+
+    def to_json(self) -> str:
+        return json.dumps({"id": self.reservation_id, "delivered": self.delivered, **asdict(self.bill)})
+
+    @classmethod
+    def from_json(cls, line: str) -> "PendingCommit":
+        raw = json.loads(line)
+        bill = Bill(raw.get("input_tokens"), raw.get("output_tokens"), raw.get("total_tokens"), raw.get("cost_usd"))
+        return cls(int(raw["id"]), int(raw["delivered"]), bill)
+
+
+def journal_path_for(database_path: Path) -> Path:
+    return database_path.with_name(database_path.name + ".pending-commits")
+
+
+class ReservationKeeper:
+    def __init__(self, store: QuotaStore, *, stale_after: float, journal: Path) -> None:
+        self.store = store
+        self.stale_after = stale_after
+        self.journal = journal
+        self._live: dict[int, Reservation] = {}
+        self._pending: dict[int, PendingCommit] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def interval(self) -> float:
+        # Several signs of life within one stale bound, so one missed beat never releases a live edit.
+        return max(0.05, min(60.0, self.stale_after / 3))
+
+    # -- start and stop -------------------------------------------------------------
+
+    async def recover(self, owner: str) -> None:
+        """At start, before any edit: settle what a previous process left behind.
+
+        Only safe while this process holds the database's instance lock (no other
+        process can still be working on those rows)."""
+        for pending in self._read_journal():
+            self._pending[pending.reservation_id] = pending
+        if self._pending:
+            await self._flush_pending(log_failures=True)
+        abandoned = await self.store.release_abandoned(owner)
+        if abandoned:
+            log.warning("refunded %d reservation(s) left open by a previous run that did not shut down cleanly", abandoned)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="reservation-keeper")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self._pending:
+            await self._flush_pending(log_failures=False)
+        if self._pending:
+            log.error(
+                "%d delivered edit(s) could not be recorded before stopping; they are kept in %s and recorded at the next start",
+                len(self._pending), self.journal,
+            )
+
+    # -- live edits ------------------------------------------------------------------
+
+    def hold(self, reservation: Reservation) -> None:
+        self._live[reservation.id] = reservation
+
+    def let_go(self, reservation: Reservation) -> None:
+        self._live.pop(reservation.id, None)
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.sweep()
+
+    async def sweep(self) -> None:
+        """Refresh the live, then release the dead: in that order, in one place, so a
+        live edit's row is never older than the bound when the release runs."""
+        try:
+            await self.store.touch([*self._live, *self._pending])
+            released = await self.store.release_stale(self.stale_after)
+            if released:
+                log.warning("refunded %d reservation(s) whose edit showed no sign of life for %.0f s", released, self.stale_after)
+        except Exception:
+            log.exception("could not refresh or release reservations (retrying in %.0f s)", self.interval)
+        if self._pending:
+            await self._flush_pending(log_failures=False)
+
+    # -- settling --------------------------------------------------------------------
+
+    async def commit(self, reservation: Reservation, delivered: int, bill: Bill) -> None:
+        """Count `delivered` images. Never raises: a commit that cannot be written now
+        is journaled and retried until it lands (here or at the next start)."""
+        pending = PendingCommit(reservation.id, delivered, bill)
+        error: Exception | None = None
+        for attempt in range(COMMIT_ATTEMPTS):
+            try:
+                await self._write_commit(pending)
+                self._forget_pending(pending.reservation_id)
+                return
+            except sqlite3.Error as exc:
+                error = exc
+                if attempt == 0:
+                    self._journal(pending)  # from now on a crash cannot lose it
+                if attempt < len(COMMIT_BACKOFF_SECONDS):
+                    await asyncio.sleep(COMMIT_BACKOFF_SECONDS[attempt])
+        log.error(
+            "edit #%d: could not record %d delivered image(s) (%s); kept in %s and retried until it is written",
+            reservation.id, delivered, error, self.journal,
+        )
+
+    async def refund(self, reservation: Reservation, reason: str, bill: Bill | None = None) -> None:
+        """Give the images back (keeping the bill). Never raises: a refund that cannot
+        be written is left to the stale release once the edit is let go."""
+        bill = bill or Bill()
+        for attempt in range(REFUND_ATTEMPTS):
+            try:
+                await self.store.refund(
+                    reservation,
+                    reason,
+                    input_tokens=bill.input_tokens,
+                    output_tokens=bill.output_tokens,
+                    total_tokens=bill.total_tokens,
+                    cost_usd=bill.cost_usd,
+                )
+                return
+            except Exception as exc:
+                if attempt + 1 == REFUND_ATTEMPTS:
+                    log.error("edit #%d: could not refund (%s); it will be released as stale", reservation.id, exc)
+                else:
+                    await asyncio.sleep(0.5)
+
+    async def _write_commit(self, pending: PendingCommit) -> None:
+        bill = pending.bill
+        await self.store.commit_row(
+            pending.reservation_id,
+            pending.delivered,
+            input_tokens=bill.input_tokens,
+            output_tokens=bill.output_tokens,
+            total_tokens=bill.total_tokens,
+            cost_usd=bill.cost_usd,
+        )
+
+    async def _flush_pending(self, *, log_failures: bool) -> None:
+        for pending in list(self._pending.values()):
+            try:
+                await self._write_commit(pending)
+            except sqlite3.Error as exc:
+                if log_failures:
+                    log.error("edit #%d: still cannot record its delivered images (%s)", pending.reservation_id, exc)
+                return
+            log.info("edit #%d: recorded %d delivered image(s) from the pending-commit journal", pending.reservation_id, pending.delivered)
+            self._forget_pending(pending.reservation_id)
+
+    # -- the journal -----------------------------------------------------------------
+
+    def _journal(self, pending: PendingCommit) -> None:
+        self._pending[pending.reservation_id] = pending
+        self._rewrite_journal()
+
+    def _forget_pending(self, reservation_id: int) -> None:
+        if self._pending.pop(reservation_id, None) is not None:
+            self._rewrite_journal()
+
+    def _rewrite_journal(self) -> None:
+        try:
+            if not self._pending:
+                self.journal.unlink(missing_ok=True)
+                return
+            tmp = self.journal.with_name(self.journal.name + ".tmp")
+            with open(tmp, "w", encoding="utf-8") as out:
+                out.writelines(p.to_json() + "\n" for p in self._pending.values())
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, self.journal)
+        except OSError as exc:
+            # The disk may be as full as the database; the commit is still retried from memory.
+            log.error("could not write the pending-commit journal %s: %s", self.journal, exc)
+
+    def _read_journal(self) -> list[PendingCommit]:
+        try:
+            lines = self.journal.read_text(encoding="utf-8").splitlines()
+        except FileNotFoundError:
+            return []
+        entries = []
+        for line in lines:
+            try:
+                entries.append(PendingCommit.from_json(line))
+            except (ValueError, KeyError, TypeError):
+                log.error("ignoring an unreadable line in %s: %r", self.journal, line[:200])
+        return entries
+

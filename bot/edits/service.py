@@ -1,0 +1,485 @@
+"""The one life of an edit, whatever started it.
+
+    checked → reserved → queued → running → delivering → delivered (committed)
+          ↘ refused        ↘ cancelled / failed (refunded, the bill kept)
+
+`EditService.submit(order, surface)` owns every step: it checks the order (options,
+files, before anything is reserved, so a refusal is the member's private first reply),
+prepares the inputs, reserves quota atomically (waiting for the member's own running
+edits rather than failing), acknowledges, waits its turn in the fair queue, calls the
+provider, plans the delivery within the upload limit, hands the result to the surface,
+and settles the reservation exactly once: what reached the member is committed, the
+rest refunded. Entry points only build the `EditOrder` and a surface; nothing here
+knows Discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Awaitable, Callable
+
+from bot.config import Settings
+from bot.edits.order import (
+    EditOptions,
+    EditOrder,
+    InputSource,
+    check_options,
+    limits_for,
+)
+from bot.edits.queue import EditQueue, QueueClosed
+from bot.edits.reservations import Bill, ReservationKeeper
+from bot.edits.surface import EditSurface, ResultPost, Status
+from bot.errors import ShuttingDown, UserFacingError, user_message_for
+from bot.images.delivery_plan import Message, plan_delivery_async
+from bot.images.inputs import PreparedInput, prepare_input_async
+from bot.images.prepare import GPT_IMAGE_LIMITS
+from bot.provider.client import EditResult, ImageEditClient
+from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
+from bot.provider.models import ModelTable
+from bot.provider.pricing import Price, estimate_cost
+from bot.provider.request import opaque_user_id
+from bot.provider.response import PartialImage
+from bot.store.quota import QuotaStore, Reservation
+from bot.text import edit_status
+from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
+from bot.text.quota_messages import refusal_text
+
+log = logging.getLogger("retouch.edit")
+
+# The image code refuses bigger files anyway; checking the declared size saves the download.
+MAX_DOWNLOAD_BYTES = GPT_IMAGE_LIMITS.max_input_bytes or 64 * 1024 * 1024
+# How long the file check may delay the acknowledgement: long enough to catch a typical
+# bad file before reserving anything, short enough to ack well inside Discord's 3 s.
+PREFLIGHT_SECONDS = 0.4
+# Downloads and decodes at once; a burst of 20 would otherwise fight the event loop for the CPU.
+PREPARE_CONCURRENCY = 2
+# After shutdown cancels an edit that is posting its result, how long the post may finish.
+DELIVERY_GRACE_SECONDS = 10.0
+PROMPT_PREVIEW_CHARS = 300
+
+
+class Phase(StrEnum):
+    CHECKED = "checked"
+    RESERVED = "reserved"
+    QUEUED = "queued"
+    RUNNING = "running"
+    DELIVERING = "delivering"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class EditOutcome:
+    """What the provider made and how it will be posted."""
+
+    result: EditResult
+    messages: list[Message]
+    seconds: float
+    cost_usd: float | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def images(self) -> int:
+        return sum(len(m.files) for m in self.messages)
+
+    @property
+    def bill(self) -> Bill:
+        return Bill.of(self.result.usage, self.cost_usd)
+
+
+@dataclass(eq=False)
+class _Edit:
+    """One edit in flight: the service's own bookkeeping, never shared with a surface."""
+
+    order: EditOrder
+    surface: EditSurface
+    phase: Phase = Phase.CHECKED
+    options: EditOptions | None = None
+    reservation: Reservation | None = None
+    outcome: EditOutcome | None = None
+    settled: bool = False
+
+    @property
+    def where(self) -> str:
+        r = self.order.requester
+        ident = f"edit #{self.reservation.id}" if self.reservation else "edit"
+        model = self.options.model if self.options else "?"
+        return f"{ident} ({self.order.entry}, server {r.guild_id}, member {r.user_id}, {model})"
+
+
+class _Waiters:
+    """Wake-ups for members waiting on their own running edits.
+
+    A waiter reads the member's generation BEFORE it tries to reserve; any edit of theirs
+    that settles afterwards bumps it, so a settle landing between the failed reservation
+    and the wait can never be missed."""
+
+    def __init__(self) -> None:
+        self._generation: collections.Counter[int] = collections.Counter()
+        self._events: dict[int, asyncio.Event] = {}
+
+    def generation(self, user_id: int) -> int:
+        return self._generation[user_id]
+
+    def settled(self, user_id: int) -> None:
+        self._generation[user_id] += 1
+        event = self._events.pop(user_id, None)
+        if event is not None:
+            event.set()
+
+    async def wait(self, user_id: int, seen: int) -> None:
+        while self._generation[user_id] == seen:
+            event = self._events.setdefault(user_id, asyncio.Event())
+            await event.wait()
+
+
+class EditService:
+    """Owned by the bot, one per process, like the HTTP session."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        store: QuotaStore,
+        client: ImageEditClient,
+        models: ModelTable,
+        prices: dict[str, Price],
+        keeper: ReservationKeeper,
+        salt: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.models = models
+        self.prices = prices
+        self.keeper = keeper
+        self.salt = salt
+        self.queue = EditQueue(settings.max_concurrent_edits)
+        self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
+        self._tasks: set[asyncio.Task] = set()
+        self._in_flight: collections.Counter[int] = collections.Counter()
+        self._waiters = _Waiters()
+        self._accepting = True
+
+    # -- what members may ask for -------------------------------------------------------
+
+    def allowed_models(self) -> list[str]:
+        """The capability table plus the owner's IMAGE_MODEL, default first."""
+        default = self.settings.image_model
+        return [default] + [n for n in self.models.names() if n != default]
+
+    def sizes_for(self, model: str) -> list[str]:
+        return self.models.sizes_for(model) if model in self.allowed_models() else []
+
+    @property
+    def accepting(self) -> bool:
+        return self._accepting and not self.queue.closed
+
+    # -- shutdown -----------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """No new edits; running ones get the grace period; the rest are cancelled,
+        refunded and their members told."""
+        self._accepting = False
+        self.queue.close()
+        if not self._tasks:
+            return
+        grace = self.settings.shutdown_grace_seconds
+        log.info("waiting up to %.0f s for %d edit(s) to finish", grace, len(self._tasks))
+        _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+        for task in pending:
+            task.cancel()
+        if pending:
+            # Each cancelled edit refunds and tells its member; give that a moment.
+            await asyncio.wait(pending, timeout=DELIVERY_GRACE_SECONDS + 5)
+
+    # -- one edit -----------------------------------------------------------------------
+
+    async def submit(self, order: EditOrder, surface: EditSurface) -> Phase:
+        """Run the whole life of `order`, telling the member through `surface`.
+
+        Returns the phase it ended in. Never raises, except CancelledError."""
+        edit = _Edit(order, surface)
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)  # from here on, shutdown waits for (or cancels) this edit
+        preflight: asyncio.Task[PreparedInput] | None = None
+        try:
+            try:
+                edit.options = self._check(order)
+                spec = self.models.get(edit.options.model)
+                # Most bad files are caught here, inside Discord's 3 s, as a private first
+                # reply that reserves nothing; slower downloads finish after the defer.
+                preflight = asyncio.create_task(self._prepare(order, spec))
+                await asyncio.wait({preflight}, timeout=PREFLIGHT_SECONDS)
+                if preflight.done() and preflight.exception() is not None:
+                    preflight.result()  # a bad file: refused before anything is reserved
+                edit.reservation = await self._reserve(edit)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                message = user_message_for(exc)
+                if message is None:
+                    raise
+                edit.phase = Phase.FAILED
+                log.info("%s refused: %s", edit.where, message)
+                await surface.tell(message)
+                return edit.phase
+            await self._run_reserved(edit, preflight)
+            return edit.phase
+        except asyncio.CancelledError:
+            if edit.reservation is None:
+                # Stopped while checking or waiting for the member's other edit: nothing was reserved.
+                edit.phase = Phase.CANCELLED
+                await asyncio.shield(surface.tell(edit_status.RESTART_BEFORE_START))
+            raise
+        except Exception as exc:  # a bug: the member gets an id the owner can find in the log
+            edit.phase = Phase.FAILED
+            error_id = secrets.token_hex(4)
+            log.error("unexpected error %s in %s", error_id, edit.where, exc_info=exc)
+            await surface.tell(edit_status.unexpected_error(error_id))
+            return edit.phase
+        finally:
+            self._tasks.discard(task)
+            if preflight is not None and not preflight.done():
+                preflight.cancel()
+            elif preflight is not None and not preflight.cancelled():
+                preflight.exception()  # already reported to the member, or moot after a refusal
+
+    def _check(self, order: EditOrder) -> EditOptions:
+        """Everything that can be refused before a byte is downloaded or reserved."""
+        if not self.accepting:
+            raise ShuttingDown()
+        requester = order.requester
+        if requester.guild_id is None and not self.settings.allow_dms:
+            raise UserFacingError(edit_status.SERVERS_ONLY)
+        prompt = order.prompt.strip()
+        if not prompt:
+            raise UserFacingError(edit_status.EMPTY_PROMPT)
+        model = (order.model or self.settings.image_model).strip()
+        allowed = self.allowed_models()
+        if model not in allowed:
+            raise UserFacingError(edit_status.unknown_model(model, allowed))
+        options = EditOptions(
+            prompt=prompt,
+            model=model,
+            n=order.n or 1,
+            size=(order.size or "").strip().lower().replace("×", "x") or None,
+            quality=order.quality,
+            output_format=order.output_format,
+            background=order.background,
+        )
+        check_options(options, self.models.get(model), with_mask=order.mask is not None)
+        for source in (order.image, order.mask):
+            if source is not None and source.declared_size is not None and source.declared_size > MAX_DOWNLOAD_BYTES:
+                raise UserFacingError(edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
+        return options
+
+    async def _prepare(self, order: EditOrder, spec) -> PreparedInput:  # type: ignore[no-untyped-def]
+        async with self._preparing:
+            image = await self._read(order.image)
+            mask = await self._read(order.mask) if order.mask is not None else None
+            return await prepare_input_async(image, mask, limits=limits_for(spec))
+
+    @staticmethod
+    async def _read(source: InputSource) -> bytes:
+        data = await source.read()
+        if len(data) > MAX_DOWNLOAD_BYTES:
+            raise UserFacingError(
+                f"Your {source.label} is larger than {MAX_DOWNLOAD_BYTES // 1_048_576} MB. Save it smaller and try again."
+            )
+        return data
+
+    async def _reserve(self, edit: _Edit) -> Reservation:
+        assert edit.options is not None
+        requester = edit.order.requester
+        options = edit.options
+        prompt = options.prompt if self.settings.store_prompts else None
+        while True:
+            seen = self._waiters.generation(requester.user_id)
+            outcome = await self.store.reserve(
+                requester.guild_id, requester.user_id, requester.role_ids, options.n, model=options.model, prompt=prompt
+            )
+            if isinstance(outcome, Reservation):
+                edit.phase = Phase.RESERVED
+                return outcome
+            if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
+                raise UserFacingError(refusal_text(outcome))
+            # The member's own running edits hold the quota: queue behind them instead of failing.
+            await edit.surface.acknowledge()
+            await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))
+            await self._waiters.wait(requester.user_id, seen)
+
+    async def _run_reserved(self, edit: _Edit, preflight: "asyncio.Task[PreparedInput]") -> None:
+        reservation = edit.reservation
+        assert reservation is not None and edit.options is not None
+        user_id = edit.order.requester.user_id
+        self.keeper.hold(reservation)
+        self._in_flight[user_id] += 1
+        try:
+            await edit.surface.acknowledge()
+            edit.phase = Phase.QUEUED
+
+            async def show_position(position: int) -> None:
+                ahead = position - 1 + self.queue.running
+                await edit.surface.show_status(Status(edit_status.queued(position, ahead)))
+
+            edit.outcome = await self.queue.run(user_id, lambda: self._work(edit, preflight), on_position=show_position)
+            edit.phase = Phase.DELIVERING
+            delivering = asyncio.create_task(self._deliver_and_settle(edit))
+            try:
+                await asyncio.shield(delivering)
+            except asyncio.CancelledError:
+                # Images may be on their way to the member: let the post finish and settle.
+                await asyncio.wait({delivering}, timeout=DELIVERY_GRACE_SECONDS)
+                raise
+        except asyncio.CancelledError:
+            if not edit.settled and edit.phase is not Phase.DELIVERING:
+                edit.phase = Phase.CANCELLED
+                await self._settle_refund(edit, "shutdown")
+                await asyncio.shield(edit.surface.tell(edit_status.RESTART_CANCELLED))
+            raise
+        except QueueClosed:
+            edit.phase = Phase.CANCELLED
+            await self._settle_refund(edit, "shutdown")
+            await edit.surface.tell(ShuttingDown().message)
+        except Exception as exc:
+            edit.phase = Phase.FAILED
+            await self._settle_refund(edit, type(exc).__name__)
+            self._log_failure(exc, edit)
+            message = user_message_for(exc)
+            if message is None:
+                raise  # a bug: logged with an id by submit()
+            await edit.surface.tell(edit_status.with_refund(message))
+        finally:
+            if not edit.settled and edit.phase is not Phase.DELIVERING:
+                await self._settle_refund(edit, "not delivered")
+            self.keeper.let_go(reservation)
+            self._in_flight[user_id] -= 1
+            if self._in_flight[user_id] <= 0:
+                del self._in_flight[user_id]
+            self._waiters.settled(user_id)
+
+    async def _settle_refund(self, edit: _Edit, reason: str) -> None:
+        if edit.settled or edit.reservation is None:
+            return
+        edit.settled = True
+        bill = edit.outcome.bill if edit.outcome is not None else None
+        await asyncio.shield(self.keeper.refund(edit.reservation, reason, bill))
+
+    async def _work(self, edit: _Edit, preflight: "asyncio.Task[PreparedInput]") -> EditOutcome:
+        assert edit.options is not None
+        options = edit.options
+        edit.phase = Phase.RUNNING
+        await edit.surface.show_status(Status(edit_status.running(options.model)))
+        inputs = await preflight
+
+        async def show_preview(partial: PartialImage) -> None:
+            await edit.surface.show_status(Status(edit_status.preview(options.model, partial.index), preview=partial))
+
+        return await self._call_provider(edit, inputs, on_preview=show_preview)
+
+    async def _call_provider(
+        self,
+        edit: _Edit,
+        inputs: PreparedInput,
+        *,
+        on_preview: Callable[[PartialImage], Awaitable[None]],
+    ) -> EditOutcome:
+        options = edit.options
+        assert options is not None
+        started = time.monotonic()
+        request = options.request(
+            inputs.image.data,
+            inputs.mask.data if inputs.mask else None,
+            opaque_user_id(edit.order.requester.user_id, self.salt),
+            previews=self.settings.stream_previews,
+        )
+        result = await self.client.edit(request, on_partial=on_preview if request.stream else None)
+        seconds = time.monotonic() - started
+        cost = estimate_cost(result.usage, options.model, self.prices)
+        # Billed from here on: should planning fail, the refund still records the bill.
+        edit.outcome = EditOutcome(result=result, messages=[], seconds=seconds, cost_usd=cost)
+        messages = await plan_delivery_async(result.images, limit_bytes=edit.surface.upload_limit)
+        notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
+        if len(result.images) < options.n:
+            notes.append(f"the provider returned {len(result.images)} of {options.n} images; only those count against your quota")
+        notes += [f"the provider does not accept `{name}`, so it was left out" for name in result.dropped_fields]
+        return EditOutcome(result=result, messages=messages, seconds=seconds, cost_usd=cost, notes=notes)
+
+    async def _deliver_and_settle(self, edit: _Edit) -> None:
+        reservation, outcome, options = edit.reservation, edit.outcome, edit.options
+        assert reservation is not None and outcome is not None and options is not None
+        post = ResultPost(
+            edit_id=reservation.id,
+            prompt=_shortened(options.prompt),
+            summary_lines=await self._summary(edit, outcome),
+            requester_name=edit.order.requester.display_name,
+            messages=outcome.messages,
+        )
+        report = await edit.surface.deliver(post)
+        edit.settled = True
+        if report.delivered == 0:
+            edit.phase = Phase.FAILED
+            log.warning("%s: the result could not be posted (%s); refunding", edit.where, report.problem)
+            await self.keeper.refund(reservation, "not delivered", outcome.bill)
+            await edit.surface.tell(edit_status.NOT_DELIVERED)
+            return
+        edit.phase = Phase.DELIVERED
+        if report.problem:
+            log.warning("%s: only %d of %d image(s) were posted (%s)", edit.where, report.delivered, post.images, report.problem)
+        await self.keeper.commit(reservation, report.delivered, outcome.bill)
+        usage = outcome.result.usage
+        log.info(
+            "edit #%d (server %s, member %s, %s): %d of %d image(s) delivered in %.1f s, %s tokens",
+            reservation.id, reservation.guild_id, reservation.user_id, options.model, report.delivered,
+            reservation.images, outcome.seconds, usage.total_tokens if usage else "?",
+        )
+
+    async def _summary(self, edit: _Edit, outcome: EditOutcome) -> list[str]:
+        reservation, options = edit.reservation, edit.options
+        assert reservation is not None and options is not None
+        requester = edit.order.requester
+        quota: QuotaLeft | None = None
+        try:
+            usage = await self.store.usage_for(requester.guild_id, requester.user_id, requester.role_ids)
+            undelivered = reservation.images - outcome.images
+            quota = QuotaLeft(limit=usage.limit, used=max(usage.used - undelivered, 0), period=usage.period, resets_at=usage.resets_at)
+        except Exception:
+            # The images matter more than the quota line: post them without it.
+            log.warning("%s: could not read the quota for the summary", edit.where, exc_info=True)
+        result = outcome.result
+        return summary_lines(
+            EditSummary(
+                model=result.model or options.model,
+                size=result.size or options.size or "auto",
+                images=outcome.images,
+                seconds=outcome.seconds,
+                usage=result.usage,
+                cost_usd=outcome.cost_usd,
+                quota=quota,
+                notes=outcome.notes,
+            )
+        )
+
+    @staticmethod
+    def _log_failure(exc: Exception, edit: _Edit) -> None:
+        if isinstance(exc, (BillingError, ProviderAuthError)):
+            # The owner must act; the member only sees a generic message.
+            log.error("%s: image API problem the bot owner must fix: %s", edit.where, exc)
+        elif isinstance(exc, ProviderError):
+            log.warning("%s failed at the provider: %s", edit.where, exc)
+        elif user_message_for(exc) is not None:
+            log.info("%s refused: %s", edit.where, user_message_for(exc))
+
+
+def _shortened(prompt: str) -> str:
+    return prompt if len(prompt) <= PROMPT_PREVIEW_CHARS else prompt[: PROMPT_PREVIEW_CHARS - 3] + "…"
+

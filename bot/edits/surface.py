@@ -1,0 +1,71 @@
+"""The small interface an entry point implements so the edit service can talk to the member.
+
+The service decides WHAT the member is told and when; a surface decides HOW it looks on
+the platform (a deferred interaction, a channel message, a test double). A surface never
+raises for a failed status update: progress is a nicety, the edit goes on without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, Sequence
+
+from bot.images.delivery_plan import Message
+from bot.provider.response import PartialImage
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the placeholder shows while the edit waits or runs."""
+
+    text: str
+    preview: PartialImage | None = None
+
+
+@dataclass(frozen=True)
+class ResultPost:
+    """A finished edit, ready to post: files grouped into messages and the summary."""
+
+    edit_id: int
+    prompt: str
+    summary_lines: Sequence[str]
+    requester_name: str
+    messages: Sequence[Message]
+
+    @property
+    def images(self) -> int:
+        return sum(len(m.files) for m in self.messages)
+
+
+@dataclass(frozen=True)
+class DeliveryReport:
+    """How much of a result reached the member. `delivered` images always count."""
+
+    delivered: int
+    problem: str | None = None  # why the rest did not get through, for the log
+    notes: list[str] = field(default_factory=list)
+
+
+class EditSurface(Protocol):
+    @property
+    def upload_limit(self) -> int:
+        """Bytes one message may carry where the result is posted."""
+        ...
+
+    async def acknowledge(self) -> None:
+        """Show a public placeholder ("thinking…") the result will replace. Idempotent."""
+        ...
+
+    async def show_status(self, status: Status) -> None:
+        """Update the placeholder; best effort, never raises."""
+        ...
+
+    async def deliver(self, post: ResultPost) -> DeliveryReport:
+        """Post the result; reports how many images reached the member (0 if none).
+
+        Never raises for a platform failure: what got through is in the report."""
+        ...
+
+    async def tell(self, text: str) -> bool:
+        """Tell the requester privately; False when the platform no longer lets us."""
+        ...

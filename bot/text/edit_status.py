@@ -1,0 +1,53 @@
+"""What a member reads while an edit waits, runs or stops early (no Discord types)."""
+
+from __future__ import annotations
+
+WAITING_FOR_OWN = "⏳ Waiting for your other edit to finish…"
+RESTART_CANCELLED = (
+    "Retouch had to restart before your edit finished. It was cancelled and your quota refunded: "
+    "please run /edit again in a minute."
+)
+RESTART_BEFORE_START = (
+    "Retouch had to restart before your edit started. Nothing was charged: please run /edit again in a minute."
+)
+REFUNDED = "Your quota was refunded."
+SERVERS_ONLY = "Retouch works in servers: run this command in a server channel."
+EMPTY_PROMPT = "The prompt is empty: describe the change you want, e.g. 'make the sky purple'."
+NOT_DELIVERED = (
+    "Your edit finished but Discord would not take the images, so nothing was posted. "
+    "Your quota was refunded; try again in a minute."
+)
+
+
+def queued(position: int, ahead: int) -> str:
+    return f"⏳ In the queue: #{position} ({ahead} edit{'s' if ahead != 1 else ''} ahead of yours). It starts automatically."
+
+
+def running(model: str) -> str:
+    return f"🎨 Editing with **{model}**… this can take a minute or two."
+
+
+def preview(model: str, index: int) -> str:
+    return f"🎨 Editing with **{model}**… preview {index + 1}"
+
+
+def unknown_model(model: str, allowed: list[str]) -> str:
+    return f"Unknown model `{model[:60]}`. Choose one of: {', '.join(allowed)}."
+
+
+def file_too_large(label: str, size: int, limit: int) -> str:
+    return (
+        f"Your {label} is {size / 1_048_576:.1f} MB; Retouch accepts files up to "
+        f"{limit // 1_048_576} MB. Save it smaller (e.g. as JPEG) and try again."
+    )
+
+
+def with_refund(message: str) -> str:
+    return message if "refunded" in message else f"{message}\n{REFUNDED}"
+
+
+def unexpected_error(error_id: str) -> str:
+    return (
+        f"Something went wrong on Retouch's side (error id `{error_id}`). Nothing was charged. "
+        "Try again; if it keeps happening, give the server owner this id."
+    )
