@@ -172,6 +172,7 @@ class Settings:
     shutdown_grace_seconds: float = _setting("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0)
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO")
     health_file: Path | None = _setting("HEALTH_FILE", lambda n, r: Path(r.strip()) if r.strip() else None, None)
+    database_busy_timeout: float = _setting("DATABASE_BUSY_TIMEOUT", _positive_float, 5.0)
     stale_reservation_seconds: float | None = _setting("STALE_RESERVATION_SECONDS", _optional_seconds, None)
 
     @property

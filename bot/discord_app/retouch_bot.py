@@ -99,7 +99,7 @@ class Retouch(commands.Bot):
 
     async def open_database(self) -> None:
         settings = self.settings
-        self.db = await open_database(settings.database_path)
+        self.db = await open_database(settings.database_path, busy_timeout_ms=int(settings.database_busy_timeout * 1000))
         applied = await migrate(self.db)
         if applied:
             log.info("database %s upgraded to schema version %d", settings.database_path, applied[-1])

@@ -78,6 +78,7 @@ class ReservationKeeper:
         self.journal = journal
         self._live: dict[int, Reservation] = {}
         self._pending: dict[int, PendingCommit] = {}
+        self._journaled = False  # whether the journal file holds entries (the happy path writes no file)
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -94,6 +95,7 @@ class ReservationKeeper:
         process can still be working on those rows)."""
         for pending in self._read_journal():
             self._pending[pending.reservation_id] = pending
+            self._journaled = True
         if self._pending:
             await self._flush_pending(log_failures=True)
         abandoned = await self.store.release_abandoned(owner)
@@ -112,6 +114,7 @@ class ReservationKeeper:
         if self._pending:
             await self._flush_pending(log_failures=False)
         if self._pending:
+            self._rewrite_journal()
             log.error(
                 "%d delivered edit(s) could not be recorded before stopping; they are kept in %s and recorded at the next start",
                 len(self._pending), self.journal,
@@ -149,6 +152,9 @@ class ReservationKeeper:
         """Count `delivered` images. Never raises: a commit that cannot be written now
         is journaled and retried until it lands (here or at the next start)."""
         pending = PendingCommit(reservation.id, delivered, bill)
+        # Known before the first attempt: if this task is cancelled (shutdown), close()
+        # still writes it, or journals it for the next start.
+        self._pending[pending.reservation_id] = pending
         error: Exception | None = None
         for attempt in range(COMMIT_ATTEMPTS):
             try:
@@ -158,7 +164,7 @@ class ReservationKeeper:
             except sqlite3.Error as exc:
                 error = exc
                 if attempt == 0:
-                    self._journal(pending)  # from now on a crash cannot lose it
+                    self._rewrite_journal()  # from now on a crash cannot lose it either
                 if attempt < len(COMMIT_BACKOFF_SECONDS):
                     await asyncio.sleep(COMMIT_BACKOFF_SECONDS[attempt])
         log.error(
@@ -206,23 +212,20 @@ class ReservationKeeper:
                 if log_failures:
                     log.error("edit #%d: still cannot record its delivered images (%s)", pending.reservation_id, exc)
                 return
-            log.info("edit #%d: recorded %d delivered image(s) from the pending-commit journal", pending.reservation_id, pending.delivered)
+            log.info("edit #%d: recorded %d delivered image(s) that could not be written earlier", pending.reservation_id, pending.delivered)
             self._forget_pending(pending.reservation_id)
 
     # -- the journal -----------------------------------------------------------------
 
-    def _journal(self, pending: PendingCommit) -> None:
-        self._pending[pending.reservation_id] = pending
-        self._rewrite_journal()
-
     def _forget_pending(self, reservation_id: int) -> None:
-        if self._pending.pop(reservation_id, None) is not None:
+        if self._pending.pop(reservation_id, None) is not None and self._journaled:
             self._rewrite_journal()
 
     def _rewrite_journal(self) -> None:
         try:
             if not self._pending:
                 self.journal.unlink(missing_ok=True)
+                self._journaled = False
                 return
             tmp = self.journal.with_name(self.journal.name + ".tmp")
             with open(tmp, "w", encoding="utf-8") as out:
@@ -230,6 +233,7 @@ class ReservationKeeper:
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(tmp, self.journal)
+            self._journaled = True
         except OSError as exc:
             # The disk may be as full as the database; the commit is still retried from memory.
             log.error("could not write the pending-commit journal %s: %s", self.journal, exc)

@@ -433,9 +433,10 @@ class EditService:
             await edit.surface.tell(edit_status.NOT_DELIVERED)
             return
         edit.phase = Phase.DELIVERED
-        if report.problem:
-            log.warning("%s: only %d of %d image(s) were posted (%s)", edit.where, report.delivered, post.images, report.problem)
         await self.keeper.commit(reservation, report.delivered, outcome.bill)
+        if report.delivered < post.images:
+            log.warning("%s: only %d of %d image(s) were posted (%s)", edit.where, report.delivered, post.images, report.problem)
+            await edit.surface.tell(edit_status.partly_delivered(report.delivered, post.images))
         usage = outcome.result.usage
         log.info(
             "edit #%d (server %s, member %s, %s): %d of %d image(s) delivered in %.1f s, %s tokens",

@@ -132,7 +132,7 @@ def _strip_comments(sql: str) -> str:
     return re.sub(r"--[^\n]*|/\*.*?\*/", "", sql, flags=re.DOTALL)
 
 
-async def open_database(path: Path | str) -> aiosqlite.Connection:
+async def open_database(path: Path | str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> aiosqlite.Connection:
     """Open (creating if needed) the database with Retouch's connection settings.
 
     The connection is in autocommit mode: every statement is its own transaction,
@@ -148,7 +148,7 @@ async def open_database(path: Path | str) -> aiosqlite.Connection:
         # consistency, and saves an fsync per commit.
         await conn.execute_fetchall("PRAGMA synchronous = NORMAL")
         await conn.execute_fetchall("PRAGMA foreign_keys = ON")
-        await conn.execute_fetchall(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await conn.execute_fetchall(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
         await conn.execute_fetchall(f"PRAGMA cache_size = {-CACHE_SIZE_KIB}")
         await conn.execute_fetchall("PRAGMA temp_store = MEMORY")
         await conn.execute_fetchall(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT_PAGES}")

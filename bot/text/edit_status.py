@@ -42,6 +42,14 @@ def file_too_large(label: str, size: int, limit: int) -> str:
     )
 
 
+def partly_delivered(delivered: int, made: int) -> str:
+    missing = made - delivered
+    return (
+        f"{missing} of your {made} images couldn't be posted to Discord; "
+        f"{'it was' if missing == 1 else 'they were'} not counted against your quota."
+    )
+
+
 def with_refund(message: str) -> str:
     return message if "refunded" in message else f"{message}\n{REFUNDED}"
 

@@ -338,6 +338,7 @@ class FakeDiscord:
         self.attachments: dict[str, FakeAttachment] = {}
         self.requests: list[tuple[str, str]] = []
         self.rate_limits: dict[str, list[float]] = {}
+        self.failures: list[tuple[str, str, int, int]] = []  # (method, path fragment, status, code)
         self.heartbeats: list[float] = []
         self.identified = asyncio.Event()
         self.ready_sent = asyncio.Event()
@@ -677,6 +678,10 @@ class FakeDiscord:
         await record.wait_for(lambda r: r.autocomplete_choices is not None or bool(r.violations), 5.0)
         return record.autocomplete_choices or []
 
+    def fail_next(self, method: str, fragment: str, status: int = 500, code: int = 0) -> None:
+        """The next `method` request whose path contains `fragment` fails with `status`/`code`."""
+        self.failures.append((method, fragment, status, code))
+
     def _expire_unacked(self, record: InteractionRecord) -> None:
         if record.ack_type is None:
             record.violations.append("not acknowledged within 3 s: the member sees 'The application did not respond'")
@@ -727,6 +732,10 @@ class FakeDiscord:
                         "Via": "1.1 google",
                     },
                 )
+        for failure in self.failures:
+            if failure[0] == request.method and failure[1] in path:
+                self.failures.remove(failure)
+                return self._error(failure[2], failure[3], f"{failure[2]}: failing on purpose (test)")
         parts = path.strip("/").split("/")
         method = request.method
         if path.startswith("/interactions/"):

@@ -1,0 +1,215 @@
+"""Quota accounting under the conditions that used to break it, each made to happen for real:
+a queue that outlives the stale bound, a database locked past its busy timeout (and
+through a restart), a settle racing a slow Discord reply, a result Discord only half took."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+
+import pytest
+
+from bot.edits.reservations import journal_path_for
+from tests.conftest import running_bot
+from tests.e2e.test_edit import eventually, ledger, png
+from tests.fakes.discord_server import FakeAttachment
+from tests.fakes.image_api import Reply
+
+
+@pytest.fixture
+def settings_for(tmp_path, image_api):
+    from tests.conftest import make_settings
+
+    def build(**overrides):
+        values = dict(image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, quota_default_limit=10)
+        values.update(overrides)
+        return make_settings(tmp_path, **values)
+
+    return build
+
+
+@pytest.fixture
+async def image_api():
+    from tests.fakes.image_api import FakeImageAPI
+
+    async with FakeImageAPI() as api:
+        yield api
+
+
+class WriteLock:
+    """Another program holding the database's write lock (a sqlite3 shell mid-transaction)."""
+
+    def __init__(self, path) -> None:
+        self.path = path
+        self.release = threading.Event()
+        self.taken = threading.Event()
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _hold(self) -> None:
+        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            self.taken.set()
+            self.release.wait(timeout=60)  # bounded even if a test forgets to release
+            db.execute("ROLLBACK")
+        finally:
+            db.close()
+
+    async def __aenter__(self) -> "WriteLock":
+        self._thread.start()
+        assert await asyncio.to_thread(self.taken.wait, 10), "could not take the write lock"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release.set()
+        await asyncio.to_thread(self._thread.join, 15)
+
+
+async def test_a_long_queue_never_frees_quota_that_a_live_edit_holds(fake_discord, settings_for, image_api):
+    # Reservations with no sign of life for 0.5 s are released; each edit takes 1 s, and one
+    # member's edits run one after another, so their second edit queues twice the stale bound.
+    settings = settings_for(quota_default_limit=2, max_concurrent_edits=1, stale_reservation_seconds=0.5)
+    image_api.set_default(Reply.images(1, delay=1.0))
+    async with running_bot(settings, fake_discord) as bot:
+        member = fake_discord.member("greedy")
+        first = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="one")
+        second = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="two")
+        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.sleep(0.8)  # the second edit has now waited in the queue past the stale bound
+        third = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="three")
+        results = [await r.wait_result(timeout=20) for r in (first, second, third)]
+        assert [bool(r.files) for r in results] == [True, True, False]
+        assert results[2].ephemeral and "used all 2" in results[2].text
+        assert len(image_api.edits) == 2
+        rows = await bot.db.execute_fetchall("SELECT status, images_delivered, refund_reason FROM ledger ORDER BY id")
+        assert [tuple(r) for r in rows] == [("committed", 1, None), ("committed", 1, None)]
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 2
+
+
+async def test_a_dead_edits_reservation_is_still_released(fake_discord, settings_for, image_api):
+    # The other side of liveness: a row no edit of this process holds (a crash, a bug) goes.
+    async with running_bot(settings_for(stale_reservation_seconds=0.3), fake_discord) as bot:
+        member = fake_discord.member("ghost")
+        orphan = await bot.store.reserve(fake_discord.guild.id, member.id, [], 3, model="gpt-image-2")
+        await eventually(lambda: False if orphan is None else True)
+        for _ in range(100):
+            rows = await bot.db.execute_fetchall("SELECT status, refund_reason FROM ledger WHERE id = ?", (orphan.id,))
+            if rows[0][0] != "reserved":
+                break
+            await asyncio.sleep(0.05)
+        assert tuple(rows[0]) == ("refunded", "stale")
+
+
+async def test_a_delivered_image_counts_even_when_the_database_is_locked_past_its_busy_timeout(
+    fake_discord, settings_for, image_api
+):
+    image_api.queue(Reply.images(1, delay=0.3))
+    async with running_bot(settings_for(database_busy_timeout=0.5), fake_discord) as bot:
+        member = fake_discord.member("patient")
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        await eventually(lambda: len(image_api.edits) == 1)
+        async with WriteLock(bot.settings.database_path):
+            reply = await rec.wait_result()
+            await asyncio.sleep(1.5)  # the commit has failed at least once (0.5 s busy timeout)
+            assert journal_path_for(bot.settings.database_path).exists(), "kept on disk while the database is locked"
+        assert reply.files and not reply.ephemeral
+        for _ in range(200):
+            rows = await ledger(bot)
+            if rows[0][0] != "reserved":
+                break
+            await asyncio.sleep(0.05)
+        assert rows == [("committed", 1, 1, 4386)]
+        assert all("refunded" not in m.text for m in rec.messages), "never told 'refunded' for an image they got"
+        assert not journal_path_for(bot.settings.database_path).exists()
+
+
+async def test_a_commit_that_cannot_be_written_before_stopping_is_settled_at_the_next_start(
+    fake_discord, settings_for, image_api, caplog
+):
+    settings = settings_for(database_busy_timeout=0.3, shutdown_grace_seconds=0.5)
+    image_api.queue(Reply.images(2, delay=0.3))
+    member = fake_discord.member("unlucky")
+    async with running_bot(settings, fake_discord) as bot:
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=2)
+        await eventually(lambda: len(image_api.edits) == 1)
+        lock = WriteLock(settings.database_path)
+        await lock.__aenter__()
+        try:
+            reply = await rec.wait_result()
+            assert len(reply.files) == 2
+            await eventually(lambda: journal_path_for(settings.database_path).exists(), timeout=10)
+            await asyncio.wait_for(bot.close(), 30)
+        finally:
+            await lock.__aexit__()
+    assert any("edit #1" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records), "the owner sees which edit"
+    with sqlite3.connect(settings.database_path) as db:
+        assert db.execute("SELECT status FROM ledger").fetchall() == [("reserved",)]
+    async with running_bot(settings, fake_discord) as bot:
+        assert await ledger(bot) == [("committed", 2, 2, 8546)], "settled as delivered, not refunded as abandoned"
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 2
+        assert not journal_path_for(settings.database_path).exists()
+
+
+async def test_a_settle_during_a_slow_discord_reply_is_not_missed(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(quota_default_limit=1), fake_discord) as bot:
+        member = fake_discord.member("racer")
+        # Refused upstream after 1 s, in one attempt (a rejection is never retried).
+        image_api.queue(Reply.error(400, "Rejected by the safety system.", code="moderation_blocked", delay=1.0))
+        first = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="one")
+        await eventually(lambda: len(image_api.edits) == 1)
+        second = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="two")
+        # The second edit's "waiting for your other edit" update is slowed by a rate limit;
+        # the first edit fails and is refunded during exactly that reply.
+        fake_discord.rate_limits[second.token] = [1.2]
+        failed = await first.wait_result(timeout=15)
+        assert failed.ephemeral and "refunded" in failed.text
+        done = await second.wait_result(timeout=20)
+        assert not done.ephemeral and done.files, done.text
+        assert "Quota: 0 of 1 left today" in done.text
+        assert second.violations == []
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 1
+
+
+async def test_a_follow_up_that_fails_part_way_counts_only_what_was_posted(fake_discord, settings_for, image_api):
+    fake_discord.guild.upload_limit = 300_000
+    image_api.queue(Reply.images(2, size=(256, 256), fill="noise"))  # ~200 KB each: one per message
+    async with running_bot(settings_for(), fake_discord) as bot:
+        member = fake_discord.member("half")
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=2)
+        await eventually(lambda: len(image_api.edits) == 1)
+        fake_discord.fail_next("POST", f"/webhooks/{fake_discord.app_id}/{rec.token}", 413, 40005)
+        await eventually(lambda: any(m.ephemeral for m in rec.followups), timeout=15)
+        posted = [m for m in rec.messages if m.files]
+        assert len(posted) == 1 and len(posted[0].files) == 1
+        note = next(m for m in rec.followups if m.ephemeral)
+        assert "1 of your 2 images couldn't be posted" in note.text and "not counted" in note.text
+        for _ in range(100):
+            rows = await ledger(bot)
+            if rows[0][0] != "reserved":
+                break
+            await asyncio.sleep(0.05)
+        assert rows == [("committed", 2, 1, 8546)]
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 1
+
+
+async def test_the_bill_is_kept_when_images_were_made_but_nobody_received_them(fake_discord, settings_for, image_api):
+    fake_discord.guild.bot_can_post = False
+    image_api.queue(Reply.images(1, delay=0.3))
+    async with running_bot(settings_for(), fake_discord) as bot:
+        member = fake_discord.member("late")
+        edit_cog = bot.get_cog("EditCog")
+        real_now = edit_cog.now
+        edit_cog.now = lambda: real_now() + __import__("datetime").timedelta(minutes=16)
+        await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        await eventually(lambda: len(image_api.edits) == 1)
+        for _ in range(100):
+            rows = await bot.db.execute_fetchall("SELECT status, total_tokens, cost_usd FROM ledger")
+            if rows and rows[0][0] != "reserved":
+                break
+            await asyncio.sleep(0.05)
+        status, tokens, cost = rows[0]
+        assert status == "refunded" and tokens == 4386 and cost and cost > 0, "the member is refunded; the bill is kept"
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
+        report = await bot.store.report(fake_discord.guild.id)
+        assert report.images == 0 and report.cost_usd == pytest.approx(cost)
