@@ -3,13 +3,20 @@
 It implements what Retouch uses, and enforces the rules that make tests honest:
 
 * an interaction not acknowledged within 3 s fails with 10062 Unknown interaction;
-* a second acknowledgement fails with 40060;
+* a second acknowledgement fails with 40060 (also a modal after a defer: a modal can only
+  be the first response);
 * the first follow-up after a defer becomes the deferred message and takes the
   defer's visibility (ephemeral or public), whatever flags it carries;
 * an upload over the interaction's `attachment_size_limit` (10 MiB by default) fails
   with 413 / 40005;
 * interaction webhooks older than 15 minutes are rejected with 50027;
-* a route can be made to answer 429 with `retry_after`.
+* a route can be made to answer 429 with `retry_after`;
+* callback types must fit the interaction (6/7 only for components and modal submits from
+  a component, 8 only for autocomplete, no modal from a modal submit), and modals and
+  message components must be valid (tests/fakes/discord_components.py), else 400 / 50035;
+* a member can only click/select a component the message carries now, not a disabled one,
+  and not on an ephemeral message someone else saw; a modal cannot be submitted with a
+  required field empty or the wrong number of files.
 
 Usage (see tests/conftest.py for the fixtures)::
 
@@ -24,6 +31,29 @@ Usage (see tests/conftest.py for the fixtures)::
 
 Commands are invoked by name ("quota set" for a subcommand) with Python values; the
 fake types them from the command schema the bot synced, exactly as Discord would.
+
+Message commands, components and modals::
+
+    # a member posts a message (served by the fake CDN); or a forward / an embed image
+    photo = fake.post_message(alice, "my cat", attachments=[FakeAttachment.image(png, "cat.png")])
+    fwd = fake.post_message(bob, forwarded_from=photo)          # message_snapshots, FORWARD ref
+    linked = fake.post_message(bob, embeds=[{"image": FakeAttachment.image(png, "x.png")}])
+
+    rec = await fake.invoke_message_command("Edit image", by=alice, message=photo)
+    modal = await rec.wait_modal()              # the modal dict, component ids filled in
+    sub = await fake.submit_modal(rec, values={"prompt": "a hat", "model": ["gpt-image-2"]},
+                                  files={"mask": [FakeAttachment.image(mask_png, "mask.png")]})
+    reply = await sub.wait_reply()
+
+    click = await fake.click(reply, "retouch:reroll:12", by=alice)   # a button
+    await fake.select(reply, "size", ["1024x1024"], by=alice)         # a string select
+    updated = await click.wait_update()   # type 7, or type 6 + PATCH @original: the clicked message
+    new = await click.wait_reply()        # type 4, or type 5 "thinking" → a NEW message
+
+Every message that exists is in `fake.messages` (by id); members' posts also in
+`fake.posted`, the bot's REST posts in `fake.channel_messages`. An InteractionRecord's
+`message` is the clicked message, `original` what `@original` means (the clicked message
+after a type 6/7 answer), `modal` the modal shown, `submits` its submissions.
 """
 
 from __future__ import annotations
@@ -33,15 +63,19 @@ import itertools
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Callable
 
 import aiohttp
 from aiohttp import web
 
+from tests.fakes import discord_components as ui_rules
+
 EPHEMERAL = 1 << 6
 ACK_DEADLINE = 3.0
 TOKEN_LIFETIME = 15 * 60.0
 DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024
+HAS_SNAPSHOT = 1 << 14
 ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
 SEND_MESSAGES = 1 << 11
@@ -171,11 +205,24 @@ class SentFile:
     filename: str
     data: bytes
     content_type: str | None
+    # A real attachment id: discord.py keeps an attachment on edit by sending its id back,
+    # while new uploads are numbered 0, 1, ... in the same list.
+    id: int = field(default_factory=snowflake)
+
+
+def _timestamp(message_id: int) -> str:
+    """ISO time a snowflake was made: what Discord puts in `timestamp`."""
+    ms = (message_id >> 22) + DISCORD_EPOCH_MS
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
 
 
 @dataclass
 class SentMessage:
-    """A message as Discord would now show it (content, embeds, files, visibility)."""
+    """A message as Discord would now show it (content, embeds, files, visibility).
+
+    Messages from the bot carry `files` (what it uploaded); messages a test posts as a
+    member carry `uploads` (FakeAttachments already on the fake CDN) and an `author`.
+    """
 
     id: int
     channel_id: int
@@ -186,10 +233,27 @@ class SentMessage:
     components: list[dict[str, Any]] = field(default_factory=list)
     edits: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)
+    author: FakeUser | None = None  # None: the app itself
+    type: int = 20  # CHAT_INPUT_COMMAND; 0 DEFAULT, 19 REPLY, 23 CONTEXT_MENU_COMMAND
+    webhook: bool = True  # sent through an interaction webhook (carries webhook_id)
+    uploads: list[FakeAttachment] = field(default_factory=list)
+    snapshots: list[dict[str, Any]] = field(default_factory=list)  # `message_snapshots` of a forward
+    reference: dict[str, Any] | None = None  # `message_reference`
+    interaction_metadata: dict[str, Any] | None = None
+    viewer: FakeUser | None = None  # who sees it when ephemeral: the member who interacted
+    deleted: bool = False
 
     @property
     def ephemeral(self) -> bool:
         return bool(self.flags & EPHEMERAL)
+
+    @property
+    def custom_ids(self) -> list[str]:
+        """Custom ids of every component on the message (buttons, selects), in order."""
+        return ui_rules.custom_ids(self.components)
+
+    def component(self, custom_id: str) -> dict[str, Any] | None:
+        return ui_rules.find(self.components, custom_id)
 
     @property
     def text(self) -> str:
@@ -203,36 +267,66 @@ class SentMessage:
             parts.append((embed.get("author") or {}).get("name", ""))
         return "\n".join(p for p in parts if p)
 
+    def attachment_payloads(self, base: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": str(f.id),
+                "filename": f.filename,
+                "size": len(f.data),
+                "url": f"{base}/attachments/{self.channel_id}/{f.id}/{f.filename}",
+                "proxy_url": f"{base}/attachments/{self.channel_id}/{f.id}/{f.filename}",
+                "content_type": f.content_type,
+            }
+            for f in self.files
+        ] + [a.payload() for a in self.uploads]
+
     def payload(self, app_id: int, bot_user: FakeUser, base: str) -> dict[str, Any]:
-        return {
+        payload: dict[str, Any] = {
             "id": str(self.id),
             "channel_id": str(self.channel_id),
-            "type": 20,
+            "type": self.type,
             "content": self.content or "",
-            "author": bot_user.user_payload(),
-            "attachments": [
-                {
-                    "id": str(i + 1),
-                    "filename": f.filename,
-                    "size": len(f.data),
-                    "url": f"{base}/attachments/{self.channel_id}/{self.id}/{f.filename}",
-                    "proxy_url": f"{base}/attachments/{self.channel_id}/{self.id}/{f.filename}",
-                    "content_type": f.content_type,
-                }
-                for i, f in enumerate(self.files)
-            ],
+            "author": (self.author or bot_user).user_payload(),
+            "attachments": self.attachment_payloads(base),
             "embeds": self.embeds,
             "mentions": [],
             "mention_roles": [],
             "mention_everyone": False,
             "pinned": False,
             "tts": False,
-            "timestamp": "2026-11-21T00:00:00+00:00",
-            "edited_timestamp": None,
+            "timestamp": _timestamp(self.id),
+            "edited_timestamp": _timestamp(snowflake()) if self.edits else None,
             "flags": self.flags,
             "components": self.components,
-            "webhook_id": str(app_id),
-            "application_id": str(app_id),
+        }
+        if self.author is None:
+            payload["application_id"] = str(app_id)
+            if self.webhook:
+                payload["webhook_id"] = str(app_id)
+        if self.snapshots:
+            payload["message_snapshots"] = self.snapshots
+        if self.reference is not None:
+            payload["message_reference"] = self.reference
+        if self.interaction_metadata is not None:
+            payload["interaction_metadata"] = self.interaction_metadata
+        return payload
+
+    def snapshot(self, base: str) -> dict[str, Any]:
+        """The frozen copy a forward carries: Discord's minimal subset, without `author`."""
+        return {
+            "message": {
+                "type": self.type if self.type in (0, 19, 20, 23) else 0,
+                "content": self.content or "",
+                "embeds": json.loads(json.dumps(self.embeds)),
+                "attachments": self.attachment_payloads(base),
+                "timestamp": _timestamp(self.id),
+                "edited_timestamp": None,
+                "flags": self.flags & ~EPHEMERAL,
+                "mentions": [],
+                "mention_roles": [],
+                "sticker_items": [],
+                "components": json.loads(json.dumps(self.components)),
+            }
         }
 
 
@@ -256,10 +350,23 @@ class InteractionRecord:
     violations: list[str] = field(default_factory=list)
     autocomplete_choices: list[dict[str, Any]] | None = None
     changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    # Component clicks (and modal submits from a modal a click opened): the message the
+    # member clicked on. After a type 6/7 response `original` IS this message.
+    message: SentMessage | None = None
+    target: SentMessage | None = None  # a message command's target
+    modal: dict[str, Any] | None = None  # the modal shown (callback type 9), ids filled in
+    parent: InteractionRecord | None = None  # a modal submit's opener
+    submits: list[InteractionRecord] = field(default_factory=list)  # submits of `modal`
+    updates: int = 0  # edits this interaction made to the clicked message (type 7, PATCH after 6)
+
+    @property
+    def kind(self) -> int:
+        """Interaction type: 2 command, 3 component, 4 autocomplete, 5 modal submit."""
+        return int(self.payload["type"])
 
     @property
     def messages(self) -> list[SentMessage]:
-        return ([self.original] if self.original else []) + list(self.followups)
+        return [m for m in ([self.original] if self.original else []) + list(self.followups) if not m.deleted]
 
     @property
     def pending(self) -> bool:
@@ -308,6 +415,20 @@ class InteractionRecord:
         await self.wait_for(lambda r: not r.pending and len(r.messages) >= count, timeout)
         return self.messages
 
+    async def wait_modal(self, timeout: float = 5.0) -> dict[str, Any]:
+        """The modal the member now sees (callback type 9); fails if the bot answered otherwise."""
+        await self.wait_ack(timeout)
+        if self.modal is None:
+            raise AssertionError(f"no modal shown: ack type {self.ack_type}, violations {self.violations}")
+        return self.modal
+
+    async def wait_update(self, timeout: float = 10.0) -> SentMessage:
+        """The clicked message after this interaction changed it (type 7, or PATCH @original after 6)."""
+        await self.wait_for(lambda r: r.updates > 0 or bool(r.violations), timeout)
+        if self.message is None or not self.updates:
+            raise AssertionError(f"the clicked message was not updated: {self.violations}")
+        return self.message
+
 
 @dataclass
 class Guild:
@@ -334,7 +455,9 @@ class FakeDiscord:
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
         self.sync_calls: list[tuple[str, int | None]] = []
         self.interactions: dict[int, InteractionRecord] = {}
-        self.channel_messages: list[SentMessage] = []
+        self.channel_messages: list[SentMessage] = []  # posted by the bot through the REST API
+        self.posted: list[SentMessage] = []  # posted by members (post_message)
+        self.messages: dict[int, SentMessage] = {}  # every message that exists, by id
         self.attachments: dict[str, FakeAttachment] = {}
         self.requests: list[tuple[str, str]] = []
         self.rate_limits: dict[str, list[float]] = {}
@@ -367,6 +490,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/gateway", self._gateway)
         app.router.add_get("/attachments/{channel}/{id}/{filename}", self._cdn)
+        app.router.add_get("/ephemeral-attachments/{channel}/{id}/{filename}", self._cdn)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
         await self._runner.setup()
@@ -583,8 +707,7 @@ class FakeDiscord:
                 option["value"] = str(value.id)
             elif opt_type == 11:  # ATTACHMENT
                 assert isinstance(value, FakeAttachment)
-                value.url = f"{self.base}/attachments/{self.guild.channel_id}/{value.id}/{value.filename}"
-                self.attachments[str(value.id)] = value
+                self._host(value, self.guild.channel_id)
                 resolved.setdefault("attachments", {})[str(value.id)] = value.payload()
                 option["value"] = str(value.id)
             else:
@@ -593,6 +716,69 @@ class FakeDiscord:
                 option["focused"] = True
             options.append(option)
         return options
+
+    def _host(self, attachment: FakeAttachment, channel_id: int, *, ephemeral: bool = False) -> FakeAttachment:
+        """Put a member's file on the fake CDN (modal uploads live under ephemeral-attachments)."""
+        folder = "ephemeral-attachments" if ephemeral else "attachments"
+        attachment.url = f"{self.base}/{folder}/{channel_id}/{attachment.id}/{attachment.filename}"
+        self.attachments[str(attachment.id)] = attachment
+        return attachment
+
+    def _new_record(
+        self,
+        *,
+        kind: int,
+        data: dict[str, Any],
+        user: FakeUser,
+        name: str,
+        dm: bool = False,
+        message: SentMessage | None = None,
+    ) -> InteractionRecord:
+        """The INTERACTION_CREATE payload every interaction type shares, and its record."""
+        interaction_id = snowflake()
+        token = f"tok-{interaction_id}"
+        channel_id = self.dm_channel_id if dm else self.guild.channel_id
+        payload: dict[str, Any] = {
+            "id": str(interaction_id),
+            "application_id": str(self.app_id),
+            "type": kind,
+            "data": data,
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "app_permissions": str(MEMBER_DEFAULT_PERMISSIONS),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(self.guild.id)} if not dm else {"1": str(user.id)},
+            "context": 1 if dm else 0,
+            "attachment_size_limit": self.guild.upload_limit,
+        }
+        if dm:
+            payload["user"] = user.user_payload()
+            payload["channel"] = {"id": str(channel_id), "type": 1, "recipients": [user.user_payload()]}
+            payload["channel_id"] = str(channel_id)
+        else:
+            payload["guild_id"] = str(self.guild.id)
+            payload["guild_locale"] = "en-US"
+            payload["guild"] = {"id": str(self.guild.id), "locale": "en-US", "features": []}
+            payload["channel_id"] = str(channel_id)
+            payload["channel"] = {"id": str(channel_id), "type": 0, "name": "general", "guild_id": str(self.guild.id), "permission_overwrites": [], "position": 0, "nsfw": False}
+            payload["member"] = user.member_payload()
+        if message is not None:
+            # Component and modal-submit interactions carry the message the component is on.
+            payload["message"] = self._payload(message)
+        record = InteractionRecord(
+            id=interaction_id,
+            token=token,
+            name=name,
+            user=user,
+            guild_id=None if dm else self.guild.id,
+            channel_id=channel_id,
+            created=self.now(),
+            payload=payload,
+            message=message,
+        )
+        self.interactions[interaction_id] = record
+        return record
 
     def build_interaction(
         self,
@@ -624,53 +810,16 @@ class FakeDiscord:
         data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": nested}
         if resolved:
             data["resolved"] = resolved
-        interaction_id = snowflake()
-        token = f"tok-{interaction_id}"
-        channel_id = self.dm_channel_id if dm else self.guild.channel_id
-        payload: dict[str, Any] = {
-            "id": str(interaction_id),
-            "application_id": str(self.app_id),
-            "type": kind,
-            "data": data,
-            "token": token,
-            "version": 1,
-            "locale": "en-US",
-            "app_permissions": str(MEMBER_DEFAULT_PERMISSIONS),
-            "entitlements": [],
-            "authorizing_integration_owners": {"0": str(self.guild.id)} if not dm else {"1": str(user.id)},
-            "context": 1 if dm else 0,
-            "attachment_size_limit": self.guild.upload_limit,
-        }
-        if dm:
-            payload["user"] = user.user_payload()
-            payload["channel"] = {"id": str(channel_id), "type": 1, "recipients": [user.user_payload()]}
-            payload["channel_id"] = str(channel_id)
-        else:
-            payload["guild_id"] = str(self.guild.id)
-            payload["guild_locale"] = "en-US"
-            payload["guild"] = {"id": str(self.guild.id), "locale": "en-US", "features": []}
-            payload["channel_id"] = str(channel_id)
-            payload["channel"] = {"id": str(channel_id), "type": 0, "name": "general", "guild_id": str(self.guild.id), "permission_overwrites": [], "position": 0, "nsfw": False}
-            payload["member"] = user.member_payload()
-        record = InteractionRecord(
-            id=interaction_id,
-            token=token,
-            name=name,
-            user=user,
-            guild_id=None if dm else self.guild.id,
-            channel_id=channel_id,
-            created=self.now(),
-            payload=payload,
-        )
-        self.interactions[interaction_id] = record
+        return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm)
+
+    async def _send_interaction(self, record: InteractionRecord) -> InteractionRecord:
+        await self.dispatch("INTERACTION_CREATE", record.payload)
+        asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
         return record
 
     async def invoke(self, name: str, *, by: FakeUser, dm: bool = False, **options: Any) -> InteractionRecord:
         """Member `by` runs `/name options...`; returns the record to wait on."""
-        record = self.build_interaction(name, user=by, options=options, dm=dm)
-        await self.dispatch("INTERACTION_CREATE", record.payload)
-        asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
-        return record
+        return await self._send_interaction(self.build_interaction(name, user=by, options=options, dm=dm))
 
     async def autocomplete(self, name: str, *, by: FakeUser, focused: str, **options: Any) -> list[dict[str, Any]]:
         record = self.build_interaction(name, user=by, options=options, kind=4, focused=focused)
@@ -681,6 +830,200 @@ class FakeDiscord:
     def fail_next(self, method: str, fragment: str, status: int = 500, code: int = 0) -> None:
         """The next `method` request whose path contains `fragment` fails with `status`/`code`."""
         self.failures.append((method, fragment, status, code))
+
+    # ----- members' messages -----------------------------------------------------------
+    def _payload(self, message: SentMessage) -> dict[str, Any]:
+        return message.payload(self.app_id, self.bot_user, self.base)
+
+    def _embed(self, embed: dict[str, Any], channel_id: int) -> dict[str, Any]:
+        """An embed as Discord returns it; an `image`/`thumbnail` given as a FakeAttachment is
+        put on the fake CDN and becomes {url, proxy_url, width, height, content_type}."""
+        out = {"type": "rich", **embed}
+        for key in ("image", "thumbnail"):
+            media = embed.get(key)
+            if isinstance(media, FakeAttachment):
+                self._host(media, channel_id)
+                out[key] = {"url": media.url, "proxy_url": media.url}
+                if media.width is not None:
+                    out[key] |= {"width": media.width, "height": media.height}
+                if media.content_type:
+                    out[key]["content_type"] = media.content_type
+        return out
+
+    def post_message(
+        self,
+        author: FakeUser,
+        content: str = "",
+        *,
+        attachments: list[FakeAttachment] | None = None,
+        embeds: list[dict[str, Any]] | None = None,
+        forwarded_from: SentMessage | list[FakeAttachment] | None = None,
+        channel_id: int | None = None,
+    ) -> SentMessage:
+        """A message member `author` posts in the server channel, to be the target of a
+        message command. `forwarded_from` makes it a forward: no content of its own, a
+        `message_reference` of type 1 (FORWARD) and one frozen `message_snapshots` entry
+        copied from a known message, or holding the given attachments (a message from
+        elsewhere). The bot holds no message intents, so no MESSAGE_CREATE is sent."""
+        channel = self.guild.channel_id if channel_id is None else channel_id
+        message = SentMessage(snowflake(), channel, content=content, author=author, type=0, webhook=False)
+        message.uploads = [self._host(a, channel) for a in attachments or []]
+        message.embeds = [self._embed(e, channel) for e in embeds or []]
+        if forwarded_from is not None:
+            if content or attachments or embeds:
+                raise AssertionError("a forward carries only the snapshot; Discord sends a comment as a separate message")
+            if isinstance(forwarded_from, SentMessage):
+                source = forwarded_from
+            else:  # a message in some other channel the bot cannot see
+                source = SentMessage(snowflake(), snowflake(), content="", author=author, type=0, webhook=False)
+                source.uploads = [self._host(a, source.channel_id) for a in forwarded_from]
+            message.snapshots = [source.snapshot(self.base)]
+            message.reference = {"type": 1, "message_id": str(source.id), "channel_id": str(source.channel_id), "guild_id": str(self.guild.id)}
+            message.flags |= HAS_SNAPSHOT
+        self.messages[message.id] = message
+        self.posted.append(message)
+        return message
+
+    def message(self, message_id: int) -> SentMessage:
+        found = self.messages.get(int(message_id))
+        if found is None:
+            raise AssertionError(f"no message {message_id} (never sent, or deleted)")
+        return found
+
+    def _visible_to(self, message: SentMessage, user: FakeUser) -> None:
+        if message.deleted or message.id not in self.messages:
+            raise AssertionError(f"message {message.id} was deleted: nobody can use it")
+        if message.ephemeral and (message.viewer is None or message.viewer.id != user.id):
+            raise AssertionError(f"{user.name} cannot see ephemeral message {message.id}: only its viewer can use it")
+
+    # ----- message commands, components, modals ----------------------------------------
+    async def invoke_message_command(self, name: str, *, by: FakeUser, message: SentMessage) -> InteractionRecord:
+        """Member `by` picks Apps > `name` on `message` (a message command, type 3)."""
+        pool = [(c, True) for c in self.guild_commands.get(self.guild.id, [])] + [(c, False) for c in self.global_commands]
+        found = next(((c, g) for c, g in pool if c["name"] == name and c.get("type", 1) == 3), None)
+        if found is None:
+            synced = [c["name"] for c, _ in pool if c.get("type", 1) == 3]
+            raise AssertionError(f"no message command {name!r} was synced (type 3); synced message commands: {synced}")
+        cmd, in_guild = found
+        self._visible_to(message, by)
+        data: dict[str, Any] = {
+            "id": cmd["id"],
+            "name": cmd["name"],
+            "type": 3,
+            "target_id": str(message.id),
+            "resolved": {"messages": {str(message.id): self._payload(message)}},
+        }
+        if in_guild:
+            data["guild_id"] = str(self.guild.id)
+        record = self._new_record(kind=2, data=data, user=by, name=name, dm=message.channel_id == self.dm_channel_id)
+        record.target = message
+        return await self._send_interaction(record)
+
+    def _clickable(self, message: SentMessage, custom_id: str, by: FakeUser) -> dict[str, Any]:
+        self._visible_to(message, by)
+        component = message.component(custom_id)
+        if component is None:
+            raise AssertionError(f"message {message.id} has no component {custom_id!r}; it has {message.custom_ids}")
+        if component.get("disabled"):
+            raise AssertionError(f"component {custom_id!r} is disabled: a member cannot use it")
+        return component
+
+    async def click(self, message: SentMessage, custom_id: str, *, by: FakeUser) -> InteractionRecord:
+        """Member `by` clicks the button `custom_id` on `message` (MESSAGE_COMPONENT, type 3)."""
+        component = self._clickable(message, custom_id, by)
+        if component.get("type") != ui_rules.BUTTON:
+            raise AssertionError(f"{custom_id!r} is a component of type {component.get('type')}, not a button; use select()")
+        data = {"custom_id": custom_id, "component_type": ui_rules.BUTTON, "id": component.get("id")}
+        return await self._send_interaction(
+            self._new_record(kind=3, data=data, user=by, name=custom_id, dm=message.channel_id == self.dm_channel_id, message=message)
+        )
+
+    async def select(self, message: SentMessage, custom_id: str, values: list[str], *, by: FakeUser) -> InteractionRecord:
+        """Member `by` picks `values` in the string select `custom_id` on `message`."""
+        component = self._clickable(message, custom_id, by)
+        if component.get("type") != ui_rules.STRING_SELECT:
+            raise AssertionError(f"{custom_id!r} is a component of type {component.get('type')}; the fake models string selects (3)")
+        chosen = ui_rules.select_values(component, values, in_modal=False)
+        data = {"custom_id": custom_id, "component_type": ui_rules.STRING_SELECT, "id": component.get("id"), "values": chosen}
+        return await self._send_interaction(
+            self._new_record(kind=3, data=data, user=by, name=custom_id, dm=message.channel_id == self.dm_channel_id, message=message)
+        )
+
+    async def submit_modal(
+        self,
+        record: InteractionRecord,
+        *,
+        values: dict[str, str | list[str]] | None = None,
+        files: dict[str, list[FakeAttachment]] | None = None,
+        by: FakeUser | None = None,
+    ) -> InteractionRecord:
+        """The member fills in and submits the modal `record` answered with (MODAL_SUBMIT, type 5).
+
+        `values` maps a text input's custom_id to its text, a select's to its chosen values;
+        `files` maps a file upload's custom_id to the files picked. Fields left out keep
+        their pre-filled text / default options. Raises AssertionError for what the client
+        would not let the member submit (a required field empty, too many files, ...).
+        """
+        modal = record.modal
+        if modal is None:
+            raise AssertionError(f"interaction {record.name!r} showed no modal (ack type {record.ack_type})")
+        by = by or record.user
+        if by.id != record.user.id:
+            raise AssertionError(f"only {record.user.name} sees this modal, not {by.name}")
+        if any(s.ack_type is not None for s in record.submits):
+            raise AssertionError("this modal was already submitted and acknowledged: it is closed")
+        values, files = dict(values or {}), dict(files or {})
+        known = set(ui_rules.custom_ids(modal["components"]))
+        unknown = sorted((set(values) | set(files)) - known)
+        if unknown:
+            raise AssertionError(f"the modal has no field(s) {unknown}; it has {sorted(known)}")
+        channel_id = self.dm_channel_id if record.guild_id is None else self.guild.channel_id
+        resolved: dict[str, Any] = {}
+
+        def answer(component: dict[str, Any]) -> dict[str, Any]:
+            # In a modal submit each input echoes `type` (not `component_type`), `id`, `custom_id`.
+            kind, cid = component["type"], component["custom_id"]
+            out = {"type": kind, "id": component["id"], "custom_id": cid}
+            if kind != ui_rules.FILE_UPLOAD and cid in files:
+                raise AssertionError(f"{cid!r} is not a file upload")
+            if kind == ui_rules.TEXT_INPUT:
+                out["value"] = ui_rules.text_input_value(component, values.get(cid))
+            elif kind == ui_rules.STRING_SELECT:
+                out["values"] = ui_rules.select_values(component, values.get(cid), in_modal=True)
+            elif kind == ui_rules.FILE_UPLOAD:
+                if cid in values:
+                    raise AssertionError(f"{cid!r} is a file upload: pass files={{{cid!r}: [...]}}")
+                uploads = list(files.get(cid, []))
+                ui_rules.upload_count_ok(component, len(uploads))
+                for upload in uploads:
+                    size = upload.size if upload.size is not None else len(upload.data)
+                    if size > self.guild.upload_limit:
+                        raise AssertionError(f"{upload.filename} ({size} bytes) is over the member's upload limit")
+                    self._host(upload, channel_id, ephemeral=True)
+                    # Modal uploads are ephemeral attachments until the bot posts them somewhere.
+                    resolved.setdefault("attachments", {})[str(upload.id)] = upload.payload() | {"ephemeral": True}
+                out["values"] = [str(u.id) for u in uploads]
+            else:
+                raise AssertionError(f"the fake does not model submitting component type {kind} yet")
+            return out
+
+        submitted: list[dict[str, Any]] = []
+        for top in modal["components"]:
+            if top["type"] == ui_rules.LABEL:
+                submitted.append({"type": ui_rules.LABEL, "id": top["id"], "component": answer(top["component"])})
+            elif top["type"] == ui_rules.ACTION_ROW:
+                submitted.append({"type": ui_rules.ACTION_ROW, "id": top["id"], "components": [answer(c) for c in top["components"]]})
+            else:  # text display: echoed with its type and id only
+                submitted.append({"type": top["type"], "id": top["id"]})
+        data: dict[str, Any] = {"custom_id": modal["custom_id"], "components": submitted}
+        if resolved:
+            data["resolved"] = resolved
+        submit = self._new_record(
+            kind=5, data=data, user=by, name=modal["custom_id"], dm=record.guild_id is None, message=record.message
+        )
+        submit.parent = record
+        record.submits.append(submit)
+        return await self._send_interaction(submit)
 
     def _expire_unacked(self, record: InteractionRecord) -> None:
         if record.ack_type is None:
@@ -759,6 +1102,8 @@ class FakeDiscord:
             return await self._commands(request, int(parts[3]))
         if parts[:1] == ["channels"] and parts[2:3] == ["messages"] and method == "POST":
             return await self._channel_message(request, int(parts[1]))
+        if parts[:1] == ["channels"] and parts[2:3] == ["messages"] and len(parts) == 4 and parts[3].isdigit():
+            return await self._channel_message_by_id(request, int(parts[1]), int(parts[3]))
         return self._error(404, 0, f"404: Not Found ({method} {path})")
 
     def _application(self) -> dict[str, Any]:
@@ -785,9 +1130,31 @@ class FakeDiscord:
         if request.method != "PUT":
             return self._error(405, 0, "405: Method Not Allowed")
         body = await request.json()
+        problems = []
+        for cmd in body:
+            kind = cmd.get("type", 1)
+            if kind in (2, 3) and cmd.get("description"):
+                problems.append(f"{cmd['name']}: user and message commands take no description")
+            if kind in (2, 3) and not 1 <= len(cmd.get("name", "")) <= 32:
+                problems.append(f"{cmd.get('name')}: a context menu name is 1-32 characters")
+        names = [(cmd.get("type", 1), cmd.get("name")) for cmd in body]
+        problems += [f"{name}: two commands of type {kind} share this name" for kind, name in sorted(set(names)) if names.count((kind, name)) > 1]
+        if problems:
+            return self._error(400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
         stored = []
         for cmd in body:
-            stored.append({**cmd, "id": str(snowflake()), "application_id": str(self.app_id), "version": str(snowflake()), **({"guild_id": str(guild_id)} if guild_id else {})})
+            stored.append(
+                {
+                    **cmd,
+                    "type": cmd.get("type", 1),
+                    # Discord answers "" (not null, not absent) for a context menu's description.
+                    "description": cmd.get("description") or "",
+                    "id": str(snowflake()),
+                    "application_id": str(self.app_id),
+                    "version": str(snowflake()),
+                    **({"guild_id": str(guild_id)} if guild_id else {}),
+                }
+            )
         if guild_id is None:
             self.global_commands = stored
         else:
@@ -810,13 +1177,35 @@ class FakeDiscord:
             return self._error(400, 50035, "Invalid Form Body: too many attachments (max 10)")
         return None
 
+    async def _reject(self, record: InteractionRecord, status: int, code: int, message: str) -> web.Response:
+        record.violations.append(message)
+        await self._notify(record)
+        return self._error(status, code, message)
+
+    def _callback_type_error(self, record: InteractionRecord, kind: int | None) -> str | None:
+        """Which callback types an interaction may answer with (receiving-and-responding)."""
+        allowed = {
+            2: {4, 5, 9},  # application command
+            3: {4, 5, 6, 7, 9},  # component
+            4: {8},  # autocomplete
+            5: {4, 5, 6, 7},  # modal submit: no modal from a modal
+        }.get(record.kind, set())
+        if kind not in allowed:
+            return f"callback type {kind} is not valid for an interaction of type {record.kind}"
+        if kind in (6, 7) and record.message is None:
+            return f"callback type {kind} needs a message: this modal was not opened from a component"
+        return None
+
     async def _interaction_callback(self, request: web.Request, interaction_id: int, token: str) -> web.Response:
         record = self.interactions.get(interaction_id)
         if record is None or record.token != token:
             return self._error(404, 10062, "Unknown interaction")
         body, files = await self._read_body(request)
         if record.ack_type is not None:
-            record.violations.append("acknowledged twice")
+            if body.get("type") == 9:
+                record.violations.append("modal after the interaction was already acknowledged: a modal must be the first response")
+            else:
+                record.violations.append("acknowledged twice")
             await self._notify(record)
             return self._error(400, 40060, "Interaction has already been acknowledged.")
         if self.now() - record.created > ACK_DEADLINE:
@@ -830,39 +1219,108 @@ class FakeDiscord:
             return too_big
         kind = body.get("type")
         data = body.get("data") or {}
+        invalid = self._callback_type_error(record, kind)
+        if invalid is not None:
+            return await self._reject(record, 400, 50035, f"Invalid Form Body: {invalid}")
+        if kind == 9:
+            modal = json.loads(json.dumps(data))
+            problems = ui_rules.modal_errors(modal)
+            if problems:
+                return await self._reject(record, 400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
+            ui_rules.assign_ids(modal.get("components") or [])
+        elif kind in (4, 7) and "components" in data:
+            flags = int(data.get("flags") or 0) | (record.message.flags if kind == 7 and record.message else 0)
+            problems = ui_rules.message_component_errors(data.get("components") or [], flags)
+            if problems:
+                return await self._reject(record, 400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
         record.ack_type = kind
         record.ack_at = self.now()
         flags = int(data.get("flags") or 0)
         message_id: int | None = None
+        resource: dict[str, Any] = {"type": kind}
         if kind == 8:  # autocomplete result
             record.autocomplete_choices = data.get("choices", [])
-        elif kind == 5:  # deferred channel message: "thinking…"
+        elif kind == 9:  # the member now sees the modal
+            record.modal = modal
+        elif kind == 5:  # deferred channel message: "thinking…" (a NEW message, also for a click)
             record.deferred_ephemeral = bool(flags & EPHEMERAL)
-            record.original = SentMessage(snowflake(), record.channel_id, flags=flags & EPHEMERAL)
+            record.original = self._record_message(record, SentMessage(snowflake(), record.channel_id, flags=flags & EPHEMERAL))
             message_id = record.original.id
         elif kind == 4:
-            record.original = self._message_from(body=data, files=files, channel_id=record.channel_id)
+            record.original = self._record_message(record, self._message_from(body=data, files=files, channel_id=record.channel_id))
             message_id = record.original.id
+            resource["message"] = self._payload(record.original)
+        elif kind in (6, 7):  # from now on @original IS the clicked message
+            assert record.message is not None
+            record.original = record.message
+            message_id = record.message.id
+            flags = record.message.flags
+            if kind == 7:  # update the clicked message in place
+                self._apply(record.message, data, files)
+                record.message.edits += 1
+                record.updates += 1
+                resource["message"] = self._payload(record.message)
         await self._notify(record)
         return _json(
             {
                 "interaction": {
                     "id": str(record.id),
-                    "type": record.payload["type"],
+                    "type": record.kind,
                     "activity_instance_id": None,
                     "response_message_id": str(message_id) if message_id else None,
                     "response_message_loading": kind == 5,
                     "response_message_ephemeral": bool(flags & EPHEMERAL),
                 },
-                "resource": {"type": kind}
-                | ({"message": record.original.payload(self.app_id, self.bot_user, self.base)} if kind == 4 and record.original else {}),
+                "resource": resource,
             }
         )
+
+    def _metadata(self, record: InteractionRecord) -> dict[str, Any]:
+        """`interaction_metadata` of a message an interaction created (who, how, on what)."""
+        meta: dict[str, Any] = {
+            "id": str(record.id),
+            "type": record.kind,
+            "user": record.user.user_payload(),
+            "authorizing_integration_owners": record.payload["authorizing_integration_owners"],
+        }
+        data = record.payload["data"]
+        if record.kind == 2:
+            meta["name"] = record.name
+            meta["command_type"] = data.get("type", 1)
+            if record.target is not None:
+                meta["target_message_id"] = str(record.target.id)
+        elif record.kind == 3 and record.message is not None:
+            meta["interacted_message_id"] = str(record.message.id)
+        elif record.kind == 5 and record.parent is not None:
+            meta["triggering_interaction_metadata"] = self._metadata(record.parent)
+        return meta
+
+    def _record_message(self, record: InteractionRecord, message: SentMessage, *, followup: bool = False) -> SentMessage:
+        """Mark a message as created by `record` (type, reference, metadata, who sees it)."""
+        message.viewer = record.user
+        message.interaction_metadata = self._metadata(record)
+        if followup and record.original is not None:
+            message.interaction_metadata["original_response_message_id"] = str(record.original.id)
+        if record.kind == 2 and record.target is not None:
+            # A message command's answer is a CONTEXT_MENU_COMMAND message pointing at its target.
+            message.type = 23
+            message.reference = {"type": 0, "message_id": str(record.target.id), "channel_id": str(record.target.channel_id), "guild_id": str(self.guild.id)}
+        elif record.kind in (3, 5):
+            # Answers to components reference the component's message instead (a REPLY);
+            # a modal submit from a command answers like a plain message.
+            if record.message is not None:
+                message.type = 19
+                message.reference = {"type": 0, "message_id": str(record.message.id), "channel_id": str(record.message.channel_id), "guild_id": str(self.guild.id)}
+            else:
+                message.type = 0
+        self.messages[message.id] = message
+        return message
 
     def _message_from(self, *, body: dict[str, Any], files: list[SentFile], channel_id: int, flags: int | None = None) -> SentMessage:
         message = SentMessage(snowflake(), channel_id)
         self._apply(message, body, files)
         message.flags = int(body.get("flags") or 0) if flags is None else flags
+        self.messages[message.id] = message
         return message
 
     @staticmethod
@@ -872,14 +1330,27 @@ class FakeDiscord:
         if "embeds" in body:
             message.embeds = body["embeds"] or []
         if "components" in body:
-            message.components = body["components"] or []
+            message.components = json.loads(json.dumps(body["components"] or []))
+            ui_rules.assign_ids(message.components)
         if "attachments" in body:
+            # Existing attachments are kept by listing their ids; new uploads are listed by
+            # their index in this request (0, 1, ...), which never matches a snowflake.
             kept_ids = {str(a.get("id")) for a in body["attachments"] or []}
-            existing = [f for i, f in enumerate(message.files) if str(i + 1) in kept_ids and not files]
-            message.files = existing + list(files)
+            message.files = [f for f in message.files if str(f.id) in kept_ids] + list(files)
+            message.uploads = [a for a in message.uploads if str(a.id) in kept_ids]
         elif files:
             message.files = message.files + list(files)
         message.history.append({"content": message.content, "embeds": message.embeds, "files": [f.filename for f in message.files]})
+
+    def _component_problems(self, body: dict[str, Any], message: SentMessage | None) -> list[str]:
+        if "components" not in body:
+            return []
+        flags = int(body.get("flags") or 0) | (message.flags if message is not None else 0)
+        return ui_rules.message_component_errors(body.get("components") or [], flags)
+
+    def _delete(self, message: SentMessage) -> None:
+        message.deleted = True
+        self.messages.pop(message.id, None)
 
     async def _webhook(self, request: web.Request, token: str, rest: list[str]) -> web.Response:
         record = next((r for r in self.interactions.values() if r.token == token), None)
@@ -895,6 +1366,10 @@ class FakeDiscord:
         if record.ack_type is None:
             return self._error(404, 10015, "Unknown Webhook")
         if not rest and request.method == "POST":  # follow-up
+            target = record.original if record.pending else None
+            problems = self._component_problems(body, target)
+            if problems:
+                return await self._reject(record, 400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
             if record.pending and record.original is not None:
                 # Discord turns the first follow-up into the deferred message, keeping the defer's visibility.
                 self._apply(record.original, body, files)
@@ -903,24 +1378,31 @@ class FakeDiscord:
                 message = record.original
             else:
                 message = self._message_from(body=body, files=files, channel_id=record.channel_id)
+                self._record_message(record, message, followup=True)
                 record.followups.append(message)
             await self._notify(record)
-            return _json(message.payload(self.app_id, self.bot_user, self.base))
+            return _json(self._payload(message))
         if rest[:1] == ["messages"] and len(rest) >= 2:
             target = self._find_message(record, rest[1])
             if target is None:
                 return self._error(404, 10008, "Unknown Message")
             if request.method == "GET":
-                return _json(target.payload(self.app_id, self.bot_user, self.base))
+                return _json(self._payload(target))
             if request.method == "PATCH":
+                problems = self._component_problems(body, target)
+                if problems:
+                    return await self._reject(record, 400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
                 self._apply(target, body, files)
                 target.edits += 1
+                if target is record.message:
+                    record.updates += 1
                 await self._notify(record)
-                return _json(target.payload(self.app_id, self.bot_user, self.base))
+                return _json(self._payload(target))
             if request.method == "DELETE":
+                self._delete(target)
                 if target is record.original:
                     record.original = None
-                else:
+                elif target in record.followups:
                     record.followups.remove(target)
                 await self._notify(record)
                 return web.Response(status=204)
@@ -929,11 +1411,10 @@ class FakeDiscord:
     @staticmethod
     def _find_message(record: InteractionRecord, message_id: str) -> SentMessage | None:
         if message_id == "@original":
-            return record.original
-        for message in record.messages:
-            if str(message.id) == message_id:
-                return message
-        return None
+            found = record.original
+        else:
+            found = next((m for m in record.messages if str(m.id) == message_id), None)
+        return None if found is None or found.deleted else found
 
     async def _channel_message(self, request: web.Request, channel_id: int) -> web.Response:
         if not self.guild.bot_can_post:
@@ -942,18 +1423,53 @@ class FakeDiscord:
         too_big = self._check_upload(None, files)
         if too_big is not None:
             return too_big
+        problems = self._component_problems(body, None)
+        if problems:
+            return self._error(400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
         message = self._message_from(body=body, files=files, channel_id=channel_id)
+        message.type, message.webhook = 0, False  # a plain bot message, not an interaction's
+        message.flags &= ~EPHEMERAL  # only interaction responses can be ephemeral
         self.channel_messages.append(message)
-        return _json(message.payload(self.app_id, self.bot_user, self.base))
+        return _json(self._payload(message))
+
+    async def _channel_message_by_id(self, request: web.Request, channel_id: int, message_id: int) -> web.Response:
+        """GET / PATCH / DELETE /channels/{c}/messages/{m} with the bot token.
+
+        Ephemeral messages do not exist for these routes (only the interaction webhook
+        reaches them), and the bot can edit only its own messages."""
+        message = self.messages.get(message_id)
+        if message is None or message.deleted or message.channel_id != channel_id or message.ephemeral:
+            return self._error(404, 10008, "Unknown Message")
+        if request.method == "GET":
+            return _json(self._payload(message))
+        if request.method == "PATCH":
+            if message.author is not None:
+                return self._error(403, 50005, "Cannot edit a message authored by another user")
+            body, files = await self._read_body(request)
+            too_big = self._check_upload(None, files)
+            if too_big is not None:
+                return too_big
+            problems = self._component_problems(body, message)
+            if problems:
+                return self._error(400, 50035, f"Invalid Form Body: {'; '.join(problems)}")
+            self._apply(message, body, files)
+            message.edits += 1
+            return _json(self._payload(message))
+        if request.method == "DELETE":
+            if message.author is not None:
+                return self._error(403, 50013, "Missing Permissions")
+            self._delete(message)
+            return web.Response(status=204)
+        return self._error(405, 0, "405: Method Not Allowed")
 
     async def _cdn(self, request: web.Request) -> web.StreamResponse:
         attachment = self.attachments.get(request.match_info["id"])
         if attachment is None:
-            for message in self.channel_messages + [m for r in self.interactions.values() for m in r.messages]:
-                if str(message.id) == request.match_info["id"]:
-                    for f in message.files:
-                        if f.filename == request.match_info["filename"]:
-                            return web.Response(body=f.data, content_type=f.content_type or "application/octet-stream")
+            # A file the bot uploaded: served while its message exists.
+            for message in self.messages.values():
+                for f in message.files:
+                    if str(f.id) == request.match_info["id"] and f.filename == request.match_info["filename"]:
+                        return web.Response(body=f.data, content_type=f.content_type or "application/octet-stream")
             return web.Response(status=404, text="Not Found")
         if attachment.delay:
             await asyncio.sleep(attachment.delay)
