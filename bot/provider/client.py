@@ -19,6 +19,7 @@ import yarl
 
 from bot.images.formats import OutputImage
 
+from .download_policy import DownloadPolicy, Resolver, system_resolver
 from .errors import (
     LOGGER_NAME,
     BadResponse,
@@ -95,6 +96,7 @@ class ImageEditClient:
         download_max_bytes: int = 50 * MiB,
         max_response_bytes: int = 768 * MiB,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        resolve: Resolver = system_resolver,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is empty")
@@ -108,6 +110,8 @@ class ImageEditClient:
         self._base_url = str(url)
         # For messages and logs: without any user:password@ part.
         self._shown_url = str(url.with_user(None))
+        # Which output-image URLs may be fetched (resolve: injectable for tests).
+        self._download_policy = DownloadPolicy(url, resolve)
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self._models = models
         self._timeout = timeout
@@ -390,6 +394,7 @@ class ImageEditClient:
             return await download_image(
                 self._session,
                 url,
+                policy=self._download_policy,
                 max_bytes=self._download_max_bytes,
                 timeout=self._timeouts(deadline),
             )
