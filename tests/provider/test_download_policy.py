@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,6 +24,8 @@ from bot.provider import (
     BadResponse,
     EditRequest,
     ImageEditClient,
+    ProviderUnavailable,
+    WrongBaseURL,
     load_model_table,
 )
 from bot.provider.download_policy import (
@@ -419,3 +423,60 @@ async def test_private_provider_still_refuses_metadata_and_foreign_http(
     with pytest.raises(BadResponse, match=message):
         await client.edit(edit_request())
     assert internet.connections == [("10.0.0.5", fake_image_api.port)]
+
+
+# --- a credential in IMAGE_API_BASE_URL is never shown nor sent -------------------------------
+
+
+@pytest.mark.parametrize("password", ["hunter2-the-gateway-password", "Zq7"])  # "Zq7": too short to redact
+async def test_base_url_password_never_appears(
+    public_api, make_net_client, internet, caplog, password
+):
+    caplog.set_level(logging.DEBUG)
+    texts: list[str] = []
+    base = f"http://gateway-user:{password}@api.test:{public_api.port}/v1"
+    client = make_net_client(base_url=base)
+    texts += [repr(client), client.base_url]
+
+    # A refused download.
+    public_api.queue(url_reply("https://127.0.0.1/x.png"))
+    with pytest.raises(BadResponse) as refused:
+        await client.edit(edit_request())
+    # A redirect (the provider even echoes the credential in its Location).
+    public_api.queue(Reply.redirect(f"https://gateway-user:{password}@elsewhere.test/v1"))
+    with pytest.raises(WrongBaseURL) as redirected:
+        await client.edit(edit_request())
+    # A connection failure.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    internet.dns["down.test"] = [PUBLIC_A]
+    internet.routes["down.test"] = LOCAL
+    down = make_net_client(base_url=f"https://gateway-user:{password}@down.test:{closed}/v1")
+    with pytest.raises(ProviderUnavailable) as unreachable:
+        await down.edit(edit_request())
+    with pytest.raises(ValueError) as bad:
+        make_net_client(base_url=f"ftp://gateway-user:{password}@api.test/v1")
+
+    for error in (refused.value, redirected.value, unreachable.value, bad.value):
+        texts += [str(error), repr(error), getattr(error, "user_message", "")]
+    texts.append(caplog.text)
+    assert "IMAGE_API_BASE_URL" in str(redirected.value)
+    assert "contains a user name or password" in caplog.text
+    for text in texts:
+        assert password not in text, text
+    # Nor sent: the key is the only credential that reached the provider.
+    assert all(r.headers.get("Authorization", "").startswith("Bearer ") for r in public_api.edits)
+
+
+def test_settings_never_quote_a_base_url_password():
+    from bot.config import ConfigError, load_settings
+
+    password = "hunter2-the-gateway-password"
+    env = {"DISCORD_TOKEN": "t" * 30, "IMAGE_API_KEY": "sk-" + "k" * 30}
+    for bad in (f"https://u:{password}@gw.test/v1?x=1", f"ftp://u:{password}@gw.test/v1"):
+        with pytest.raises(ConfigError) as info:
+            load_settings({**env, "IMAGE_API_BASE_URL": bad}, env_file=None)
+        assert "IMAGE_API_BASE_URL" in str(info.value) and password not in str(info.value)
+    settings = load_settings({**env, "IMAGE_API_BASE_URL": f"https://u:{password}@gw.test/v1"}, env_file=None)
+    assert password in settings.secrets  # scrubbed from every log line from the start
