@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
+from bot.redact import url_password, without_credentials
+
 PERIODS = ("day", "week", "month")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -84,11 +86,15 @@ def _choice(options: tuple[str, ...], *, upper: bool = False) -> Callable[[str, 
 
 def _url(name: str, raw: str) -> str:
     value = raw.strip().rstrip("/")
-    parts = urlsplit(value)
+    shown = without_credentials(value)  # a user:password@ part is never quoted back
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ConfigError(f"{name} is not a valid URL, got {shown!r}") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{name} must be an http(s) URL such as https://api.openai.com/v1, got {value!r}")
+        raise ConfigError(f"{name} must be an http(s) URL such as https://api.openai.com/v1, got {shown!r}")
     if parts.query or parts.fragment:
-        raise ConfigError(f"{name} must not carry a query string or fragment, got {value!r}")
+        raise ConfigError(f"{name} must not carry a query string or fragment, got {shown!r}")
     return value
 
 
@@ -177,7 +183,8 @@ class Settings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s in (self.discord_token, self.image_api_key) if s)
+        password = url_password(self.image_api_base_url)
+        return tuple(s for s in (self.discord_token, self.image_api_key, password) if s)
 
     @property
     def reservation_ttl_seconds(self) -> float:

@@ -16,6 +16,25 @@ _secrets: set[str] = set()
 _CREDENTIAL_SHAPES = re.compile(r"(?i)(bearer\s+)[^\s\"',;]+|\bsk-[A-Za-z0-9_\-]{8,}")
 
 
+# The user-info part of a URL: from `scheme://` to the last `@` before the path.
+_URL_USERINFO = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#]*@")
+
+
+def url_password(url: str) -> str | None:
+    """The password in `scheme://user:password@host/...`, if any (as written)."""
+    match = _URL_USERINFO.match(url)
+    if match is None:
+        return None
+    userinfo = match.group(0)[len(match.group(1)):-1]
+    _, colon, password = userinfo.partition(":")
+    return password if colon and password else None
+
+
+def without_credentials(url: str) -> str:
+    """`url` without any `user:password@`, for messages and logs."""
+    return _URL_USERINFO.sub(r"\1", url, count=1)
+
+
 def register_secret(secret: str) -> None:
     """Scrub `secret` from everything `redact` and `RedactingFilter` see, process-wide."""
     if secret and len(secret) >= 4:  # shorter strings would mangle ordinary words

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, TextIO
 
 import aiohttp
+import yarl
 
 from bot.config import (
     ConfigError,
@@ -31,7 +32,8 @@ from bot.config import (
     read_environment,
     settings_table,
 )
-from bot.redact import redact, register_secret
+from bot.provider.download_policy import Resolver, host_is_local, system_resolver
+from bot.redact import redact, register_secret, url_password, without_credentials
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
@@ -338,15 +340,51 @@ async def check_discord(token: str, session: aiohttp.ClientSession) -> Check:
                  "check https://discordstatus.com and run doctor again later")
 
 
+async def check_image_api_transport(
+    base_url: str, resolve: Resolver = system_resolver
+) -> list[Check]:
+    """Warnings about how IMAGE_API_BASE_URL reaches the provider (none when all is well).
+
+    Plain http:// is fine to this machine or its private network (a self-hosted
+    gateway), but to anywhere else the API key and every image travel unencrypted."""
+    checks: list[Check] = []
+    shown = without_credentials(base_url)
+    url = yarl.URL(shown)
+    if shown != base_url:
+        checks.append(Check(
+            WARN, "image API address", "IMAGE_API_BASE_URL contains a user name or password, which Retouch does not send",
+            f"remove it (IMAGE_API_BASE_URL={shown}); the API key is the only credential sent",
+        ))
+    if url.scheme == "http" and url.raw_host:
+        try:
+            async with asyncio.timeout(TIMEOUT_SECONDS):
+                local = await host_is_local(url.raw_host, resolve, url.port or 80)
+        except TimeoutError:
+            local = None
+        if not local:
+            secure = url.with_scheme("https")
+            if url.explicit_port == 80:
+                secure = secure.with_port(None)
+            where = "is not a local address" if local is False else "could not be resolved to a local address"
+            checks.append(Check(
+                WARN, "image API address",
+                f"IMAGE_API_BASE_URL uses plain http:// to {url.raw_host}, which {where}: "
+                "the API key and the images travel unencrypted",
+                f"use https:// (IMAGE_API_BASE_URL={secure}) if the provider offers it",
+            ))
+    return checks
+
+
 async def check_image_api(settings: Settings, session: aiohttp.ClientSession) -> list[Check]:
-    base = settings.image_api_base_url
+    # Never shown with a user:password@ part, nor sent with one (the client drops it too).
+    base = without_credentials(settings.image_api_base_url)
     url = f"{base}/models"
     name = "image API"
     try:
         async with session.get(url, headers={"Authorization": f"Bearer {settings.image_api_key}"}, allow_redirects=False) as resp:
             status, body = resp.status, await resp.read()
             content_type = resp.headers.get("Content-Type", "")
-            location = resp.headers.get("Location", "")
+            location = without_credentials(resp.headers.get("Location", ""))
     except asyncio.TimeoutError:
         return [Check(FAIL, name, f"{base} did not answer within {TIMEOUT_SECONDS:.0f} s",
                       "unreachable: check IMAGE_API_BASE_URL and this machine's network")]
@@ -437,7 +475,8 @@ async def diagnose(
         async def image_checks() -> list[Check]:
             if "IMAGE_API_KEY" in bad or "IMAGE_API_BASE_URL" in bad:
                 return [Check(SKIP, "image API", "skipped: IMAGE_API_KEY or IMAGE_API_BASE_URL is not valid")]
-            return await check_image_api(settings, session)
+            transport = await check_image_api_transport(settings.image_api_base_url)
+            return transport + await check_image_api(settings, session)
 
         discord_check, image = await asyncio.gather(discord_task, image_checks())
     checks.append(discord_check)
@@ -470,6 +509,7 @@ def main(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(
     except Exception:  # noqa: BLE001
         raw = {}
     secrets = [raw.get(name, "").strip() for name in ("DISCORD_TOKEN", "IMAGE_API_KEY")]
+    secrets.append(url_password(raw.get("IMAGE_API_BASE_URL", "").strip()) or "")
     for line in render(checks, [s for s in secrets if s]):
         print(line, file=out, flush=True)
     return 1 if any(c.status in (FAIL, SKIP) for c in checks) else 0

@@ -18,7 +18,9 @@ import aiohttp
 import yarl
 
 from bot.images.formats import OutputImage
+from bot.redact import url_password, without_credentials
 
+from .download_policy import DownloadPolicy, Resolver, system_resolver
 from .errors import (
     LOGGER_NAME,
     BadResponse,
@@ -95,19 +97,30 @@ class ImageEditClient:
         download_max_bytes: int = 50 * MiB,
         max_response_bytes: int = 768 * MiB,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        resolve: Resolver = system_resolver,
     ) -> None:
         if not api_key:
             raise ValueError("api_key is empty")
-        url = yarl.URL(base_url.rstrip("/"))
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError(f"base_url must be an http(s) URL, got {redact(base_url)!r}")
         register_secret(api_key)
-        if url.password:
-            register_secret(url.password)
+        given = yarl.URL(base_url)
+        for password in (url_password(base_url), given.password):
+            if password:  # as written and percent-decoded
+                register_secret(password)
+        url = yarl.URL(without_credentials(base_url.rstrip("/")))
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url must be an http(s) URL, got {redact(str(url))!r}")
+        if given.user or given.password:
+            # aiohttp would turn it into Basic auth, which cannot go with the Bearer key
+            # (it refuses the request outright); it is dropped, never sent nor shown.
+            log.warning(
+                "IMAGE_API_BASE_URL contains a user name or password; it is ignored "
+                "(the API key is the only credential sent)"
+            )
         self._session = session
-        self._base_url = str(url)
-        # For messages and logs: without any user:password@ part.
-        self._shown_url = str(url.with_user(None))
+        self._base_url = str(url)  # never holds a user:password@ part
+        self._shown_url = self._base_url
+        # Which output-image URLs may be fetched (resolve: injectable for tests).
+        self._download_policy = DownloadPolicy(url, resolve)
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self._models = models
         self._timeout = timeout
@@ -294,7 +307,7 @@ class ImageEditClient:
     async def _raise_for_status(self, resp: aiohttp.ClientResponse, request_id: str | None) -> None:
         status = resp.status
         if 300 <= status < 400:
-            location = resp.headers.get("Location", "?")
+            location = without_credentials(resp.headers.get("Location", "?"))
             raise WrongBaseURL(
                 f"The image API answered with a redirect (HTTP {status} to {location}): "
                 f"IMAGE_API_BASE_URL ({self._shown_url}) is probably wrong",
@@ -390,6 +403,7 @@ class ImageEditClient:
             return await download_image(
                 self._session,
                 url,
+                policy=self._download_policy,
                 max_bytes=self._download_max_bytes,
                 timeout=self._timeouts(deadline),
             )

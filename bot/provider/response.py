@@ -35,6 +35,7 @@ import yarl
 
 from bot.images.formats import PROVIDER_FORMATS, OutputImage, sniff_format
 
+from .download_policy import MAX_REDIRECTS, DownloadPolicy, PinnedURL, shown_host
 from .errors import LOGGER_NAME, BadResponse, WrongBaseURL
 
 log = logging.getLogger(LOGGER_NAME)
@@ -313,35 +314,115 @@ async def images_from_document(
     return [task.result() for task in tasks]
 
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class _TryAgain(Exception):
+    """A download failure worth one more attempt (5xx, connection, DNS)."""
+
+
 async def download_image(
     session: aiohttp.ClientSession,
     url: str,
     *,
+    policy: DownloadPolicy,
     max_bytes: int,
     timeout: aiohttp.ClientTimeout,
     attempts: int = 2,
 ) -> bytes:
-    """GET an output image URL (no API key sent: the host is often a CDN)."""
+    """GET an output image URL (no API key sent: the host is often a CDN).
+
+    Every hop is checked by `policy` (scheme, resolved addresses) and connects to the
+    address that was checked; redirects are followed here, at most MAX_REDIRECTS."""
     if url.startswith("data:"):
         header, _, payload = url.partition(",")
         if ";base64" not in header:
             raise BadResponse("The provider sent an image data: URL that is not base64")
         return _decode(payload.encode("ascii", "replace"))
-    parsed = yarl.URL(url)
-    if parsed.scheme not in ("http", "https"):
-        raise BadResponse(f"The provider sent an image URL with scheme {parsed.scheme!r}")
-    host = parsed.host or "?"
+    try:
+        start = yarl.URL(url)
+    except (ValueError, TypeError):
+        raise BadResponse("The provider sent an image URL that cannot be parsed") from None
     for attempt in range(1, attempts + 1):
         try:
+            return await _follow(session, start, policy, max_bytes=max_bytes, timeout=timeout)
+        except _TryAgain as failure:
+            if attempt < attempts:
+                log.info("retrying image download: %s", failure)
+                continue
+            raise BadResponse(str(failure)) from None
+    raise AssertionError("unreachable")
+
+
+async def _follow(
+    session: aiohttp.ClientSession,
+    url: yarl.URL,
+    policy: DownloadPolicy,
+    *,
+    max_bytes: int,
+    timeout: aiohttp.ClientTimeout,
+) -> bytes:
+    came_from: yarl.URL | None = None
+    for _ in range(MAX_REDIRECTS + 1):
+        host = shown_host(url)
+        try:
+            target = await policy.pin(url, came_from)
+        except (OSError, UnicodeError) as exc:  # gaierror: unknown name, DNS down
+            raise _TryAgain(
+                f"Downloading the image from {host} failed: the name does not resolve "
+                f"({type(exc).__name__})"
+            ) from None
+        status, location, data = await _get_pinned(
+            session, target, max_bytes=max_bytes, timeout=timeout
+        )
+        if data is not None:
+            return data
+        if status not in _REDIRECTS:
+            if status >= 500:
+                raise _TryAgain(f"Downloading the image from {host} failed (HTTP {status})")
+            raise BadResponse(f"Downloading the image from {host} failed (HTTP {status})")
+        if not location:
+            raise BadResponse(
+                f"Downloading the image from {host} failed (HTTP {status} without a Location)"
+            )
+        try:
+            # Relative to the URL as the provider wrote it, not to the pinned address.
+            next_url = url.join(yarl.URL(location))
+        except (ValueError, TypeError):
+            raise BadResponse(
+                f"Downloading the image from {host} failed (a redirect to an unparsable URL)"
+            ) from None
+        came_from, url = url, next_url
+    raise BadResponse(
+        f"Downloading the image failed: more than {MAX_REDIRECTS} redirects "
+        f"(the last from {shown_host(came_from or url)})"
+    )
+
+
+async def _get_pinned(
+    session: aiohttp.ClientSession,
+    target: PinnedURL,
+    *,
+    max_bytes: int,
+    timeout: aiohttp.ClientTimeout,
+) -> tuple[int, str | None, bytes | None]:
+    """One GET to one of the checked addresses: (status, Location, body if 200).
+
+    The URL's host is the IP literal, so aiohttp connects there without resolving;
+    `Host` and `server_hostname` (TLS SNI and certificate check) keep the real name."""
+    host = target.host_header
+    last: aiohttp.ClientError | None = None
+    for address in target.addresses:
+        try:
             async with session.get(
-                url, allow_redirects=True, max_redirects=5, timeout=timeout
+                target.request_url(address),
+                headers={"Host": target.host_header},
+                server_hostname=target.server_hostname,
+                allow_redirects=False,
+                timeout=timeout,
             ) as resp:
-                if resp.status >= 500 and attempt < attempts:
-                    continue
                 if resp.status != 200:
-                    raise BadResponse(
-                        f"Downloading the image from {host} failed (HTTP {resp.status})"
-                    )
+                    return resp.status, resp.headers.get("Location"), None
                 if resp.content_length is not None and resp.content_length > max_bytes:
                     raise BadResponse(f"The image at {host} is over {max_bytes // MiB} MB")
                 chunks: list[bytes] = []
@@ -351,16 +432,23 @@ async def download_image(
                     if size > max_bytes:
                         raise BadResponse(f"The image at {host} is over {max_bytes // MiB} MB")
                     chunks.append(chunk)
-                return b"".join(chunks)
+                return 200, None, b"".join(chunks)
+        except aiohttp.ClientSSLError as exc:
+            # Certificate or handshake failure: another attempt would meet the same.
+            raise BadResponse(
+                f"Downloading the image from {host} failed: TLS error ({type(exc).__name__})"
+            ) from None
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+            last = exc  # nothing was sent: the next checked address may answer
+            continue
         except aiohttp.ClientConnectionError as exc:
-            if attempt < attempts:
-                log.info("retrying image download from %s after %s", host, type(exc).__name__)
-                continue
+            raise _TryAgain(
+                f"Downloading the image from {host} failed: {type(exc).__name__}"
+            ) from None
+        except aiohttp.ClientError as exc:  # malformed response, broken body
             raise BadResponse(
                 f"Downloading the image from {host} failed: {type(exc).__name__}"
             ) from None
-        except aiohttp.ClientError as exc:  # redirects to other schemes, too many redirects
-            raise BadResponse(
-                f"Downloading the image from {host} failed: {type(exc).__name__}"
-            ) from None
-    raise AssertionError("unreachable")
+    raise _TryAgain(
+        f"Downloading the image from {host} failed: {type(last).__name__}"
+    )

@@ -291,6 +291,9 @@ class FakeImageAPI:
             "models": collections.deque(),
         }
         self._files: dict[str, bytes] = {}
+        # Where `Reply.images(as_url=True)` URLs point (default: `origin`); tests that
+        # reach the fake under another name set it, e.g. "http://api.test:PORT".
+        self.url_origin: str | None = None
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
 
@@ -537,7 +540,7 @@ class FakeImageAPI:
             if reply.as_url:
                 name = f"img-{len(self._files)}.{reply.image_format}"
                 self._files[name] = image
-                item: dict[str, Any] = {"url": f"{self.origin}/files/{name}"}
+                item: dict[str, Any] = {"url": f"{self.url_origin or self.origin}/files/{name}"}
             else:
                 item = {"b64_json": base64.b64encode(image).decode()}
             if reply.revised_prompt is not None:

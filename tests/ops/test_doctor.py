@@ -297,3 +297,78 @@ async def test_cli_doctor_fails_with_exit_1(fake_discord, models_api, tmp_path):
     assert "Traceback" not in err
     for secret in (WRONG_TOKEN, WRONG_KEY):
         assert secret not in out + err
+
+
+# ----- how IMAGE_API_BASE_URL reaches the provider -------------------------------------------
+
+
+class Resolver:
+    """Names of our choosing (no DNS server); records what was asked."""
+
+    def __init__(self, **names: list[str]) -> None:
+        self.names = {k.replace("_", "."): v for k, v in names.items()}
+        self.asked: list[str] = []
+
+    async def __call__(self, host: str, port: int):
+        import ipaddress
+
+        self.asked.append(host)
+        if host not in self.names:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return [ipaddress.ip_address(a) for a in self.names[host]]
+
+
+@pytest.mark.parametrize(
+    "base_url, names, shown_host, fix",
+    [
+        ("http://93.184.215.14/v1", {}, "93.184.215.14", "https://93.184.215.14/v1"),
+        ("http://api.example.test:8080/v1", {"api_example_test": ["93.184.215.14"]},
+         "api.example.test", "https://api.example.test:8080/v1"),
+        ("http://api.example.test:80/v1", {"api_example_test": ["93.184.215.14", "10.0.0.1"]},
+         "api.example.test", "https://api.example.test/v1"),
+        ("http://nowhere.test/v1", {}, "nowhere.test", "https://nowhere.test/v1"),
+    ],
+)
+async def test_plain_http_to_a_non_local_host_warns(base_url, names, shown_host, fix):
+    checks = await doctor.check_image_api_transport(base_url, Resolver(**names))
+    assert [c.status for c in checks] == [doctor.WARN]
+    line = checks[0].lines()[0]
+    assert f"plain http:// to {shown_host}" in line and "unencrypted" in line
+    assert f"Fix: use https:// (IMAGE_API_BASE_URL={fix})" in line
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "https://api.openai.com/v1",
+        "https://api.cometapi.com/v1",
+        "http://127.0.0.1:8080/v1",
+        "http://10.0.0.5/v1",
+        "http://[::1]:8080/v1",
+        "http://100.100.1.2:8080/v1",
+        "http://gateway.lan:8080/v1",
+    ],
+)
+async def test_https_or_a_local_host_does_not_warn(base_url):
+    resolver = Resolver(gateway_lan=["192.168.1.2"])
+    assert await doctor.check_image_api_transport(base_url, resolver) == []
+    assert resolver.asked == (["gateway.lan"] if "gateway" in base_url else [])  # https: no lookup
+
+
+async def test_localhost_over_http_does_not_warn():
+    # The real resolver: localhost comes from the hosts file, not the network.
+    assert await doctor.check_image_api_transport("http://localhost:8080/v1") == []
+
+
+async def test_doctor_with_a_password_in_the_base_url(fake_discord, models_api, tmp_path):
+    password = "hunter2-gateway-password"
+    base = models_api.base_url.replace("http://", f"http://retouch:{password}@")
+    env = env_for(tmp_path, base)
+    checks = await doctor.diagnose(env, env_file=None, container=False)
+    text = "\n".join(doctor.render(checks, []))  # not even the last-line scrubber is needed
+    assert password not in text, text
+    address = by_name(checks, "image API address")
+    assert address.status == doctor.WARN and "user name or password" in address.detail
+    assert by_name(checks, "image API").status == doctor.PASS  # sent without it, and it worked
+    assert all("Authorization" in r.headers and r.headers["Authorization"].startswith("Bearer ")
+               for r in models_api.requests)
