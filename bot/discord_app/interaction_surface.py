@@ -19,9 +19,9 @@ import discord
 
 from bot.discord_app.moderators import role_ids_of
 from bot.discord_app.replies import defer_public, mark_answered, send_private
+from bot.discord_app.uploads import files_for
 from bot.edits.order import Requester
 from bot.edits.surface import DeliveryReport, ResultPost, Status
-from bot.images.delivery_plan import Message
 from bot.images.formats import extension_for
 
 log = logging.getLogger("retouch.edit")
@@ -64,10 +64,6 @@ class AttachmentInput:
             raise UserFacingError(f"Couldn't download your {self.label} from Discord ({exc.status}). Upload it again and retry.") from None
 
 
-def _files(message: Message) -> list[discord.File]:
-    return [discord.File(io.BytesIO(f.data), filename=f.filename) for f in message.files]
-
-
 class InteractionSurface:
     def __init__(self, interaction: discord.Interaction, *, now: Callable[[], datetime] | None = None) -> None:
         self.interaction = interaction
@@ -106,7 +102,7 @@ class InteractionSurface:
             return await self._deliver_to_channel(post, embed)
         delivered = 0
         for index, message in enumerate(post.messages):
-            files = _files(message)
+            files = files_for(message)
             try:
                 if index == 0:
                     await interaction.edit_original_response(content=None, embed=embed, attachments=files)
@@ -133,7 +129,7 @@ class InteractionSurface:
                 await channel.send(
                     content=f"{interaction.user.mention}, your edit is ready." if index == 0 else None,
                     embed=embed if index == 0 else None,
-                    files=_files(message),
+                    files=files_for(message),
                     allowed_mentions=discord.AllowedMentions(users=[interaction.user]),
                 )
             except discord.HTTPException as exc:
