@@ -4,11 +4,15 @@ from __future__ import annotations
 
 
 class UserFacingError(Exception):
-    """An error whose text is written for the member, safe to show, and says what to do."""
+    """An error whose text is written for the member, safe to show, and says what to do.
 
-    def __init__(self, message: str) -> None:
+    `reason_code` names the kind of refusal for logs and the audit channel ("quota",
+    "blocked_word", "model_not_allowed", ...)."""
+
+    def __init__(self, message: str, *, reason_code: str = "invalid_request") -> None:
         super().__init__(message)
         self.message = message
+        self.reason_code = reason_code
 
     @property
     def user_message(self) -> str:
@@ -17,7 +21,10 @@ class UserFacingError(Exception):
 
 class ShuttingDown(UserFacingError):
     def __init__(self) -> None:
-        super().__init__("Retouch is restarting and isn't taking new edits right now. Try again in a minute; nothing was charged.")
+        super().__init__(
+            "Retouch is restarting and isn't taking new edits right now. Try again in a minute; nothing was charged.",
+            reason_code="shutting_down",
+        )
 
 
 def user_message_for(exc: BaseException) -> str | None:

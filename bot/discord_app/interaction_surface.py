@@ -101,21 +101,23 @@ class InteractionSurface:
         if self._now() - interaction.created_at > TOKEN_SAFE_AGE:
             return await self._deliver_to_channel(post, embed)
         delivered = 0
+        link: str | None = None
         for index, message in enumerate(post.messages):
             files = files_for(message)
             try:
                 if index == 0:
-                    await interaction.edit_original_response(content=None, embed=embed, attachments=files)
+                    posted = await interaction.edit_original_response(content=None, embed=embed, attachments=files)
                     mark_answered(interaction)
+                    link = posted.jump_url
                 else:
                     await interaction.followup.send(files=files, wait=True)
             except discord.HTTPException as exc:
                 if index == 0 and exc.code in EXPIRED_TOKEN_CODES:
                     return await self._deliver_to_channel(post, embed)
                 # What was already posted stays delivered and counted; the rest is refunded.
-                return DeliveryReport(delivered, problem=f"Discord answered {exc.status} {exc.code}: {exc.text[:200]}")
+                return DeliveryReport(delivered, problem=f"Discord answered {exc.status} {exc.code}: {exc.text[:200]}", link=link)
             delivered += len(message.files)
-        return DeliveryReport(delivered)
+        return DeliveryReport(delivered, link=link)
 
     async def _deliver_to_channel(self, post: ResultPost, embed: discord.Embed) -> DeliveryReport:
         interaction = self.interaction
@@ -124,15 +126,19 @@ class InteractionSurface:
         if not isinstance(channel, discord.abc.Messageable) or not (perms.send_messages and perms.attach_files):
             return DeliveryReport(0, problem="the interaction expired and the bot may not post in the channel")
         delivered = 0
+        link: str | None = None
         for index, message in enumerate(post.messages):
             try:
-                await channel.send(
+                sent = await channel.send(
                     content=f"{interaction.user.mention}, your edit is ready." if index == 0 else None,
                     embed=embed if index == 0 else None,
                     files=files_for(message),
                     allowed_mentions=discord.AllowedMentions(users=[interaction.user]),
                 )
             except discord.HTTPException as exc:
-                return DeliveryReport(delivered, problem=f"could not post a late result in channel {channel.id} ({exc.status} {exc.code})")
+                return DeliveryReport(
+                    delivered, problem=f"could not post a late result in channel {channel.id} ({exc.status} {exc.code})", link=link
+                )
+            link = link or sent.jump_url
             delivered += len(message.files)
-        return DeliveryReport(delivered)
+        return DeliveryReport(delivered, link=link)

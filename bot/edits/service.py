@@ -22,9 +22,10 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, Protocol, Sequence
 
 from bot.config import Settings
+from bot.edits.events import EditEvent, EditListener, Outcome
 from bot.edits.order import (
     EditOptions,
     EditOrder,
@@ -37,10 +38,17 @@ from bot.edits.reservations import Bill, ReservationKeeper
 from bot.edits.surface import EditSurface, ResultPost, Status
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.delivery_plan import Message, plan_delivery_async
+from bot.images.errors import ImageRejected, MaskRejected
 from bot.images.inputs import PreparedInput, prepare_input_async
 from bot.images.prepare import GPT_IMAGE_LIMITS
 from bot.provider.client import EditResult, ImageEditClient
-from bot.provider.errors import BillingError, ProviderAuthError, ProviderError
+from bot.provider.errors import (
+    BillingError,
+    InvalidRequest,
+    ProviderAuthError,
+    ProviderError,
+    ProviderRejected,
+)
 from bot.provider.models import ModelTable
 from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import opaque_user_id
@@ -62,6 +70,12 @@ PREPARE_CONCURRENCY = 2
 # After shutdown cancels an edit that is posting its result, how long the post may finish.
 DELIVERY_GRACE_SECONDS = 10.0
 PROMPT_PREVIEW_CHARS = 300
+
+
+class EditPolicy(Protocol):
+    """A server's own rules, checked before anything is reserved (raise UserFacingError)."""
+
+    async def check(self, order: EditOrder, options: EditOptions) -> None: ...
 
 
 class Phase(StrEnum):
@@ -153,6 +167,8 @@ class EditService:
         prices: dict[str, Price],
         keeper: ReservationKeeper,
         salt: str,
+        policies: Sequence[EditPolicy] = (),
+        listeners: Sequence[EditListener] = (),
     ) -> None:
         self.settings = settings
         self.store = store
@@ -161,6 +177,8 @@ class EditService:
         self.prices = prices
         self.keeper = keeper
         self.salt = salt
+        self.policies = list(policies)
+        self.listeners = list(listeners)
         self.queue = EditQueue(settings.max_concurrent_edits)
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
@@ -214,6 +232,8 @@ class EditService:
         try:
             try:
                 edit.options = self._check(order)
+                for policy in self.policies:
+                    await policy.check(order, edit.options)
                 spec = self.models.get(edit.options.model)
                 # Most bad files are caught here, inside Discord's 3 s, as a private first
                 # reply that reserves nothing; slower downloads finish after the defer.
@@ -230,6 +250,7 @@ class EditService:
                     raise
                 edit.phase = Phase.FAILED
                 log.info("%s refused: %s", edit.where, message)
+                self._emit(edit, Outcome.REFUSED, reason=message, reason_code=_reason_code(exc))
                 await surface.tell(message)
                 return edit.phase
             await self._run_reserved(edit, preflight)
@@ -244,6 +265,7 @@ class EditService:
             edit.phase = Phase.FAILED
             error_id = secrets.token_hex(4)
             log.error("unexpected error %s in %s", error_id, edit.where, exc_info=exc)
+            self._emit(edit, Outcome.FAILED, reason=f"unexpected error {error_id}", reason_code="bug")
             await surface.tell(edit_status.unexpected_error(error_id))
             return edit.phase
         finally:
@@ -311,7 +333,7 @@ class EditService:
                 edit.phase = Phase.RESERVED
                 return outcome
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
-                raise UserFacingError(refusal_text(outcome))
+                raise UserFacingError(refusal_text(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
             await edit.surface.acknowledge()
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))
@@ -344,11 +366,13 @@ class EditService:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 edit.phase = Phase.CANCELLED
                 await self._settle_refund(edit, "shutdown")
+                self._emit(edit, Outcome.CANCELLED, reason="the bot restarted", reason_code="shutdown")
                 await asyncio.shield(edit.surface.tell(edit_status.RESTART_CANCELLED))
             raise
         except QueueClosed:
             edit.phase = Phase.CANCELLED
             await self._settle_refund(edit, "shutdown")
+            self._emit(edit, Outcome.CANCELLED, reason="the bot restarted", reason_code="shutdown")
             await edit.surface.tell(ShuttingDown().message)
         except Exception as exc:
             edit.phase = Phase.FAILED
@@ -357,6 +381,13 @@ class EditService:
             message = user_message_for(exc)
             if message is None:
                 raise  # a bug: logged with an id by submit()
+            rejected = isinstance(exc, ProviderRejected)
+            self._emit(
+                edit,
+                Outcome.REJECTED if rejected else Outcome.FAILED,
+                reason=message,
+                reason_code="provider_rejected" if rejected else _reason_code(exc),
+            )
             await edit.surface.tell(edit_status.with_refund(message))
         finally:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
@@ -430,10 +461,12 @@ class EditService:
             edit.phase = Phase.FAILED
             log.warning("%s: the result could not be posted (%s); refunding", edit.where, report.problem)
             await self.keeper.refund(reservation, "not delivered", outcome.bill)
+            self._emit(edit, Outcome.FAILED, reason=report.problem, reason_code="not_delivered")
             await edit.surface.tell(edit_status.NOT_DELIVERED)
             return
         edit.phase = Phase.DELIVERED
         await self.keeper.commit(reservation, report.delivered, outcome.bill)
+        self._emit(edit, Outcome.DELIVERED, images=report.delivered, link=report.link)
         if report.delivered < post.images:
             log.warning("%s: only %d of %d image(s) were posted (%s)", edit.where, report.delivered, post.images, report.problem)
             await edit.surface.tell(edit_status.partly_delivered(report.delivered, post.images))
@@ -470,6 +503,30 @@ class EditService:
             )
         )
 
+    def _emit(self, edit: _Edit, outcome: Outcome, *, images: int = 0, reason: str | None = None,
+              reason_code: str | None = None, link: str | None = None) -> None:
+        result = edit.outcome.result if edit.outcome is not None else None
+        usage = result.usage if result is not None else None
+        event = EditEvent(
+            outcome=outcome,
+            requester=edit.order.requester,
+            entry=edit.order.entry,
+            model=edit.options.model if edit.options else edit.order.model,
+            size=(result.size if result is not None else None) or (edit.options.size if edit.options else None),
+            images=images,
+            total_tokens=usage.total_tokens if usage is not None else None,
+            cost_usd=edit.outcome.cost_usd if edit.outcome is not None else None,
+            reason=reason,
+            reason_code=reason_code,
+            edit_id=edit.reservation.id if edit.reservation else None,
+            link=link,
+        )
+        for listener in self.listeners:
+            try:
+                listener.edit_ended(event)
+            except Exception:
+                log.exception("an edit listener failed (the edit is not affected)")
+
     @staticmethod
     def _log_failure(exc: Exception, edit: _Edit) -> None:
         if isinstance(exc, (BillingError, ProviderAuthError)):
@@ -479,6 +536,18 @@ class EditService:
             log.warning("%s failed at the provider: %s", edit.where, exc)
         elif user_message_for(exc) is not None:
             log.info("%s refused: %s", edit.where, user_message_for(exc))
+
+
+def _reason_code(exc: BaseException) -> str:
+    if isinstance(exc, UserFacingError):
+        return exc.reason_code
+    if isinstance(exc, ImageRejected):
+        return "bad_mask" if isinstance(exc, MaskRejected) else "bad_image"
+    if isinstance(exc, InvalidRequest):
+        return "invalid_request"
+    if isinstance(exc, ProviderError):
+        return "provider_" + type(exc).__name__.lower()
+    return type(exc).__name__
 
 
 def _shortened(prompt: str) -> str:

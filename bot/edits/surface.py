@@ -7,7 +7,7 @@ raises for a failed status update: progress is a nicety, the edit goes on withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 from bot.images.delivery_plan import Message
@@ -43,7 +43,7 @@ class DeliveryReport:
 
     delivered: int
     problem: str | None = None  # why the rest did not get through, for the log
-    notes: list[str] = field(default_factory=list)
+    link: str | None = None  # where the result can be seen (a message link)
 
 
 class EditSurface(Protocol):

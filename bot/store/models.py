@@ -87,6 +87,10 @@ class QuotaExceeded:
         return _describe(self.rule, self.rule_detail)
 
     @property
+    def reason_code(self) -> str:
+        return "global_budget" if self.rule is Rule.GLOBAL_BUDGET else "quota"
+
+    @property
     def blocked_by_in_flight(self) -> bool:
         """True when the request would fit if the member's running requests were
         refunded: the caller may wait for them instead of failing right away."""
