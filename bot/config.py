@@ -178,6 +178,8 @@ class Settings:
     shutdown_grace_seconds: float = _setting("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0)
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO")
     health_file: Path | None = _setting("HEALTH_FILE", lambda n, r: Path(r.strip()) if r.strip() else None, None)
+    result_retention_days: int = _setting("RESULT_RETENTION_DAYS", _int_range(0, 365), 7)
+    result_storage_mb: int = _setting("RESULT_STORAGE_MB", _int_range(0, 1_000_000), 2048)
     database_busy_timeout: float = _setting("DATABASE_BUSY_TIMEOUT", _positive_float, 5.0)
     stale_reservation_seconds: float | None = _setting("STALE_RESERVATION_SECONDS", _optional_seconds, None)
 

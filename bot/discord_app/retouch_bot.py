@@ -8,6 +8,7 @@ import logging
 import pkgutil
 import secrets
 import uuid
+from datetime import timedelta
 from typing import Any, Iterable
 
 import aiohttp
@@ -18,6 +19,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
+from bot.discord_app.result_buttons import DYNAMIC_ITEMS
 from bot.edits.reservations import ReservationKeeper, journal_path_for
 from bot.edits.service import EditService
 from bot.ops.health import HealthReporter, health_state
@@ -26,10 +28,13 @@ from bot.provider.models import load_model_table
 from bot.provider.pricing import load_prices
 from bot.store.database import migrate, open_database
 from bot.store.quota import QuotaStore
+from bot.store.results import ResultStore
 
 log = logging.getLogger("retouch")
 
 USER_AGENT = "Retouch (self-hosted Discord image-editing bot)"
+# Kept results are checked for expiry and the storage bound this often (and at start).
+RESULT_CLEANUP_SECONDS = 15 * 60
 
 
 def discover_extensions(package: str = "cogs") -> list[str]:
@@ -46,6 +51,7 @@ class Retouch(commands.Bot):
     reservations: ReservationKeeper
     image_client: ImageEditClient
     edits: EditService
+    results: ResultStore
     boot_id: str
 
     def __init__(
@@ -80,6 +86,8 @@ class Retouch(commands.Bot):
         self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         await self.open_database()
         await self.open_edit_service()
+        # Result and Cancel buttons carry their edit's id: any process can answer them.
+        self.add_dynamic_items(*DYNAMIC_ITEMS)
         for name in self._extensions:
             try:
                 await self.load_extension(name)
@@ -139,8 +147,16 @@ class Retouch(commands.Bot):
         if salt is None:
             salt = secrets.token_hex(16)
             await self.set_meta("user_id_salt", salt)
+        self.results = ResultStore(
+            self.db,
+            settings.database_path.parent / "results",
+            retention=timedelta(days=settings.result_retention_days),
+            max_bytes=settings.result_storage_mb * 1024 * 1024 if settings.result_retention_days else 0,
+        )
+        self.spawn(self._clean_results_forever())
         self.edits = EditService(
             settings=settings,
+            results=self.results,
             store=self.store,
             client=self.image_client,
             models=models,
@@ -148,6 +164,16 @@ class Retouch(commands.Bot):
             keeper=self.reservations,
             salt=salt,
         )
+
+    async def _clean_results_forever(self) -> None:
+        while True:
+            try:
+                removed = await self.results.cleanup()
+                if removed:
+                    log.info("removed %d kept result(s) (expired, or over RESULT_STORAGE_MB)", removed)
+            except Exception:
+                log.exception("could not clean up kept results")
+            await asyncio.sleep(RESULT_CLEANUP_SECONDS)
 
     async def get_meta(self, key: str) -> str | None:
         async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:

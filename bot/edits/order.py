@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Protocol, Sequence
 
 from bot.images.prepare import DALLE2_LIMITS, GPT_IMAGE_LIMITS, ImageLimits
 from bot.provider.models import ModelSpec
@@ -71,7 +71,8 @@ class EditOrder:
     requester: Requester
     prompt: str
     image: InputSource
-    mask: InputSource | None = None
+    mask: InputSource | None = None  # applies to `image`, the first input
+    more_images: tuple[InputSource, ...] = ()  # for models that take several inputs
     model: str | None = None  # None: the owner's IMAGE_MODEL
     n: int | None = None
     size: str | None = None
@@ -79,6 +80,11 @@ class EditOrder:
     output_format: str | None = None
     background: str | None = None
     entry: str = "/edit"  # which entry point, for log lines
+    channel_id: int | None = None  # where it was asked, kept with the result
+
+    @property
+    def images(self) -> tuple[InputSource, ...]:
+        return (self.image, *self.more_images)
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,20 @@ class EditOptions:
     output_format: str | None = None
     background: str | None = None
 
-    def request(self, image: bytes, mask: bytes | None, user: str | None, *, previews: int = 0) -> EditRequest:
+    def as_dict(self) -> dict[str, object]:
+        """The options a re-roll repeats (the prompt is kept on its own)."""
+        return {
+            "model": self.model,
+            "n": self.n,
+            "size": self.size,
+            "quality": self.quality,
+            "output_format": self.output_format,
+            "background": self.background,
+        }
+
+    def request(
+        self, images: Sequence[bytes], mask: bytes | None, user: str | None, *, previews: int = 0
+    ) -> EditRequest:
         # Previews are the bot's choice, not the member's: dropped for models that can't stream.
         stream = previews > 0 and self.n == 1
         return EditRequest(
@@ -101,7 +120,7 @@ class EditOptions:
             partial_images=previews if stream else None,
             defaulted=frozenset({"stream", "partial_images"}),
             prompt=self.prompt,
-            images=[image],
+            images=list(images),
             model=self.model,
             mask=mask,
             n=self.n,
@@ -124,6 +143,6 @@ def limits_for(spec: ModelSpec) -> ImageLimits:
     )
 
 
-def check_options(options: EditOptions, spec: ModelSpec, *, with_mask: bool) -> None:
+def check_options(options: EditOptions, spec: ModelSpec, *, with_mask: bool, images: int = 1) -> None:
     """Raises InvalidRequest (naming the option) before anything is downloaded or reserved."""
-    validate(options.request(_PLACEHOLDER_PNG, _PLACEHOLDER_PNG if with_mask else None, None), spec)
+    validate(options.request([_PLACEHOLDER_PNG] * images, _PLACEHOLDER_PNG if with_mask else None, None), spec)

@@ -35,7 +35,7 @@ from bot.edits.order import (
 )
 from bot.edits.queue import EditQueue, QueueClosed
 from bot.edits.reservations import Bill, ReservationKeeper
-from bot.edits.surface import EditSurface, ResultPost, Status
+from bot.edits.surface import DeliveryReport, EditSurface, ResultPost, Status
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.delivery_plan import Message, plan_delivery_async
 from bot.images.errors import ImageRejected, MaskRejected
@@ -54,6 +54,7 @@ from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
 from bot.store.quota import QuotaStore, Reservation
+from bot.store.results import ResultFiles, ResultStore
 from bot.text import edit_status
 from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
 from bot.text.quota_messages import refusal_text
@@ -67,6 +68,11 @@ MAX_DOWNLOAD_BYTES = GPT_IMAGE_LIMITS.max_input_bytes or 64 * 1024 * 1024
 PREFLIGHT_SECONDS = 0.4
 # Downloads and decodes at once; a burst of 20 would otherwise fight the event loop for the CPU.
 PREPARE_CONCURRENCY = 2
+# How often the placeholder's elapsed time moves while the provider works (surfaces
+# also throttle their own updates to what the platform's rate limits allow).
+PROGRESS_INTERVAL_SECONDS = 3.0
+CANCELLED_QUEUED = "cancelled"
+CANCELLED_RUNNING = "cancelled while running"
 # After shutdown cancels an edit that is posting its result, how long the post may finish.
 DELIVERY_GRACE_SECONDS = 10.0
 PROMPT_PREVIEW_CHARS = 300
@@ -76,6 +82,13 @@ class EditPolicy(Protocol):
     """A server's own rules, checked before anything is reserved (raise UserFacingError)."""
 
     async def check(self, order: EditOrder, options: EditOptions) -> None: ...
+
+
+class CancelResult(StrEnum):
+    CANCELLED = "cancelled"
+    NOT_RUNNING = "not_running"  # finished, failed, or from before a restart
+    NOT_ALLOWED = "not_allowed"  # only the requester or a moderator
+    TOO_LATE = "too_late"  # already being delivered
 
 
 class Phase(StrEnum):
@@ -117,8 +130,12 @@ class _Edit:
     phase: Phase = Phase.CHECKED
     options: EditOptions | None = None
     reservation: Reservation | None = None
+    inputs: PreparedInput | None = None
     outcome: EditOutcome | None = None
     settled: bool = False
+    task: asyncio.Task | None = None
+    cancelled_by: int | None = None  # a member pressed Cancel (else a cancel is a shutdown)
+    started: float = 0.0  # monotonic time the provider call began
 
     @property
     def where(self) -> str:
@@ -169,6 +186,7 @@ class EditService:
         salt: str,
         policies: Sequence[EditPolicy] = (),
         listeners: Sequence[EditListener] = (),
+        results: ResultStore | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -179,11 +197,13 @@ class EditService:
         self.salt = salt
         self.policies = list(policies)
         self.listeners = list(listeners)
+        self.results = results
         self.queue = EditQueue(settings.max_concurrent_edits)
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: collections.Counter[int] = collections.Counter()
         self._waiters = _Waiters()
+        self._live: dict[int, _Edit] = {}  # by reservation id: what Cancel can reach
         self._accepting = True
 
     # -- what members may ask for -------------------------------------------------------
@@ -193,12 +213,37 @@ class EditService:
         default = self.settings.image_model
         return [default] + [n for n in self.models.names() if n != default]
 
+    def _multi_image_models(self) -> list[str]:
+        return [name for name in self.allowed_models() if self.models.get(name).max_images > 1]
+
     def sizes_for(self, model: str) -> list[str]:
         return self.models.sizes_for(model) if model in self.allowed_models() else []
 
     @property
     def accepting(self) -> bool:
         return self._accepting and not self.queue.closed
+
+    # -- cancel -------------------------------------------------------------------------
+
+    def requester_of(self, edit_id: int) -> int | None:
+        """Who asked for a live edit (None once it has ended)."""
+        edit = self._live.get(edit_id)
+        return edit.order.requester.user_id if edit is not None else None
+
+    def cancel(self, edit_id: int, *, user_id: int, is_moderator: bool) -> CancelResult:
+        """A member's Cancel: a queued edit stops at once, a running one abandons the
+        provider call; either is refunded and its member told (by the edit itself)."""
+        edit = self._live.get(edit_id)
+        if edit is None or edit.task is None:
+            return CancelResult.NOT_RUNNING
+        if user_id != edit.order.requester.user_id and not is_moderator:
+            return CancelResult.NOT_ALLOWED
+        if edit.phase not in (Phase.RESERVED, Phase.QUEUED, Phase.RUNNING):
+            return CancelResult.TOO_LATE
+        if edit.cancelled_by is None:
+            edit.cancelled_by = user_id
+            edit.task.cancel()
+        return CancelResult.CANCELLED
 
     # -- shutdown -----------------------------------------------------------------------
 
@@ -298,8 +343,11 @@ class EditService:
             output_format=order.output_format,
             background=order.background,
         )
-        check_options(options, self.models.get(model), with_mask=order.mask is not None)
-        for source in (order.image, order.mask):
+        spec = self.models.get(model)
+        if len(order.images) > spec.max_images:
+            raise UserFacingError(edit_status.one_image_only(model, spec.max_images, self._multi_image_models()))
+        check_options(options, spec, with_mask=order.mask is not None, images=len(order.images))
+        for source in (*order.images, order.mask):
             if source is not None and source.declared_size is not None and source.declared_size > MAX_DOWNLOAD_BYTES:
                 raise UserFacingError(edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
         return options
@@ -307,8 +355,9 @@ class EditService:
     async def _prepare(self, order: EditOrder, spec) -> PreparedInput:  # type: ignore[no-untyped-def]
         async with self._preparing:
             image = await self._read(order.image)
+            more = [await self._read(source) for source in order.more_images]
             mask = await self._read(order.mask) if order.mask is not None else None
-            return await prepare_input_async(image, mask, limits=limits_for(spec))
+            return await prepare_input_async(image, mask, more=more, limits=limits_for(spec))
 
     @staticmethod
     async def _read(source: InputSource) -> bytes:
@@ -345,13 +394,15 @@ class EditService:
         user_id = edit.order.requester.user_id
         self.keeper.hold(reservation)
         self._in_flight[user_id] += 1
+        edit.task = asyncio.current_task()
+        self._live[reservation.id] = edit
         try:
             await edit.surface.acknowledge()
             edit.phase = Phase.QUEUED
 
             async def show_position(position: int) -> None:
                 ahead = position - 1 + self.queue.running
-                await edit.surface.show_status(Status(edit_status.queued(position, ahead)))
+                await edit.surface.show_status(Status(edit_status.queued(position, ahead), cancel_id=reservation.id))
 
             edit.outcome = await self.queue.run(user_id, lambda: self._work(edit, preflight), on_position=show_position)
             edit.phase = Phase.DELIVERING
@@ -363,6 +414,9 @@ class EditService:
                 await asyncio.wait({delivering}, timeout=DELIVERY_GRACE_SECONDS)
                 raise
         except asyncio.CancelledError:
+            if edit.cancelled_by is not None and not edit.settled:
+                await self._cancelled_by_member(edit)
+                return  # the member's cancel ends this edit; it does not stop the caller
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 edit.phase = Phase.CANCELLED
                 await self._settle_refund(edit, "shutdown")
@@ -392,11 +446,26 @@ class EditService:
         finally:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 await self._settle_refund(edit, "not delivered")
+            self._live.pop(reservation.id, None)
             self.keeper.let_go(reservation)
             self._in_flight[user_id] -= 1
             if self._in_flight[user_id] <= 0:
                 del self._in_flight[user_id]
             self._waiters.settled(user_id)
+
+    async def _cancelled_by_member(self, edit: _Edit) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()  # we asked for this cancellation and have handled it
+        running = edit.phase is Phase.RUNNING
+        edit.phase = Phase.CANCELLED
+        # A running call may already be billed by the provider: the ledger says so.
+        await self._settle_refund(edit, CANCELLED_RUNNING if running else CANCELLED_QUEUED)
+        by_moderator = edit.cancelled_by != edit.order.requester.user_id
+        self._emit(edit, Outcome.CANCELLED, reason="cancelled by a moderator" if by_moderator else "cancelled by the member",
+                   reason_code="cancelled_running" if running else "cancelled")
+        log.info("%s cancelled by member %s while %s", edit.where, edit.cancelled_by, "running" if running else "queued")
+        await edit.surface.tell(edit_status.cancelled(by_moderator=by_moderator))
 
     async def _settle_refund(self, edit: _Edit, reason: str) -> None:
         if edit.settled or edit.reservation is None:
@@ -408,14 +477,35 @@ class EditService:
     async def _work(self, edit: _Edit, preflight: "asyncio.Task[PreparedInput]") -> EditOutcome:
         assert edit.options is not None
         options = edit.options
+        assert edit.reservation is not None
+        cancel_id = edit.reservation.id
         edit.phase = Phase.RUNNING
-        await edit.surface.show_status(Status(edit_status.running(options.model)))
-        inputs = await preflight
+        edit.started = time.monotonic()
+        await edit.surface.show_status(Status(edit_status.running(options.model), cancel_id=cancel_id))
+        inputs = edit.inputs = await preflight
 
         async def show_preview(partial: PartialImage) -> None:
-            await edit.surface.show_status(Status(edit_status.preview(options.model, partial.index), preview=partial))
+            text = edit_status.preview(options.model, partial.index, self._elapsed(edit))
+            await edit.surface.show_status(Status(text, preview=partial, cancel_id=cancel_id))
 
-        return await self._call_provider(edit, inputs, on_preview=show_preview)
+        ticker = asyncio.create_task(self._tick_elapsed(edit, cancel_id))
+        try:
+            return await self._call_provider(edit, inputs, on_preview=show_preview)
+        finally:
+            ticker.cancel()
+
+    @staticmethod
+    def _elapsed(edit: _Edit) -> float:
+        return time.monotonic() - edit.started
+
+    async def _tick_elapsed(self, edit: _Edit, cancel_id: int) -> None:
+        """Show the time the provider has been working, so a long edit looks alive."""
+        assert edit.options is not None
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL_SECONDS)
+            await edit.surface.show_status(
+                Status(edit_status.running(edit.options.model, self._elapsed(edit)), cancel_id=cancel_id, keep_preview=True)
+            )
 
     async def _call_provider(
         self,
@@ -428,7 +518,7 @@ class EditService:
         assert options is not None
         started = time.monotonic()
         request = options.request(
-            inputs.image.data,
+            inputs.images,
             inputs.mask.data if inputs.mask else None,
             opaque_user_id(edit.order.requester.user_id, self.salt),
             previews=self.settings.stream_previews,
@@ -448,12 +538,14 @@ class EditService:
     async def _deliver_and_settle(self, edit: _Edit) -> None:
         reservation, outcome, options = edit.reservation, edit.outcome, edit.options
         assert reservation is not None and outcome is not None and options is not None
+        kept = await self._keep_result(edit)
         post = ResultPost(
             edit_id=reservation.id,
             prompt=_shortened(options.prompt),
             summary_lines=await self._summary(edit, outcome),
             requester_name=edit.order.requester.display_name,
             messages=outcome.messages,
+            buttons=kept,
         )
         report = await edit.surface.deliver(post)
         edit.settled = True
@@ -461,11 +553,13 @@ class EditService:
             edit.phase = Phase.FAILED
             log.warning("%s: the result could not be posted (%s); refunding", edit.where, report.problem)
             await self.keeper.refund(reservation, "not delivered", outcome.bill)
+            await self._after_delivery(edit, kept, report)
             self._emit(edit, Outcome.FAILED, reason=report.problem, reason_code="not_delivered")
             await edit.surface.tell(edit_status.NOT_DELIVERED)
             return
         edit.phase = Phase.DELIVERED
         await self.keeper.commit(reservation, report.delivered, outcome.bill)
+        await self._after_delivery(edit, kept, report)
         self._emit(edit, Outcome.DELIVERED, images=report.delivered, link=report.link)
         if report.delivered < post.images:
             log.warning("%s: only %d of %d image(s) were posted (%s)", edit.where, report.delivered, post.images, report.problem)
@@ -476,6 +570,46 @@ class EditService:
             reservation.id, reservation.guild_id, reservation.user_id, options.model, report.delivered,
             reservation.images, outcome.seconds, usage.total_tokens if usage else "?",
         )
+
+    async def _keep_result(self, edit: _Edit) -> bool:
+        """Store what the result's buttons need, before posting it, so a click that comes
+        the moment the message appears finds it. False when not kept (buttons left off)."""
+        if self.results is None or self.results.max_bytes <= 0:
+            return False
+        reservation, outcome, options, inputs = edit.reservation, edit.outcome, edit.options, edit.inputs
+        assert reservation is not None and outcome is not None and options is not None and inputs is not None
+        requester = edit.order.requester
+        try:
+            await self.results.save(
+                ResultFiles(
+                    edit_id=reservation.id,
+                    guild_id=requester.guild_id,
+                    channel_id=edit.order.channel_id,
+                    requester_id=requester.user_id,
+                    prompt=options.prompt,
+                    options=options.as_dict(),
+                    inputs=inputs.images,
+                    mask=inputs.mask.data if inputs.mask else None,
+                    results=[(f.filename, f.data) for m in outcome.messages for f in m.files],
+                )
+            )
+            return True
+        except Exception:
+            # The images matter more than their buttons: post them without.
+            log.warning("%s: could not keep the result for its buttons", edit.where, exc_info=True)
+            return False
+
+    async def _after_delivery(self, edit: _Edit, kept: bool, report: DeliveryReport) -> None:
+        if not kept or self.results is None:
+            return
+        assert edit.reservation is not None
+        try:
+            if report.delivered == 0:
+                await self.results.delete(edit.reservation.id)
+            else:
+                await self.results.set_messages(edit.reservation.id, report.message_ids)
+        except Exception:
+            log.warning("%s: could not update the kept result", edit.where, exc_info=True)
 
     async def _summary(self, edit: _Edit, outcome: EditOutcome) -> list[str]:
         reservation, options = edit.reservation, edit.options

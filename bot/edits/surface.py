@@ -20,6 +20,8 @@ class Status:
 
     text: str
     preview: PartialImage | None = None
+    cancel_id: int | None = None  # offer a Cancel for this edit
+    keep_preview: bool = False  # leave a preview already shown in place
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class ResultPost:
     summary_lines: Sequence[str]
     requester_name: str
     messages: Sequence[Message]
+    buttons: bool = False  # the result is kept: offer Edit again / Re-roll / Delete
 
     @property
     def images(self) -> int:
@@ -44,6 +47,7 @@ class DeliveryReport:
     delivered: int
     problem: str | None = None  # why the rest did not get through, for the log
     link: str | None = None  # where the result can be seen (a message link)
+    message_ids: tuple[int, ...] = ()  # the messages carrying it, for Delete
 
 
 class EditSurface(Protocol):

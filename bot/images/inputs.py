@@ -1,14 +1,17 @@
-"""One call for what `/edit` needs before the provider call: the image and its optional mask.
+"""One call for what an edit needs before the provider call: its images and optional mask.
 
-Both are prepared in the same worker thread hop; the mask is matched against the image as
-the member saw it and sized to the image actually sent (see `bot.images.mask`).
+All are prepared in the same worker thread hop; the mask belongs to the first image and is
+matched against it as the member saw it and sized to the image actually sent (see
+`bot.images.mask`). Further images (models that take several inputs) are prepared alone.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Sequence
 
+from .errors import ImageRejected
 from .mask import PreparedMask, prepare_mask_for
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage, prepare_image
 
@@ -17,24 +20,44 @@ from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage, prepare_image
 class PreparedInput:
     image: PreparedImage
     mask: PreparedMask | None = None
+    more: tuple[PreparedImage, ...] = ()
+
+    @property
+    def images(self) -> list[bytes]:
+        return [self.image.data, *(m.data for m in self.more)]
 
     @property
     def notes(self) -> list[str]:
         """Image notes, then mask notes prefixed with "mask: " where not already about the mask."""
         mask_notes = [] if self.mask is None else [n if "mask" in n else f"mask: {n}" for n in self.mask.notes]
-        return [*self.image.notes, *mask_notes]
+        more_notes = [f"image {i}: {n}" for i, p in enumerate(self.more, start=2) for n in p.notes]
+        return [*self.image.notes, *mask_notes, *more_notes]
 
 
 def prepare_input(
-    image: bytes, mask: bytes | None = None, *, limits: ImageLimits = GPT_IMAGE_LIMITS
+    image: bytes,
+    mask: bytes | None = None,
+    *,
+    more: Sequence[bytes] = (),
+    limits: ImageLimits = GPT_IMAGE_LIMITS,
 ) -> PreparedInput:
-    """Raises `ImageRejected` for the image, `MaskRejected` (a subclass) for the mask."""
+    """Raises `ImageRejected` for an image, `MaskRejected` (a subclass) for the mask."""
     prepared = prepare_image(image, limits=limits)
     prepared_mask = None if mask is None else prepare_mask_for(mask, prepared, limits=limits)
-    return PreparedInput(image=prepared, mask=prepared_mask)
+    others = []
+    for number, data in enumerate(more, start=2):
+        try:
+            others.append(prepare_image(data, limits=limits))
+        except ImageRejected as exc:
+            raise type(exc)(exc.reason_code, f"Image {number}: {exc.message}") from None
+    return PreparedInput(image=prepared, mask=prepared_mask, more=tuple(others))
 
 
 async def prepare_input_async(
-    image: bytes, mask: bytes | None = None, *, limits: ImageLimits = GPT_IMAGE_LIMITS
+    image: bytes,
+    mask: bytes | None = None,
+    *,
+    more: Sequence[bytes] = (),
+    limits: ImageLimits = GPT_IMAGE_LIMITS,
 ) -> PreparedInput:
-    return await asyncio.to_thread(prepare_input, image, mask, limits=limits)
+    return await asyncio.to_thread(prepare_input, image, mask, more=more, limits=limits)

@@ -598,6 +598,11 @@ class QuotaStore:
         if ids:
             await self._fetchall(_TOUCH_SQL, {"now": self._clock().timestamp(), "ids": json.dumps(ids)})
 
+    async def edit_requester(self, edit_id: int) -> int | None:
+        """The member an edit (a ledger row) was made for, or None if there is no such row."""
+        row = await self._fetchone("SELECT user_id FROM ledger WHERE id = ?", (edit_id,))
+        return row[0] if row else None
+
     async def release_stale(self, older_than_seconds: float) -> int:
         """Refund reservations with no sign of life for longer than any request can
         run: their edit died without settling (a crash, a bug). Live edits refresh

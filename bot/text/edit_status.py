@@ -23,12 +23,25 @@ def queued(position: int, ahead: int) -> str:
     return f"⏳ In the queue: #{position} ({ahead} edit{'s' if ahead != 1 else ''} ahead of yours). It starts automatically."
 
 
-def running(model: str) -> str:
-    return f"🎨 Editing with **{model}**… this can take a minute or two."
+def _seconds(elapsed: float) -> str:
+    whole = int(elapsed)
+    return f"{whole} s" if whole < 60 else f"{whole // 60} min {whole % 60:02d} s"
 
 
-def preview(model: str, index: int) -> str:
-    return f"🎨 Editing with **{model}**… preview {index + 1}"
+def running(model: str, elapsed: float | None = None) -> str:
+    if elapsed is None:
+        return f"🎨 Editing with **{model}**… this can take a minute or two."
+    return f"🎨 Editing with **{model}**… {_seconds(elapsed)} so far (this can take a minute or two)."
+
+
+def preview(model: str, index: int, elapsed: float | None = None) -> str:
+    took = f" · {_seconds(elapsed)}" if elapsed is not None else ""
+    return f"🎨 Editing with **{model}**… preview {index + 1}{took}"
+
+
+def cancelled(*, by_moderator: bool) -> str:
+    who = "A moderator cancelled your edit" if by_moderator else "Cancelled"
+    return f"{who}: nothing was made for you and your quota was refunded."
 
 
 def unknown_model(model: str, allowed: list[str]) -> str:
@@ -59,3 +72,17 @@ def unexpected_error(error_id: str) -> str:
         f"Something went wrong on Retouch's side (error id `{error_id}`). Nothing was charged. "
         "Try again; if it keeps happening, give the server owner this id."
     )
+
+
+def one_image_only(model: str, max_images: int, multi: list[str]) -> str:
+    takes = "one image" if max_images == 1 else f"at most {max_images} images"
+    others = f" (e.g. {', '.join(multi[:4])})" if multi else ""
+    return f"`{model}` edits {takes} at a time: remove the extra images, or pick a model that takes several{others}."
+
+
+RESULT_EXPIRED = "This result has expired, run /edit again."
+DELETE_NOT_YOURS = "Only the member who asked for this edit, or a moderator, can delete it."
+CANCEL_NOT_YOURS = "Only the member who asked for this edit, or a moderator, can cancel it."
+CANCEL_NOT_RUNNING = "That edit isn't running any more, so there is nothing to cancel."
+CANCEL_TOO_LATE = "Too late to cancel: the result is being posted right now."
+CANCELLED_FOR_OTHER = "You cancelled that member's edit; they were told and their quota refunded."

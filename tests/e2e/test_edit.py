@@ -366,7 +366,8 @@ async def test_second_request_waits_for_the_members_running_edit_instead_of_fail
 
 async def test_stream_previews_are_shown_then_replaced_by_the_result(fake_discord, settings_for, image_api):
     async with running_bot(settings_for(stream_previews=2), fake_discord):
-        image_api.queue(Reply.stream(2, delay=0.1))
+        # Previews arrive further apart than the placeholder may be edited (every 2 s).
+        image_api.queue(Reply.stream(2, delay=0.1, interval=2.2))
         rec = await fake_discord.invoke("edit", by=fake_discord.member("uma"), image=FakeAttachment.image(png()), prompt="x")
         reply = await rec.wait_result()
         sent = image_api.edits[0]
@@ -393,7 +394,8 @@ async def test_fewer_images_than_asked_count_only_what_was_delivered(bot, fake_d
 
 async def test_queued_edits_show_their_position_as_the_queue_moves(fake_discord, settings_for, image_api):
     async with running_bot(settings_for(max_concurrent_edits=1), fake_discord):
-        image_api.set_default(Reply.images(delay=0.4))
+        # Each edit outlasts the 2 s between two updates of one placeholder.
+        image_api.set_default(Reply.images(delay=2.2))
         records = []
         for name in ("x1", "x2", "x3"):
             records.append(await fake_discord.invoke("edit", by=fake_discord.member(name), image=FakeAttachment.image(png()), prompt=name))

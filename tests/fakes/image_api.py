@@ -149,6 +149,7 @@ class Reply:
     partials: int = 0
     complete: bool = True
     error_event: dict[str, Any] | None = None
+    interval: float = 0.0  # seconds between streamed events (a model working)
 
     @classmethod
     def images(
@@ -581,12 +582,16 @@ class FakeImageAPI:
                 await response.write(text[start:start + step])
 
         for index in range(reply.partials):
+            if index and reply.interval and await self._wait(reply.interval):
+                return response
             image = make_image(width, height, color=(index * 60 % 256, 90, 90), fmt=reply.image_format)
             await event("image_edit.partial_image", {
                 "type": "image_edit.partial_image",
                 "b64_json": base64.b64encode(image).decode(),
                 "partial_image_index": index, **common,
             })
+        if reply.interval and reply.partials and await self._wait(reply.interval):
+            return response
         if reply.error_event is not None:
             await event("error", reply.error_event)
         elif reply.complete:
