@@ -56,6 +56,9 @@ class EditCog(commands.Cog):
         n="How many versions to make (1-10); each counts against your quota",
         output_format="File type of the result",
         background="Transparent needs png or webp output",
+        image2="Optional second input image, for models that combine several (e.g. gpt-image-2)",
+        image3="Optional third input image",
+        image4="Optional fourth input image",
     )
     @app_commands.autocomplete(model=model_autocomplete, size=size_autocomplete)
     async def edit(
@@ -70,11 +73,16 @@ class EditCog(commands.Cog):
         n: Optional[app_commands.Range[int, 1, 10]] = None,
         output_format: Optional[Literal["png", "jpeg", "webp"]] = None,
         background: Optional[Literal["auto", "opaque", "transparent"]] = None,
+        image2: Optional[discord.Attachment] = None,
+        image3: Optional[discord.Attachment] = None,
+        image4: Optional[discord.Attachment] = None,
     ) -> None:
+        more = [(label, a) for label, a in (("image2", image2), ("image3", image3), ("image4", image4)) if a is not None]
         order = EditOrder(
             requester=requester_of(interaction),
             prompt=prompt,
             image=AttachmentInput(image, "image"),
+            more_images=tuple(AttachmentInput(a, label) for label, a in more),
             mask=AttachmentInput(mask, "mask") if mask is not None else None,
             model=model,
             n=n,
@@ -82,6 +90,7 @@ class EditCog(commands.Cog):
             quality=quality,
             output_format=output_format,
             background=background,
+            channel_id=interaction.channel_id,
         )
         await self.bot.edits.submit(order, InteractionSurface(interaction, now=self.now))
 
