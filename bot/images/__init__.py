@@ -17,6 +17,7 @@ from .formats import (
 )
 from .inputs import PreparedInput, prepare_input, prepare_input_async
 from .mask import PreparedMask, prepare_mask, prepare_mask_for
+from .painted import derive_painted_mask
 from .prepare import (
     DALLE2_LIMITS,
     GPT_IMAGE_LIMITS,
@@ -41,6 +42,7 @@ __all__ = [
     "RejectReason",
     "can_decode",
     "content_type_for",
+    "derive_painted_mask",
     "extension_for",
     "plan_delivery",
     "plan_delivery_async",

@@ -5,14 +5,19 @@ alpha = 0 marks the area to edit (OpenAI semantics). The colour channels are wri
 the inverse of alpha (white where alpha is 0, black where it is 255), so a provider that
 reads masks by luminance ("white = edit") sees the same area (`mask_png`).
 
-How the alpha is obtained:
-- The mask has a meaningful alpha channel (RGBA/LA/palette or colour-key transparency,
+What the upload is (`prepare_mask_for` decides; `prepare_mask`, which knows only sizes,
+takes the first two):
+- A mask with a meaningful alpha channel (RGBA/LA/palette or colour-key transparency,
   with at least one pixel below 255): that alpha is kept as is, soft edges included.
-- Otherwise (no alpha, or fully opaque alpha) it is read as a black/white mask by
+- A black/white mask (no colour, nearly all pixels near black or white): read by
   luminance with a hard threshold: pixels at least 50% grey (L >= 128) become alpha 0
   (edit), darker ones alpha 255 (keep). A threshold rather than inverted luminance as
   alpha, because the provider only treats fully transparent (alpha 0) pixels as editable;
   a note is added when the mask has a noticeable amount of grey.
+- Anything else (a colourful picture, a grey one with many mid-tones) is taken for a
+  *painted copy* of the image and the mask is derived from the differences (`painted`).
+  If it turns out not to be a copy of the image, a grey mask or a two-tone one is read by
+  luminance after all (as before painted copies existed); a colourful one is refused.
 
 Geometry (`mask_shape`): the mask's own EXIF orientation is applied first; it must have
 the shape of the image as the member saw it (or of its unrotated pixels, then it is
@@ -24,18 +29,22 @@ Size: the PNG must be under `limits.mask_max_bytes` (4 MB); see `mask_png.encode
 
 from __future__ import annotations
 
-from PIL import Image
+from PIL import Image, ImageChops
 
 from .decode import Decoded, decode
-from .errors import MaskRejected, check_input_bytes, dims
+from .errors import MaskRejected, RejectReason, check_input_bytes, dims
 from .mask_png import PreparedMask, is_binary, make_prepared_mask, threshold
 from .mask_shape import RATIO_TOLERANCE, match_image_shape
-from .pixels import has_alpha, normalize_mode
+from .painted import mask_from_copy, work_size
+from .pixels import alpha_is_meaningful, has_alpha, normalize_mode
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage
 
 __all__ = ["LUMINANCE_THRESHOLD", "RATIO_TOLERANCE", "PreparedMask", "prepare_mask", "prepare_mask_for"]
 
 LUMINANCE_THRESHOLD = 128  # L >= 128 (white-ish) = edit
+MAX_MIDTONES = 0.10  # a black/white mask has at most this share of mid-grey pixels
+COLOURFUL_SHARE = 0.02  # a picture is colourful when this share of it has clear colour
+_CLEAR_COLOUR = 40  # max − min of R, G, B above this is a colour, not a tinted grey
 
 
 def prepare_mask(
@@ -51,7 +60,7 @@ def prepare_mask(
     `image_size`: size of the image actually sent (the mask will have exactly this size).
     `original_size`: the member's image as displayed, before downscaling (defaults to
     `image_size`). `orientation`: the EXIF orientation applied to the image. With a
-    `PreparedImage` at hand, `prepare_mask_for` fills the three in.
+    `PreparedImage` at hand, use `prepare_mask_for`, which also accepts painted copies.
     """
     target = (int(image_size[0]), int(image_size[1]))
     if target[0] < 1 or target[1] < 1:
@@ -62,26 +71,42 @@ def prepare_mask(
 
 
 def prepare_mask_for(data: bytes, image: PreparedImage, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> PreparedMask:
-    """`prepare_mask` against a `PreparedImage` (its sent size, displayed size, orientation)."""
-    return prepare_mask(
-        data,
-        image_size=image.size,
-        original_size=image.original_size,
-        orientation=image.orientation,
-        limits=limits,
-    )
+    """The mask for a `PreparedImage`, whatever the member uploaded: a mask with
+    transparency, a black-and-white mask, or a painted copy of the image."""
+    # A JPEG is decoded at a reduced scale first: enough to tell what it is, and all a
+    # painted copy needs. Anything read as a mask is decoded again at full size.
+    dec = _decode_mask(data, limits, draft=True)
+    upright = dec.display_image
+    geometry = {"target": image.size, "display": image.original_size, "orientation": image.orientation}
+
+    def as_upload() -> PreparedMask:
+        full = dec if dec.image.size == dec.stored_size else _decode_mask(data, limits)
+        return _from_upload(full.display_image, limits=limits, **geometry)
+
+    if alpha_is_meaningful(upright):
+        return as_upload()
+    colourful, two_tone = _colourful(upright), _two_tone(upright)
+    if two_tone and not colourful:
+        return as_upload()
+    try:
+        return mask_from_copy(upright, image, limits=limits)
+    except MaskRejected as exc:
+        if exc.reason_code == RejectReason.NOT_A_COPY and (two_tone or not colourful):
+            return as_upload()
+        raise
 
 
 # --- an uploaded mask -------------------------------------------------------------------
 
 
-def _decode_mask(data: bytes, limits: ImageLimits) -> Decoded:
+def _decode_mask(data: bytes, limits: ImageLimits, *, draft: bool = False) -> Decoded:
     check_input_bytes(data, max_input_bytes=limits.max_input_bytes, error=MaskRejected, subject="mask")
     return decode(
         data,
         max_decoded_pixels=limits.max_decoded_pixels,
         error=MaskRejected,
         subject="mask",
+        draft=(lambda stored: work_size(stored)) if draft else None,
     )
 
 
@@ -147,6 +172,26 @@ def _alpha_of(mask: Image.Image) -> tuple[Image.Image, str, float]:
     luma = _luma(mask)
     grey = sum(luma.histogram()[32:224]) / (luma.size[0] * luma.size[1])
     return luma.point(lambda v: 0 if v >= LUMINANCE_THRESHOLD else 255), "luminance", grey
+
+
+def _two_tone(im: Image.Image) -> bool:
+    """Nearly every pixel near black or near white (JPEG ringing and soft edges allowed)."""
+    hist = _luma(im).histogram()
+    return sum(hist[48:208]) <= MAX_MIDTONES * sum(hist)
+
+
+def _colourful(im: Image.Image) -> bool:
+    """Whether a clear colour (not a grey with a tint) covers a noticeable share."""
+    if im.mode in ("L", "1", "LA", "I", "I;16", "F"):
+        return False
+    small = im.convert("RGB")
+    small.thumbnail((256, 256), Image.Resampling.BOX)
+    r, g, b = small.split()
+    highest = ImageChops.lighter(ImageChops.lighter(r, g), b)
+    lowest = ImageChops.darker(ImageChops.darker(r, g), b)
+    spread = ImageChops.subtract(highest, lowest)
+    hist = spread.histogram()
+    return sum(hist[_CLEAR_COLOUR + 1 :]) > COLOURFUL_SHARE * sum(hist)
 
 
 def _resize_alpha(alpha: Image.Image, size: tuple[int, int]) -> Image.Image:

@@ -7,7 +7,7 @@ import random
 import struct
 import zlib
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def encode(im: Image.Image, fmt: str, **params) -> bytes:
@@ -94,3 +94,17 @@ def animated_gif(colors: list[tuple[int, int, int]], size=(16, 16)) -> bytes:
 def heic_like() -> bytes:
     """The start of an HEIC file (ISO-BMFF `ftyp` box with the `heic` brand)."""
     return struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic" + b"\x00" * 64
+
+
+def photo(size: tuple[int, int], seed: int = 1) -> Image.Image:
+    """Photo-like RGB: a gradient with fine texture (blurred noise) and a few solid shapes
+    with hard edges, the things that make comparing two versions of a picture hard."""
+    im = Image.blend(gradient(size), noise(size, seed=seed).filter(ImageFilter.GaussianBlur(1.5)), 0.35)
+    draw, rnd = ImageDraw.Draw(im), random.Random(seed)
+    w, h = size
+    for _ in range(12):
+        x, y, r = rnd.randrange(w), rnd.randrange(h), rnd.randrange(5, max(6, w // 6))
+        colour = tuple(rnd.randrange(256) for _ in range(3))
+        shape = draw.ellipse if rnd.random() < 0.5 else draw.rectangle
+        shape((x - r, y - r, x + r, y + r // 2), fill=colour)
+    return im
