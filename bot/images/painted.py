@@ -43,7 +43,7 @@ from PIL import Image, ImageChops, ImageFilter
 
 from .decode import decode
 from .errors import ImageRejected, MaskRejected, RejectReason, check_input_bytes
-from .mask_png import PreparedMask, coverage_words, make_prepared_mask
+from .mask_png import PreparedMask, make_prepared_mask
 from .mask_shape import match_image_shape
 from .morphology import close, dilate, erode, majority
 from .pixels import has_alpha
@@ -132,7 +132,7 @@ def mask_from_copy(copy: Image.Image, image: PreparedImage, *, limits: ImageLimi
     if rotated:
         notes.append("rotated the painted copy like the photo (it matched the photo's unrotated pixels)")
     if max(abs(c) for c in comparison.colour_shift) >= 8:
-        notes.append("the painted copy's colours were shifted; Retouch allowed for it")
+        notes.append("allowed for a colour shift in the painted copy")
     mask, _ = make_prepared_mask(
         alpha,
         source="painted",
@@ -143,8 +143,7 @@ def mask_from_copy(copy: Image.Image, image: PreparedImage, *, limits: ImageLimi
         rotated=rotated,
         notes=notes,
     )
-    summary = f"mask derived from your painted copy (covers {coverage_words(mask.edit_fraction)} of the image)"
-    mask.notes.insert(0, summary)
+    mask.notes.insert(0, mask.summary)  # "mask derived from your painted copy (covers 23% of the image)"
     return mask
 
 
