@@ -4,7 +4,7 @@ formats: what a file is, by its bytes · decode: safe decoding (bombs, EXIF) · 
 resizing, encoding · prepare: one input image for a model · mask: an edit mask for it from
 the member's upload (mask_png: the provider's mask format · mask_shape: does it fit the
 image · painted: a mask from a painted copy · morphology: cleaning binary masks) ·
-regions: a mask from `/edit region:` ·
+regions: a mask from `/edit region:` · mask_preview: the image with its mask drawn over it ·
 inputs: image and mask, in a worker thread · delivery_plan: outputs into Discord-sized messages.
 CPU-heavy calls run in worker threads (`*_async`) so the event loop never blocks.
 """
@@ -48,6 +48,7 @@ __all__ = [
     "DALLE2_LIMITS",
     "GPT_IMAGE_LIMITS",
     "PRESET_DESCRIPTIONS",
+    "PREVIEW_FILENAME",
     "REGION_EXAMPLE",
     "REGION_PRESETS",
     "DeliveredFile",
@@ -77,5 +78,7 @@ __all__ = [
     "prepare_mask_for",
     "prepare_region_mask",
     "region_mask",
+    "render_mask_preview",
+    "render_mask_preview_async",
     "sniff_format",
 ]
