@@ -89,8 +89,10 @@ def _base(data: bytes, max_edge: int, limits: ImageLimits) -> Image.Image:
 
 def _edit_area(mask: PreparedMask, size: tuple[int, int]) -> Image.Image:
     """Mode L at `size`: 255 where the mask says edit (alpha below 128), else 0."""
-    with Image.open(io.BytesIO(mask.data)) as im:
-        alpha = im.getchannel("A") if "A" in im.getbands() else im.convert("L").point(lambda v: 255 - v)
+    alpha = mask.alpha
+    if alpha is None:
+        with Image.open(io.BytesIO(mask.data)) as im:
+            alpha = im.getchannel("A") if "A" in im.getbands() else im.convert("L").point(lambda v: 255 - v)
     if alpha.size != size:
         alpha = alpha.resize(size, Image.Resampling.BOX if alpha.width > size[0] else Image.Resampling.BILINEAR)
     return alpha.point(lambda v: 255 if v < 128 else 0)

@@ -23,8 +23,9 @@ those do not matter:
    holes and gaps up to ~2.5% of the long edge are closed (scribbles, spots where the
    paint matched the photo), then the area grows by ~0.8% so the edit covers the edge
    of what was painted.
-6. The grid mask is scaled to the image sent with a smooth filter and thresholded (smooth
-   contours, not blocks), and encoded like every other mask (`mask_png`).
+6. The grid mask is scaled up with a smooth filter and thresholded (smooth contours, not
+   blocks), brought to the size of the image sent, and encoded like every other mask
+   (`mask_png`).
 
 Refused (`MaskRejected`) when almost nothing changed (`NOTHING_PAINTED`: under
 `MIN_CHANGED`) or it is not a copy (`NOT_A_COPY`: over `MAX_CHANGED` changed, or under
@@ -59,6 +60,7 @@ MIN_MATCHING = 0.5  # of the unpainted pixels, at least this share must match cl
 CLOSE_FRACTION = 0.012  # closing radius, share of the grid's long edge
 GROW_FRACTION = 0.008  # growth radius, share of the grid's long edge
 EDGE_ALLOWANCE = 0.5  # share of the photo's local contrast a difference must exceed
+SMOOTH_EDGE = 1024  # the mask's contours are smooth at this size, then scaled by whole pixels
 
 NOTHING_PAINTED = (
     "Your painted copy looks just like the image, so Retouch can't tell what to change. "
@@ -123,10 +125,7 @@ def mask_from_copy(copy: Image.Image, image: PreparedImage, *, limits: ImageLimi
         raise MaskRejected(RejectReason.NOTHING_PAINTED, NOTHING_PAINTED)
     if not comparison.is_copy:
         raise MaskRejected(RejectReason.NOT_A_COPY, NOT_A_COPY)
-    edit = grow(comparison.changed)
-    # Smooth scale-up then threshold: contours follow the grid's sub-pixel shape, not blocks.
-    full = edit.resize(image.size, Image.Resampling.BILINEAR)
-    alpha = full.point(lambda v: 0 if v >= 128 else 255)
+    alpha = to_alpha(grow(comparison.changed), image.size)
 
     notes: list[str] = []
     if rotated:
@@ -185,7 +184,7 @@ def reference_pixels(image: PreparedImage, grid: tuple[int, int], *, limits: Ima
 def _to_grid(im: Image.Image, grid: tuple[int, int]) -> Image.Image:
     # BOX averages every source pixel (noise, JPEG blocks) into the grid cell; the blur
     # then absorbs sub-cell misalignment between two differently-resized versions.
-    return im.resize(grid, Image.Resampling.BOX, reducing_gap=2.0).filter(ImageFilter.GaussianBlur(0.7))
+    return im.resize(grid, Image.Resampling.BOX, reducing_gap=2.0).filter(ImageFilter.BoxBlur(1))
 
 
 def compare(copy: Image.Image, reference: Image.Image) -> Comparison:
@@ -231,6 +230,19 @@ def _common_shift(hist: list[int]) -> int:
         if count > best_count:
             best, best_count = v, count
     return best - 128
+
+
+def to_alpha(edit: Image.Image, size: tuple[int, int]) -> Image.Image:
+    """The grid mask (255 = edit) as the provider's alpha (0 = edit) at `size`.
+
+    A smooth scale-up then a threshold makes contours follow the grid's sub-pixel shape
+    rather than its blocks. Done at up to `SMOOTH_EDGE` px (a bilinear resize to 4096² costs
+    ~35 ms), then blown up by whole pixels: steps of at most 4 px on a 4096² image.
+    """
+    scale = min(1.0, SMOOTH_EDGE / max(size))
+    smooth = (max(1, round(size[0] * scale)), max(1, round(size[1] * scale)))
+    alpha = edit.resize(smooth, Image.Resampling.BILINEAR).point(lambda v: 0 if v >= 128 else 255)
+    return alpha if smooth == size else alpha.resize(size, Image.Resampling.NEAREST)
 
 
 def grow(changed: Image.Image) -> Image.Image:
