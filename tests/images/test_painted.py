@@ -218,3 +218,14 @@ def test_dispatch_colourful_picture_that_is_not_a_copy_is_refused():
     with pytest.raises(MaskRejected) as info:
         prepare_mask_for(encode(gradient((480, 360)).transpose(T.ROTATE_180), "JPEG"), image)
     assert info.value.reason_code == RejectReason.NOT_A_COPY
+
+
+def test_dispatch_big_jpeg_mask_is_read_at_full_resolution():
+    # Decoded at a reduced scale to tell what it is, then again at full size to be read as a mask.
+    image = prepare_image(encode(photo((2400, 1800)), "JPEG", quality=85))
+    bw = Image.new("L", (2400, 1800), 0)
+    bw.paste(255, (0, 0, 1201, 1800))
+    out = prepare_mask_for(encode(bw, "JPEG", quality=95), image)
+    assert out.source == "luminance" and out.size == (2400, 1800) and not out.resized
+    a = decode(out.data).getchannel("A")
+    assert a.getpixel((1199, 900)) == 0 and a.getpixel((1203, 900)) == 255

@@ -18,7 +18,7 @@ from bot.images import (
     region_mask,
 )
 
-from .helpers import decode, encode, gradient
+from .helpers import decode, encode, gradient, halves, with_exif_orientation
 
 SIZES = [(64, 64), (96, 48), (40, 120)]
 
@@ -192,3 +192,11 @@ def test_prepare_input_with_a_region():
 async def test_prepare_input_async_with_a_region():
     result = await prepare_input_async(encode(gradient((40, 120)), "PNG"), region=parse_region("border"))
     assert result.mask is not None and result.mask.source == "region"
+
+
+def test_percentages_are_of_the_image_as_displayed():
+    # Stored 80×40, orientation 6: shown (and sent) 40×80; "top" is the top of what the member saw.
+    image = prepare_image(with_exif_orientation(halves((80, 40)), 6))
+    assert image.size == (40, 80)
+    a = alpha_of(prepare_region_mask(parse_region("top"), image))
+    assert a.size == (40, 80) and a.getpixel((20, 10)) == 0 and a.getpixel((20, 70)) == 255
