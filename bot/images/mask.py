@@ -89,7 +89,7 @@ def prepare_mask_for(data: bytes, image: PreparedImage, *, limits: ImageLimits =
     if two_tone and not colourful:
         return as_upload()
     try:
-        return mask_from_copy(upright, image, limits=limits)
+        return mask_from_copy(upright, image, limits=limits, uploaded=dec.display_size)
     except MaskRejected as exc:
         if exc.reason_code == RejectReason.NOT_A_COPY and (two_tone or not colourful):
             return as_upload()

@@ -110,12 +110,19 @@ def derive_painted_mask(
         subject="mask",
         draft=lambda stored: work_size(stored),
     )
-    return mask_from_copy(dec.display_image, prepared, limits=limits)
+    return mask_from_copy(dec.display_image, prepared, limits=limits, uploaded=dec.display_size)
 
 
-def mask_from_copy(copy: Image.Image, image: PreparedImage, *, limits: ImageLimits) -> PreparedMask:
-    """`derive_painted_mask` for a copy already decoded and turned upright."""
-    uploaded = copy.size
+def mask_from_copy(
+    copy: Image.Image,
+    image: PreparedImage,
+    *,
+    limits: ImageLimits,
+    uploaded: tuple[int, int] | None = None,
+) -> PreparedMask:
+    """`derive_painted_mask` for a copy already decoded and turned upright (possibly at a
+    reduced scale: `uploaded` is then its real size, as displayed)."""
+    uploaded = uploaded or copy.size
     copy, rotated = match_image_shape(
         copy, target=image.size, display=image.original_size, orientation=image.orientation
     )

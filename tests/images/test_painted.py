@@ -229,3 +229,11 @@ def test_dispatch_big_jpeg_mask_is_read_at_full_resolution():
     assert out.source == "luminance" and out.size == (2400, 1800) and not out.resized
     a = decode(out.data).getchannel("A")
     assert a.getpixel((1199, 900)) == 0 and a.getpixel((1203, 900)) == 255
+
+
+def test_a_big_copy_reports_its_real_size():
+    src, area = photo((1200, 900)), painted_area((1200, 900), "blob")
+    image = prepare_image(encode(src, "JPEG", quality=90))
+    mask = prepare_mask_for(painted_copy(src, area, scale=2.0, orientation=6), image)  # decoded at 1/2 scale
+    assert mask.source == "painted" and (mask.original_width, mask.original_height) == (2400, 1800)
+    assert mask.size == (1200, 900) and mask.resized
