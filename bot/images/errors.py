@@ -28,6 +28,8 @@ class RejectReason(StrEnum):
     CANNOT_FIT = "cannot_fit"  # could not be re-encoded/downscaled under the model's limits
     MASK_SHAPE_MISMATCH = "mask_shape_mismatch"
     MASK_TOO_LARGE = "mask_too_large"
+    NOTHING_PAINTED = "nothing_painted"  # painted copy: (almost) no difference from the image
+    NOT_A_COPY = "not_a_copy"  # painted copy: (almost) everything differs, e.g. another photo
 
 
 class ImageRejected(Exception):

@@ -1,8 +1,10 @@
 """One call for what an edit needs before the provider call: its images and optional mask.
 
-All are prepared in the same worker thread hop; the mask belongs to the first image and is
-matched against it as the member saw it and sized to the image actually sent (see
-`bot.images.mask`). Further images (models that take several inputs) are prepared alone.
+All are prepared in the same worker thread hop. The mask belongs to the first image and comes
+from the member's `mask` upload (a mask or a painted copy of the image, matched against the
+image as the member saw it: see `bot.images.mask`) or from a `region` (see
+`bot.images.regions`), never both, and is always sized to the image actually sent. Further
+images (models that take several inputs) are prepared alone.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Sequence
 from .errors import ImageRejected
 from .mask import PreparedMask, prepare_mask_for
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage, prepare_image
+from .regions import Region, prepare_region_mask
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,20 @@ def prepare_input(
     mask: bytes | None = None,
     *,
     more: Sequence[bytes] = (),
+    region: Region | None = None,
     limits: ImageLimits = GPT_IMAGE_LIMITS,
 ) -> PreparedInput:
-    """Raises `ImageRejected` for an image, `MaskRejected` (a subclass) for the mask."""
+    """Raises `ImageRejected` for an image, `MaskRejected` (a subclass) for the mask, and
+    ValueError for `mask` and `region` together (the service refuses that before calling)."""
+    if mask is not None and region is not None:
+        raise ValueError("give either a mask or a region, not both")
     prepared = prepare_image(image, limits=limits)
-    prepared_mask = None if mask is None else prepare_mask_for(mask, prepared, limits=limits)
+    if mask is not None:
+        prepared_mask: PreparedMask | None = prepare_mask_for(mask, prepared, limits=limits)
+    elif region is not None:
+        prepared_mask = prepare_region_mask(region, prepared, limits=limits)
+    else:
+        prepared_mask = None
     others = []
     for number, data in enumerate(more, start=2):
         try:
@@ -58,6 +70,7 @@ async def prepare_input_async(
     mask: bytes | None = None,
     *,
     more: Sequence[bytes] = (),
+    region: Region | None = None,
     limits: ImageLimits = GPT_IMAGE_LIMITS,
 ) -> PreparedInput:
-    return await asyncio.to_thread(prepare_input, image, mask, more=more, limits=limits)
+    return await asyncio.to_thread(prepare_input, image, mask, more=more, region=region, limits=limits)

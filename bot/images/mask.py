@@ -1,73 +1,50 @@
-"""Prepare an edit mask for a prepared image.
+"""Prepare an edit mask for a prepared image from the member's `mask` upload.
 
 Output: always a PNG, mode RGBA, exactly the size of the image that is sent, where
 alpha = 0 marks the area to edit (OpenAI semantics). The colour channels are written as
 the inverse of alpha (white where alpha is 0, black where it is 255), so a provider that
-reads masks by luminance ("white = edit") sees the same area.
+reads masks by luminance ("white = edit") sees the same area (`mask_png`).
 
-How the alpha is obtained:
-- The mask has a meaningful alpha channel (RGBA/LA/palette or colour-key transparency,
+What the upload is (`prepare_mask_for` decides; `prepare_mask`, which knows only sizes,
+takes the first two):
+- A mask with a meaningful alpha channel (RGBA/LA/palette or colour-key transparency,
   with at least one pixel below 255): that alpha is kept as is, soft edges included.
-- Otherwise (no alpha, or fully opaque alpha) it is read as a black/white mask by
+- A black/white mask (no colour, nearly all pixels near black or white): read by
   luminance with a hard threshold: pixels at least 50% grey (L >= 128) become alpha 0
   (edit), darker ones alpha 255 (keep). A threshold rather than inverted luminance as
   alpha, because the provider only treats fully transparent (alpha 0) pixels as editable;
   a note is added when the mask has a noticeable amount of grey.
+- Anything else (a colourful picture, a grey one with many mid-tones) is taken for a
+  *painted copy* of the image and the mask is derived from the differences (`painted`).
+  If it turns out not to be a copy of the image, a grey mask or a two-tone one is read by
+  luminance after all (as before painted copies existed); a colourful one is refused.
 
-Geometry: the mask's own EXIF orientation is applied first (as viewers show it). The
-member drew it on the image as Discord DISPLAYED it, i.e. with the image's EXIF
-orientation applied and before our downscaling, so it is compared with that displayed
-size (`original_size`): the same size or the same aspect ratio (within 1%) is accepted and
-resized to the prepared image's size (`image_size`). As a courtesy, a mask that instead
-matches the image's stored (unrotated) pixels of a 90°-rotated photo — drawn in a tool that
-ignores EXIF — is rotated the same way as the image. Anything else is refused with both
-sizes in the message. Binary masks are resized smoothly then re-thresholded so edges stay
-hard; soft masks are resized bilinearly.
+Geometry (`mask_shape`): the mask's own EXIF orientation is applied first; it must have
+the shape of the image as the member saw it (or of its unrotated pixels, then it is
+turned like the image); it is then resized to the prepared image's size. Binary masks
+are resized smoothly then re-thresholded so edges stay hard; soft masks bilinearly.
 
-Size: the PNG must be under `limits.mask_max_bytes` (4 MB). If it is not: maximum zlib
-compression, then soft alpha posterized to 16 levels (0 and 255 kept exact), then a hard
-0/255 threshold; refused only if still too large.
+Size: the PNG must be under `limits.mask_max_bytes` (4 MB); see `mask_png.encode_mask`.
 """
 
 from __future__ import annotations
 
-import io
-from dataclasses import dataclass, field
+from PIL import Image, ImageChops
 
-from PIL import Image
-
-from .decode import ORIENTATION_TRANSPOSE, SWAPS_AXES, decode
-from .errors import MaskRejected, RejectReason, check_input_bytes, dims, format_mb
-from .pixels import has_alpha, normalize_mode
+from .decode import Decoded, decode
+from .errors import MaskRejected, RejectReason, check_input_bytes, dims
+from .mask_png import PreparedMask, is_binary, make_prepared_mask, threshold
+from .mask_shape import RATIO_TOLERANCE, match_image_shape
+from .painted import mask_from_copy, work_size
+from .pixels import alpha_is_meaningful, has_alpha, normalize_mode
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage
 
-RATIO_TOLERANCE = 0.01
+__all__ = ["LUMINANCE_THRESHOLD", "RATIO_TOLERANCE", "PreparedMask", "prepare_mask", "prepare_mask_for"]
+
 LUMINANCE_THRESHOLD = 128  # L >= 128 (white-ish) = edit
-
-
-@dataclass(frozen=True)
-class PreparedMask:
-    data: bytes = field(repr=False)
-    format: str  # always "png"
-    content_type: str  # always "image/png"
-    width: int
-    height: int
-    original_width: int  # the uploaded mask (its own EXIF orientation applied)
-    original_height: int
-    converted: bool  # alpha derived from a black/white mask
-    resized: bool
-    notes: list[str] = field(default_factory=list)
-    source: str = "alpha"  # "alpha" (kept) or "luminance" (converted from black/white)
-    edit_fraction: float = 0.0  # share of pixels marked for editing (alpha == 0)
-    rotated: bool = False  # turned like the image (mask matched its unrotated pixels)
-
-    @property
-    def size(self) -> tuple[int, int]:
-        return (self.width, self.height)
-
-    @property
-    def filename(self) -> str:
-        return "mask.png"
+MAX_MIDTONES = 0.10  # a black/white mask has at most this share of mid-grey pixels
+COLOURFUL_SHARE = 0.02  # a picture is colourful when this share of it has clear colour
+_CLEAR_COLOUR = 40  # max − min of R, G, B above this is a colour, not a tinted grey
 
 
 def prepare_mask(
@@ -78,95 +55,104 @@ def prepare_mask(
     original_size: tuple[int, int] | None = None,
     orientation: int = 1,
 ) -> PreparedMask:
-    """Validate and convert a member's mask.
+    """Validate and convert a member's mask (its alpha channel, or black and white).
 
     `image_size`: size of the image actually sent (the mask will have exactly this size).
     `original_size`: the member's image as displayed, before downscaling (defaults to
     `image_size`). `orientation`: the EXIF orientation applied to the image. With a
-    `PreparedImage` at hand, `prepare_mask_for` fills the three in.
+    `PreparedImage` at hand, use `prepare_mask_for`, which also accepts painted copies.
     """
     target = (int(image_size[0]), int(image_size[1]))
     if target[0] < 1 or target[1] < 1:
         raise ValueError(f"bad image_size {image_size!r}")
-    display = tuple(original_size) if original_size is not None else target
+    display = (int(original_size[0]), int(original_size[1])) if original_size is not None else target
+    dec = _decode_mask(data, limits)
+    return _from_upload(dec.display_image, target=target, display=display, orientation=orientation, limits=limits)
 
+
+def prepare_mask_for(data: bytes, image: PreparedImage, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> PreparedMask:
+    """The mask for a `PreparedImage`, whatever the member uploaded: a mask with
+    transparency, a black-and-white mask, or a painted copy of the image."""
+    # A JPEG is decoded at a reduced scale first: enough to tell what it is, and all a
+    # painted copy needs. Anything read as a mask is decoded again at full size.
+    dec = _decode_mask(data, limits, draft=True)
+    upright = dec.display_image
+    geometry = {"target": image.size, "display": image.original_size, "orientation": image.orientation}
+
+    def as_upload() -> PreparedMask:
+        full = dec if dec.image.size == dec.stored_size else _decode_mask(data, limits)
+        return _from_upload(full.display_image, limits=limits, **geometry)
+
+    if alpha_is_meaningful(upright):
+        return as_upload()
+    colourful, two_tone = _colourful(upright), _two_tone(upright)
+    if two_tone and not colourful:
+        return as_upload()
+    try:
+        return mask_from_copy(upright, image, limits=limits, uploaded=dec.display_size)
+    except MaskRejected as exc:
+        if exc.reason_code == RejectReason.NOT_A_COPY and (two_tone or not colourful):
+            return as_upload()
+        raise
+
+
+# --- an uploaded mask -------------------------------------------------------------------
+
+
+def _decode_mask(data: bytes, limits: ImageLimits, *, draft: bool = False) -> Decoded:
     check_input_bytes(data, max_input_bytes=limits.max_input_bytes, error=MaskRejected, subject="mask")
-    dec = decode(data, max_decoded_pixels=limits.max_decoded_pixels, error=MaskRejected, subject="mask")
-    mask = dec.display_image
+    return decode(
+        data,
+        max_decoded_pixels=limits.max_decoded_pixels,
+        error=MaskRejected,
+        subject="mask",
+        draft=(lambda stored: work_size(stored)) if draft else None,
+    )
+
+
+def _from_upload(
+    mask: Image.Image,
+    *,
+    target: tuple[int, int],
+    display: tuple[int, int],
+    orientation: int,
+    limits: ImageLimits,
+) -> PreparedMask:
     uploaded = mask.size
     notes: list[str] = []
-
     alpha, source, grey_share = _alpha_of(mask)
     if source == "luminance":
         notes.append("converted the black-and-white mask: white areas will be edited")
         if grey_share > 0.02:
             notes.append("the mask has grey areas: those lighter than 50% grey will be edited")
 
-    rotated = False
-    if uploaded != target and not (_same_shape(uploaded, display) or _same_shape(uploaded, target)):
-        turned = (display[1], display[0])
-        if orientation in SWAPS_AXES and _same_shape(uploaded, turned):
-            alpha = alpha.transpose(ORIENTATION_TRANSPOSE[orientation])
-            rotated = True
-            notes.append("rotated the mask like the photo (it matched the photo's unrotated pixels)")
-        else:
-            raise MaskRejected(
-                RejectReason.MASK_SHAPE_MISMATCH,
-                f"The mask is {dims(uploaded)} but the image is {dims(display)}; they need the same "
-                "shape (aspect ratio). Draw the mask on the same image and try again.",
-            )
+    alpha, rotated = match_image_shape(alpha, target=target, display=display, orientation=orientation)
+    if rotated:
+        notes.append("rotated the mask like the photo (it matched the photo's unrotated pixels)")
 
     resized = alpha.size != target
     if resized:
         notes.append(f"resized the mask {dims(alpha.size)} → {dims(target)} to match the image")
         alpha = _resize_alpha(alpha, target)
 
-    out, alpha, shrink_note = _encode_mask(alpha, limits.mask_max_bytes)
-    if shrink_note:
-        notes.append(shrink_note)
-
-    edit = alpha.histogram()[0]
-    total = target[0] * target[1]
-    if edit == 0:
-        notes.append("the mask marks nothing for editing (no transparent or white area)")
-    elif edit == total:
-        notes.append("the mask marks the whole image for editing")
-
-    return PreparedMask(
-        data=out,
-        format="png",
-        content_type="image/png",
-        width=target[0],
-        height=target[1],
-        original_width=uploaded[0],
-        original_height=uploaded[1],
+    mask_out, alpha = make_prepared_mask(
+        alpha,
+        source=source,
+        max_bytes=limits.mask_max_bytes,
+        uploaded=uploaded,
         converted=source == "luminance",
         resized=resized,
-        notes=notes,
-        source=source,
-        edit_fraction=edit / total,
         rotated=rotated,
+        notes=notes,
     )
-
-
-def prepare_mask_for(data: bytes, image: PreparedImage, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> PreparedMask:
-    """`prepare_mask` against a `PreparedImage` (its sent size, displayed size, orientation)."""
-    return prepare_mask(
-        data,
-        image_size=image.size,
-        original_size=image.original_size,
-        orientation=image.orientation,
-        limits=limits,
-    )
-
+    if mask_out.edit_fraction == 0:
+        mask_out.notes.append("the mask marks nothing for editing (no transparent or white area)")
+    elif mask_out.edit_fraction == 1:
+        mask_out.notes.append("the mask marks the whole image for editing")
+    return mask_out
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _same_shape(a: tuple[int, int], b: tuple[int, int]) -> bool:
-    ra, rb = a[0] / a[1], b[0] / b[1]
-    return abs(ra / rb - 1.0) <= RATIO_TOLERANCE
 
 
 def _luma(im: Image.Image) -> Image.Image:
@@ -188,48 +174,27 @@ def _alpha_of(mask: Image.Image) -> tuple[Image.Image, str, float]:
     return luma.point(lambda v: 0 if v >= LUMINANCE_THRESHOLD else 255), "luminance", grey
 
 
-def _is_binary(alpha: Image.Image) -> bool:
-    hist = alpha.histogram()
-    return sum(hist[1:255]) == 0
+def _two_tone(im: Image.Image) -> bool:
+    """Nearly every pixel near black or near white (JPEG ringing and soft edges allowed)."""
+    hist = _luma(im).histogram()
+    return sum(hist[48:208]) <= MAX_MIDTONES * sum(hist)
 
 
-def _threshold(alpha: Image.Image) -> Image.Image:
-    return alpha.point(lambda v: 0 if v < 128 else 255)
+def _colourful(im: Image.Image) -> bool:
+    """Whether a clear colour (not a grey with a tint) covers a noticeable share."""
+    if im.mode in ("L", "1", "LA", "I", "I;16", "F"):
+        return False
+    small = im.convert("RGB")
+    small.thumbnail((256, 256), Image.Resampling.BOX)
+    r, g, b = small.split()
+    highest = ImageChops.lighter(ImageChops.lighter(r, g), b)
+    lowest = ImageChops.darker(ImageChops.darker(r, g), b)
+    spread = ImageChops.subtract(highest, lowest)
+    hist = spread.histogram()
+    return sum(hist[_CLEAR_COLOUR + 1 :]) > COLOURFUL_SHARE * sum(hist)
 
 
 def _resize_alpha(alpha: Image.Image, size: tuple[int, int]) -> Image.Image:
-    binary = _is_binary(alpha)
+    binary = is_binary(alpha)
     out = alpha.resize(size, Image.Resampling.BILINEAR)
-    return _threshold(out) if binary else out
-
-
-def _png(alpha: Image.Image, compress_level: int) -> bytes:
-    inverse = alpha.point(lambda v: 255 - v)
-    rgba = Image.merge("RGBA", (inverse, inverse, inverse, alpha))
-    buf = io.BytesIO()
-    rgba.save(buf, "PNG", compress_level=compress_level)
-    return buf.getvalue()
-
-
-def _encode_mask(alpha: Image.Image, max_bytes: int) -> tuple[bytes, Image.Image, str | None]:
-    out = _png(alpha, 6)
-    if len(out) <= max_bytes:
-        return out, alpha, None
-    out = _png(alpha, 9)
-    if len(out) <= max_bytes:
-        return out, alpha, None
-    limit = format_mb(max_bytes)
-    if not _is_binary(alpha):
-        levels = alpha.point(lambda v: v if v in (0, 255) else min(254, (v // 16) * 16 + 8))
-        out = _png(levels, 9)
-        if len(out) <= max_bytes:
-            return out, levels, f"reduced the mask's soft edges to 16 levels to fit the {limit} mask limit"
-        hard = _threshold(alpha)
-        out = _png(hard, 9)
-        if len(out) <= max_bytes:
-            return out, hard, f"made the mask's soft edges hard to fit the {limit} mask limit"
-    raise MaskRejected(
-        RejectReason.MASK_TOO_LARGE,
-        f"The mask is too detailed to fit the provider's {limit} mask limit even after compression. "
-        "Use a simpler mask (solid areas) and try again.",
-    )
+    return threshold(out) if binary else out

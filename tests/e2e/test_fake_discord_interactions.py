@@ -35,7 +35,7 @@ async def test_message_command_modal_with_and_without_a_file(fake_discord, tmp_p
         cog = bot.get_cog("Components")
         photo = fake_discord.post_message(alice, "my cat", attachments=[FakeAttachment.image(png(), "cat.png")])
 
-        rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=photo)
+        rec = await fake_discord.invoke_message_command("Test edit", by=alice, message=photo)
         modal = await rec.wait_modal()
         assert rec.violations == [] and rec.ack_type == 9
         assert modal["title"] == "Edit image"
@@ -64,7 +64,7 @@ async def test_message_command_modal_with_and_without_a_file(fake_discord, tmp_p
             await fake_discord.submit_modal(rec, values={"prompt": "again"})
 
         # without a mask, another model
-        rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=photo)
+        rec = await fake_discord.invoke_message_command("Test edit", by=alice, message=photo)
         await rec.wait_modal()
         sub = await fake_discord.submit_modal(rec, values={"prompt": "a blue hat", "model": ["gpt-image-1"]})
         reply = await sub.wait_reply()
@@ -82,7 +82,7 @@ async def test_modal_rules(fake_discord, tmp_path):
         with pytest.raises(AssertionError, match="no message command 'panel'"):
             await fake_discord.invoke_message_command("panel", by=alice, message=photo)
 
-        rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=photo)
+        rec = await fake_discord.invoke_message_command("Test edit", by=alice, message=photo)
         await rec.wait_modal()
         # what the client would not let a member submit
         with pytest.raises(AssertionError, match="required"):
@@ -230,7 +230,7 @@ async def test_forwards_and_embeds_reach_the_message_command(fake_discord, tmp_p
         linked = fake_discord.post_message(alice, embeds=[{"image": FakeAttachment.image(embed_bytes, "linked.png"), "title": "a link"}])
 
         for message in (forward, from_elsewhere, linked):
-            rec = await fake_discord.invoke_message_command("Edit image", by=bob, message=message)
+            rec = await fake_discord.invoke_message_command("Test edit", by=bob, message=message)
             await rec.wait_modal()
         got_forward, got_elsewhere, got_linked = cog.targets
 

@@ -163,7 +163,7 @@ class Components(commands.Cog):
         self.errors: list[BaseException] = []
         self.targets: list[discord.Message] = []
         # A context menu cannot be declared inside a Cog class with the decorator.
-        self.menu = app_commands.ContextMenu(name="Edit image", callback=self.edit_image)
+        self.menu = app_commands.ContextMenu(name="Test edit", callback=self.edit_image)
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)

@@ -7,7 +7,7 @@ import random
 import struct
 import zlib
 
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
 
 
 def encode(im: Image.Image, fmt: str, **params) -> bytes:
@@ -94,3 +94,61 @@ def animated_gif(colors: list[tuple[int, int, int]], size=(16, 16)) -> bytes:
 def heic_like() -> bytes:
     """The start of an HEIC file (ISO-BMFF `ftyp` box with the `heic` brand)."""
     return struct.pack(">I", 24) + b"ftypheic" + b"\x00\x00\x00\x00" + b"mif1heic" + b"\x00" * 64
+
+
+def photo(size: tuple[int, int], seed: int = 1) -> Image.Image:
+    """Photo-like RGB: a gradient with fine texture (blurred noise) and a few solid shapes
+    with hard edges, the things that make comparing two versions of a picture hard."""
+    im = Image.blend(gradient(size), noise(size, seed=seed).filter(ImageFilter.GaussianBlur(1.5)), 0.35)
+    draw, rnd = ImageDraw.Draw(im), random.Random(seed)
+    w, h = size
+    for _ in range(12):
+        x, y, r = rnd.randrange(w), rnd.randrange(h), rnd.randrange(5, max(6, w // 6))
+        colour = tuple(rnd.randrange(256) for _ in range(3))
+        shape = draw.ellipse if rnd.random() < 0.5 else draw.rectangle
+        shape((x - r, y - r, x + r, y + r // 2), fill=colour)
+    return im
+
+
+MAGENTA = (255, 0, 255)
+T = Image.Transpose
+# what a phone stores for a picture that shows upright with this EXIF orientation
+STORED = {1: None, 3: T.ROTATE_180, 6: T.ROTATE_90, 8: T.ROTATE_270}
+
+
+def painted_area(size: tuple[int, int], shape: str) -> Image.Image:
+    """Mode L, 255 where the member paints."""
+    area = Image.new("L", size, 0)
+    draw, (w, h) = ImageDraw.Draw(area), size
+    if shape == "blob":
+        draw.ellipse((w * 0.2, h * 0.25, w * 0.55, h * 0.7), fill=255)
+    elif shape == "stroke":  # a thick brush stroke with a bend
+        draw.line([(w * 0.1, h * 0.8), (w * 0.4, h * 0.5), (w * 0.8, h * 0.6)], fill=255, width=max(4, w // 25), joint="curve")
+    elif shape == "corner":  # touches the image edges
+        draw.rectangle((w * 0.7, 0, w, h * 0.3), fill=255)
+    else:
+        raise ValueError(shape)
+    return area
+
+
+def painted_copy(
+    src: Image.Image,
+    area: Image.Image | None,
+    *,
+    colour: tuple[int, int, int] = MAGENTA,
+    scale: float = 1.0,
+    shift: int = 0,
+    orientation: int = 1,
+    quality: int = 70,
+) -> bytes:
+    copy = src.copy()
+    if area is not None:
+        copy.paste(colour, (0, 0), area)
+    if scale != 1.0:
+        copy = copy.resize((round(src.width * scale), round(src.height * scale)), Image.Resampling.LANCZOS)
+    if shift:
+        copy = copy.point(lambda v: max(0, min(255, v + shift)))
+    method = STORED[orientation]
+    if method is None:
+        return encode(copy, "JPEG", quality=quality)
+    return with_exif_orientation(copy.transpose(method), orientation, quality=quality)
