@@ -53,7 +53,7 @@ from bot.provider.models import ModelTable
 from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import QuotaStore, Reservation
+from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultFiles, ResultStore
 from bot.text import edit_status
 from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
@@ -72,7 +72,6 @@ PREPARE_CONCURRENCY = 2
 # also throttle their own updates to what the platform's rate limits allow).
 PROGRESS_INTERVAL_SECONDS = 3.0
 CANCELLED_QUEUED = "cancelled"
-CANCELLED_RUNNING = "cancelled while running"
 # After shutdown cancels an edit that is posting its result, how long the post may finish.
 DELIVERY_GRACE_SECONDS = 10.0
 PROMPT_PREVIEW_CHARS = 300
@@ -460,7 +459,7 @@ class EditService:
         running = edit.phase is Phase.RUNNING
         edit.phase = Phase.CANCELLED
         # A running call may already be billed by the provider: the ledger says so.
-        await self._settle_refund(edit, CANCELLED_RUNNING if running else CANCELLED_QUEUED)
+        await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)
         by_moderator = edit.cancelled_by != edit.order.requester.user_id
         self._emit(edit, Outcome.CANCELLED, reason="cancelled by a moderator" if by_moderator else "cancelled by the member",
                    reason_code="cancelled_running" if running else "cancelled")

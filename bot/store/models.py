@@ -152,6 +152,8 @@ class ServerReport:
     refunded: int
     tokens: int
     cost_usd: float
+    # Cancelled by a member while the provider was working: refunded, maybe still billed.
+    cancelled_running: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -65,6 +65,8 @@ __all__ = [
 
 STALE_REASON = "stale"
 ABANDONED_REASON = "abandoned"
+# A member cancelled while the provider worked: refunded, but the provider may bill it.
+CANCELLED_RUNNING_REASON = "cancelled while running"
 
 # What one ledger row counts against its member's quota.
 _COUNTED = (
@@ -191,13 +193,14 @@ SELECT user_id,
  LIMIT :top
 """
 
-_REPORT_TOTALS_SQL = """
+_REPORT_TOTALS_SQL = f"""
 SELECT COUNT(DISTINCT user_id),
        COALESCE(SUM(CASE WHEN status = 'committed' THEN images_delivered END), 0),
        COUNT(*),
        COALESCE(SUM(status = 'refunded'), 0),
        COALESCE(SUM(total_tokens), 0),
-       COALESCE(SUM(cost_usd), 0.0)
+       COALESCE(SUM(cost_usd), 0.0),
+       COALESCE(SUM(refund_reason = '{CANCELLED_RUNNING_REASON}'), 0)
   FROM ledger
  WHERE guild_id = :guild AND created_at >= :start AND created_at < :end
 """
@@ -728,4 +731,5 @@ class QuotaStore:
             refunded=totals[3],
             tokens=totals[4],
             cost_usd=float(totals[5]),
+            cancelled_running=totals[6],
         )

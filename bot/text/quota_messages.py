@@ -94,6 +94,11 @@ def report_lines(report: ServerReport, *, user_name) -> list[str]:  # type: igno
         f"{word.capitalize()}: {plural(report.images, 'image')} for {plural(report.users, 'member')} "
         f"· {report.tokens:,} tokens · est. {cost_text(report.cost_usd)} · resets {discord_time(report.resets_at)}",
     ]
+    if report.cancelled_running:
+        lines.append(
+            f"{plural(report.cancelled_running, 'edit')} cancelled while the provider was working: refunded, "
+            "but the provider may still have billed them"
+        )
     for rank, row in enumerate(report.rows, start=1):
         refunded = f", {row.refunded} refunded" if row.refunded else ""
         lines.append(

@@ -242,6 +242,7 @@ class SentMessage:
     interaction_metadata: dict[str, Any] | None = None
     viewer: FakeUser | None = None  # who sees it when ephemeral: the member who interacted
     deleted: bool = False
+    edit_times: list[float] = field(default_factory=list)  # time.monotonic() of each change
 
     @property
     def ephemeral(self) -> bool:
@@ -1341,12 +1342,17 @@ class FakeDiscord:
         elif files:
             message.files = message.files + list(files)
         message.history.append({"content": message.content, "embeds": message.embeds, "files": [f.filename for f in message.files]})
+        message.edit_times.append(time.monotonic())
 
     def _component_problems(self, body: dict[str, Any], message: SentMessage | None) -> list[str]:
         if "components" not in body:
             return []
         flags = int(body.get("flags") or 0) | (message.flags if message is not None else 0)
         return ui_rules.message_component_errors(body.get("components") or [], flags)
+
+    def delete_message(self, message: SentMessage) -> None:
+        """Someone else removes `message` (a moderator, or the member dismissing it)."""
+        self._delete(message)
 
     def _delete(self, message: SentMessage) -> None:
         message.deleted = True
