@@ -15,6 +15,7 @@ from bot.discord_app.interaction_surface import (
     requester_of,
 )
 from bot.edits.order import EditOrder
+from bot.images.regions import PRESET_DESCRIPTIONS, REGION_EXAMPLE, REGION_PRESETS
 
 if TYPE_CHECKING:
     from bot.discord_app.retouch_bot import Retouch
@@ -45,6 +46,20 @@ class EditCog(commands.Cog):
             choices.insert(0, current)  # free sizes (gpt-image-2) are checked on submit
         return [app_commands.Choice(name=s, value=s) for s in choices][:25]
 
+    async def region_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        typed = current.strip().lower()
+        choices = [
+            app_commands.Choice(name=f"{name} — {PRESET_DESCRIPTIONS[name]}", value=name)
+            for name in REGION_PRESETS
+            if typed in name
+        ]
+        if typed and typed not in REGION_PRESETS:
+            # A custom area is checked on submit, with an example if it is malformed.
+            choices.insert(0, app_commands.Choice(name=current[:100], value=current[:100]))
+        elif not typed:
+            choices.append(app_commands.Choice(name=f"custom: type e.g. {REGION_EXAMPLE} or ellipse:25,25,50,50", value=REGION_EXAMPLE))
+        return choices[:25]
+
     @app_commands.command(name="edit", description="Edit an image with AI: attach it and describe the change")
     @app_commands.describe(
         image="The picture to edit (PNG, JPEG, WebP; GIF/BMP/TIFF are converted)",
@@ -56,11 +71,12 @@ class EditCog(commands.Cog):
         n="How many versions to make (1-10); each counts against your quota",
         output_format="File type of the result",
         background="Transparent needs png or webp output",
+        region="Or let Retouch make the mask: top, bottom, left, right, center, border, or rect:X,Y,W,H / ellipse:X,Y,W,H in %",
         image2="Optional second input image, for models that combine several (e.g. gpt-image-2)",
         image3="Optional third input image",
         image4="Optional fourth input image",
     )
-    @app_commands.autocomplete(model=model_autocomplete, size=size_autocomplete)
+    @app_commands.autocomplete(model=model_autocomplete, size=size_autocomplete, region=region_autocomplete)
     async def edit(
         self,
         interaction: discord.Interaction,
@@ -76,6 +92,7 @@ class EditCog(commands.Cog):
         image2: Optional[discord.Attachment] = None,
         image3: Optional[discord.Attachment] = None,
         image4: Optional[discord.Attachment] = None,
+        region: Optional[app_commands.Range[str, 1, 100]] = None,
     ) -> None:
         more = [(label, a) for label, a in (("image2", image2), ("image3", image3), ("image4", image4)) if a is not None]
         order = EditOrder(
@@ -84,6 +101,7 @@ class EditCog(commands.Cog):
             image=AttachmentInput(image, "image"),
             more_images=tuple(AttachmentInput(a, label) for label, a in more),
             mask=AttachmentInput(mask, "mask") if mask is not None else None,
+            region=region,
             model=model,
             n=n,
             size=size,

@@ -21,6 +21,7 @@ from bot.discord_app.moderators import is_moderator
 from bot.discord_app.replies import send_private
 from bot.edits.order import BytesInput, EditOrder
 from bot.edits.service import CancelResult
+from bot.images.regions import REGION_EXAMPLE
 from bot.store.results import StoredResult
 from bot.text import edit_status
 
@@ -108,6 +109,12 @@ class EditAgainModal(discord.ui.Modal, title="Edit again"):
                 text="Mask (optional)", description="Transparent or white areas get edited", component=self.mask
             )
         )
+        self.region = discord.ui.TextInput(
+            custom_id="region", required=False, max_length=100, placeholder=f"top, center, border, {REGION_EXAMPLE}…"
+        )
+        self.add_item(
+            discord.ui.Label(text="Or a region (optional)", description="Where to edit, instead of a mask", component=self.region)
+        )
         self.which: discord.ui.Select | None = None
         if len(stored.result_names) > 1:
             self.which = discord.ui.Select(
@@ -133,6 +140,7 @@ class EditAgainModal(discord.ui.Modal, title="Edit again"):
             prompt=self.prompt.value,
             image=BytesInput(image, "image"),
             mask=AttachmentInput(uploads[0], "mask") if uploads else None,
+            region=(self.region.value or "").strip() or None,
             n=1,
             entry="Edit again",
         )

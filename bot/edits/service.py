@@ -41,6 +41,7 @@ from bot.images.delivery_plan import Message, plan_delivery_async
 from bot.images.errors import ImageRejected, MaskRejected
 from bot.images.inputs import PreparedInput, prepare_input_async
 from bot.images.prepare import GPT_IMAGE_LIMITS
+from bot.images.regions import RegionError, parse_region
 from bot.provider.client import EditResult, ImageEditClient
 from bot.provider.errors import (
     BillingError,
@@ -342,10 +343,17 @@ class EditService:
             output_format=order.output_format,
             background=order.background,
         )
+        if order.region is not None and order.mask is not None:
+            raise UserFacingError(edit_status.MASK_AND_REGION, reason_code="invalid_request")
+        if order.region is not None:
+            try:
+                parse_region(order.region)
+            except RegionError as exc:
+                raise UserFacingError(exc.message, reason_code="invalid_region") from None
         spec = self.models.get(model)
         if len(order.images) > spec.max_images:
             raise UserFacingError(edit_status.one_image_only(model, spec.max_images, self._multi_image_models()))
-        check_options(options, spec, with_mask=order.mask is not None, images=len(order.images))
+        check_options(options, spec, with_mask=order.mask is not None or order.region is not None, images=len(order.images))
         for source in (*order.images, order.mask):
             if source is not None and source.declared_size is not None and source.declared_size > MAX_DOWNLOAD_BYTES:
                 raise UserFacingError(edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
@@ -356,7 +364,8 @@ class EditService:
             image = await self._read(order.image)
             more = [await self._read(source) for source in order.more_images]
             mask = await self._read(order.mask) if order.mask is not None else None
-            return await prepare_input_async(image, mask, more=more, limits=limits_for(spec))
+            region = parse_region(order.region) if order.region is not None else None
+            return await prepare_input_async(image, mask, more=more, region=region, limits=limits_for(spec))
 
     @staticmethod
     async def _read(source: InputSource) -> bytes:

@@ -10,6 +10,7 @@ RESTART_CANCELLED = (
 RESTART_BEFORE_START = (
     "Retouch had to restart before your edit started. Nothing was charged: please run /edit again in a minute."
 )
+MASK_AND_REGION = "Use either `mask` or `region`, not both: a region builds the mask for you."
 REFUNDED = "Your quota was refunded."
 SERVERS_ONLY = "Retouch works in servers: run this command in a server channel."
 EMPTY_PROMPT = "The prompt is empty: describe the change you want, e.g. 'make the sky purple'."

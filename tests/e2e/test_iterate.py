@@ -129,7 +129,7 @@ async def test_edit_again_without_a_mask_on_a_single_result(fake_discord, settin
         _, reply = await first_result(fake_discord, alice)
         click = await fake_discord.click(reply, next(i for i in ids(reply) if "again" in i), by=alice)
         modal = await click.wait_modal()
-        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask"], "no 'which image' for one result"
+        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "region"], "no 'which image' for one result"
         submit = await fake_discord.submit_modal(click, values={"prompt": "brighter"}, by=alice)
         await submit.wait_result()
         sent = image_api.edits[-1]
