@@ -44,11 +44,15 @@ LABEL org.opencontainers.image.title="Retouch" \
       org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.base.name="${PYTHON_IMAGE}"
 
+# RETOUCH_IN_CONTAINER marks this image (not a setting): `doctor` and `backup` then give
+# advice for it (the /data volume, uid 10001). A checkout run in some other container or
+# VM is not mistaken for it, as /.dockerenv or /run/.containerenv would be.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_PATH=/data/retouch.db \
-    HEALTH_FILE=/tmp/retouch-health.json
+    HEALTH_FILE=/tmp/retouch-health.json \
+    RETOUCH_IN_CONTAINER=1
 
 # A fixed uid/gid (10001) so a host folder mounted on /data can be chowned to it.
 RUN groupadd --system --gid 10001 retouch \
