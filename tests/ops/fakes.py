@@ -21,9 +21,12 @@ The control API lets a shell script play a Discord member::
 * `wait-ready`: wait until a bot has identified on the gateway since `expect-connect`
   and has synced its slash commands;
 * `invoke`: member `member` (created on first use, the same member afterwards) runs
-  `/command options`; `image: [w, h]` attaches a PNG of that size as the `image` option.
-  Answers with what the member ends up seeing (`ephemeral`, `text`, `files`), the fake's
-  rule violations, and how many edits reached the image API so far.
+  `/command options`; `image: [w, h]` attaches a PNG of that size as the `image` option;
+  `image_api_delay: s` makes the image API take that long over this edit. Answers with
+  what the member ends up seeing (`ephemeral`, `text`, `files`), the fake's rule
+  violations, and how many edits reached the image API so far. With `background: true`
+  it answers `{"id": ...}` as soon as the edit has reached the image API (an edit in
+  flight, e.g. to stop the bot under it), and `result {"id": ...}` waits for the outcome.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from tests.fakes.discord_server import FakeDiscord, FakeUser
+    from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord, SentMessage
     from tests.fakes.image_api import FakeImageAPI
 
 
@@ -53,6 +56,7 @@ class Control:
         self.discord = discord_fake
         self.image_api = image_api
         self.members: dict[str, FakeUser] = {}
+        self.in_flight: dict[str, InteractionRecord] = {}
 
     def app(self) -> web.Application:
         from aiohttp import web
@@ -61,6 +65,7 @@ class Control:
         app.router.add_post("/expect-connect", self._expect_connect)
         app.router.add_post("/wait-ready", self._wait_ready)
         app.router.add_post("/invoke", self._invoke)
+        app.router.add_post("/result", self._result)
         return app
 
     @staticmethod
@@ -96,7 +101,7 @@ class Control:
 
     async def _invoke(self, request: web.Request) -> web.Response:
         from tests.fakes.discord_server import FakeAttachment
-        from tests.fakes.image_api import make_image
+        from tests.fakes.image_api import Reply, make_image
 
         body = await self._body(request)
         name = str(body.get("member", "member"))
@@ -107,20 +112,44 @@ class Control:
         if "image" in body:
             width, height = body["image"]
             options["image"] = FakeAttachment.image(make_image(int(width), int(height)), "ci.png")
+        if body.get("image_api_delay"):
+            self.image_api.queue(Reply.images(delay=float(body["image_api_delay"])))
+        timeout = float(body.get("timeout", 60))
+        before = len(self.image_api.edits)
         try:
             record = await self.discord.invoke(str(body["command"]), by=member, **options)
-            reply = await record.wait_result(timeout=float(body.get("timeout", 60)))
+            if body.get("background"):
+                deadline = asyncio.get_running_loop().time() + timeout
+                while len(self.image_api.edits) == before and not record.violations:
+                    if asyncio.get_running_loop().time() > deadline:
+                        raise asyncio.TimeoutError("the edit never reached the image API")
+                    await asyncio.sleep(0.02)
+                self.in_flight[str(record.id)] = record
+                return self._answer({"id": str(record.id)})
+            reply = await record.wait_result(timeout=timeout)
         except (AssertionError, asyncio.TimeoutError) as exc:
             return self._answer({"error": f"/{body.get('command')}: {exc!r}"}, 500)
-        return self._answer(
-            {
-                "ephemeral": reply.ephemeral,
-                "text": reply.text,
-                "files": [{"filename": f.filename, "bytes": len(f.data), "content_type": f.content_type} for f in reply.files],
-                "violations": record.violations,
-                "image_api_edits": len(self.image_api.edits),
-            }
-        )
+        return self._answer(self._outcome(record, reply))
+
+    async def _result(self, request: web.Request) -> web.Response:
+        body = await self._body(request)
+        record = self.in_flight.pop(str(body.get("id")), None)
+        if record is None:
+            return self._answer({"error": f"no interaction {body.get('id')!r} in flight"}, 404)
+        try:
+            reply = await record.wait_result(timeout=float(body.get("timeout", 60)))
+        except (AssertionError, asyncio.TimeoutError) as exc:
+            return self._answer({"error": f"/{record.name}: {exc!r}"}, 500)
+        return self._answer(self._outcome(record, reply))
+
+    def _outcome(self, record: InteractionRecord, reply: SentMessage) -> dict[str, Any]:
+        return {
+            "ephemeral": reply.ephemeral,
+            "text": reply.text,
+            "files": [{"filename": f.filename, "bytes": len(f.data), "content_type": f.content_type} for f in reply.files],
+            "violations": record.violations,
+            "image_api_edits": len(self.image_api.edits),
+        }
 
 
 async def _serve(ready_file: Path, discord_token: str, image_key: str) -> None:
@@ -179,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--image-key", required=True)
     client = sub.add_parser("call", help="POST to a control endpoint of running fakes; prints the JSON answer")
     client.add_argument("--ready-file", type=Path, required=True)
-    client.add_argument("endpoint", choices=["expect-connect", "wait-ready", "invoke"])
+    client.add_argument("endpoint", choices=["expect-connect", "wait-ready", "invoke", "result"])
     client.add_argument("body", nargs="?", default="", help="JSON object")
     args = parser.parse_args(argv)
     if args.action == "serve":

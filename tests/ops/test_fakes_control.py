@@ -47,6 +47,16 @@ async def test_control_api_drives_an_edit_and_usage(fake_discord, tmp_path):
                 assert status == 200 and answer["ephemeral"] is True
                 assert "Used today: 1" in answer["text"] and "Remaining: 9" in answer["text"]
 
+                status, answer = await call(
+                    "invoke",
+                    {"command": "edit", "member": "alice", "options": {"prompt": "slow"}, "image": [32, 32],
+                     "image_api_delay": 0.3, "background": True},
+                )
+                assert status == 200 and image_api.edits[-1].fields["prompt"] == ["slow"], answer
+                status, result = await call("result", {"id": answer["id"]})
+                assert status == 200 and [f["filename"] for f in result["files"]] == ["edit-1.png"], result
+                assert (await call("result", {"id": answer["id"]}))[0] == 404
+
                 status, answer = await call("invoke", {"command": "nonesuch", "member": "alice"})
                 assert status == 500 and "never synced" in answer["error"]
         finally:
