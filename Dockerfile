@@ -6,8 +6,8 @@
 #                                              the HEALTHCHECK, which the OCI format drops)
 #
 # Plain Dockerfile syntax only (no BuildKit-only flags), so every builder accepts it.
-# .ci/check-container lints this file and rehearses its build steps without an engine:
-# keep its COPY lines and the pip command in the form it parses (see that script).
+# .ci/check-container lints this file, builds it as it is with podman (no daemon) and runs
+# the image as docker-compose.yml does, against local fakes of Discord and the image API.
 
 # The base image for both stages; pin a digest here for fully reproducible builds,
 # e.g. --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:...

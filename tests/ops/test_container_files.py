@@ -66,6 +66,8 @@ def test_dockerfile_contract():
     assert "pip install --no-cache-dir --require-hashes -r requirements.lock" in DOCKERFILE
     assert "DATABASE_PATH=/data/retouch.db" in DOCKERFILE
     assert "HEALTH_FILE=/tmp/retouch-health.json" in DOCKERFILE
+    # doctor and backup recognise the image by this, not by /.dockerenv (bot/ops/container.py)
+    assert re.search(r"(?m)^\s+RETOUCH_IN_CONTAINER=1$", DOCKERFILE)
     assert re.search(r"(?m)^USER 10001:10001$", DOCKERFILE)
     assert re.search(r'(?m)^VOLUME \["/data"\]$', DOCKERFILE)
     assert re.search(r"(?m)^STOPSIGNAL SIGTERM$", DOCKERFILE)
