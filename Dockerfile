@@ -6,8 +6,8 @@
 #                                              the HEALTHCHECK, which the OCI format drops)
 #
 # Plain Dockerfile syntax only (no BuildKit-only flags), so every builder accepts it.
-# .ci/check-container lints this file and rehearses its build steps without an engine:
-# keep its COPY lines and the pip command in the form it parses (see that script).
+# .ci/check-container lints this file, builds it as it is with podman (no daemon) and runs
+# the image as docker-compose.yml does, against local fakes of Discord and the image API.
 
 # The base image for both stages; pin a digest here for fully reproducible builds,
 # e.g. --build-arg PYTHON_IMAGE=python:3.11-slim@sha256:...
@@ -44,11 +44,15 @@ LABEL org.opencontainers.image.title="Retouch" \
       org.opencontainers.image.source="${SOURCE_URL}" \
       org.opencontainers.image.base.name="${PYTHON_IMAGE}"
 
+# RETOUCH_IN_CONTAINER marks this image (not a setting): `doctor` and `backup` then give
+# advice for it (the /data volume, uid 10001). A checkout run in some other container or
+# VM is not mistaken for it, as /.dockerenv or /run/.containerenv would be.
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DATABASE_PATH=/data/retouch.db \
-    HEALTH_FILE=/tmp/retouch-health.json
+    HEALTH_FILE=/tmp/retouch-health.json \
+    RETOUCH_IN_CONTAINER=1
 
 # A fixed uid/gid (10001) so a host folder mounted on /data can be chowned to it.
 RUN groupadd --system --gid 10001 retouch \

@@ -20,6 +20,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Mapping
 
+from bot.ops.container import in_container
+
 PAGES_PER_STEP = 1024  # 4 MiB per step with the default 4 KiB pages
 PAUSE_BETWEEN_STEPS = 0.005  # seconds; lets the bot's own statements run in between
 
@@ -166,9 +168,8 @@ def _publish(partial: Path, destination: Path) -> None:
 
 def main(path: str, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> int:
     """`python -m bot backup PATH`: exit 0 with the path and size, 1 with one line why."""
-    in_container = Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
     hint = ""
-    if in_container and not Path(path).absolute().is_relative_to("/data"):
+    if in_container(environ) and not Path(path).absolute().is_relative_to("/data"):
         hint = " (in the container only /data is kept and writable: use e.g. /data/backups/retouch.db)"
     try:
         source = database_path_from_settings(environ, env_file)

@@ -32,13 +32,14 @@ from bot.config import (
     read_environment,
     settings_table,
 )
+from bot.ops.container import IMAGE_UID, in_container
 from bot.provider.download_policy import Resolver, host_is_local, system_resolver
 from bot.redact import redact, register_secret, url_password, without_credentials
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
 MIN_SQLITE = (3, 35, 0)  # RETURNING, used by the quota store
-DOCKER_UID = 10001  # the image's non-root user (see Dockerfile)
+DOCKER_UID = IMAGE_UID  # the image's non-root user (see Dockerfile)
 
 # What the bot needs in a channel: see and read it, answer with images and embeds.
 PERMISSIONS = {
@@ -75,10 +76,6 @@ def invite_link(client_id: int | str) -> str:
     )
 
 
-def in_container() -> bool:
-    return Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
-
-
 # ----- settings --------------------------------------------------------------------------
 
 
@@ -91,7 +88,7 @@ def _named_variable(message: str) -> str | None:
 
 
 def check_settings(
-    environ: Mapping[str, str] | None, env_file: Path | None
+    environ: Mapping[str, str] | None, env_file: Path | None, container: bool | None = None
 ) -> tuple[Settings | None, set[str], list[Check]]:
     """Every setting parsed with the bot's own rules; all bad ones reported, not only the first.
 
@@ -123,7 +120,7 @@ def check_settings(
                 values.pop(name, None)  # fall back to the default and carry on
     if env_file is not None and env_file.is_file():
         source = f"the environment and {env_file.resolve()}"
-    elif in_container():
+    elif (in_container(environ) if container is None else container):
         source = "the container's environment, which docker compose fills from .env"
     elif env_file is not None:
         source = f"the environment; there is no {env_file} file in {Path.cwd()}"
@@ -165,8 +162,8 @@ def check_runtime() -> Check:
 # ----- database --------------------------------------------------------------------------
 
 
-def _ownership_fix(directory: Path) -> str:
-    if in_container():
+def _ownership_fix(directory: Path, container: bool | None = None) -> str:
+    if in_container() if container is None else container:
         return (
             f"the /data volume must belong to uid {DOCKER_UID}: run "
             f"`docker compose run --rm --user root --entrypoint chown retouch -R {DOCKER_UID}:{DOCKER_UID} /data`"
@@ -174,7 +171,7 @@ def _ownership_fix(directory: Path) -> str:
     return f"make {directory} writable by the user running Retouch (uid {os.getuid()}), e.g. `sudo chown -R {os.getuid()} {directory}`, or set DATABASE_PATH elsewhere"
 
 
-def check_database_folder(db_path: Path) -> Check:
+def check_database_folder(db_path: Path, container: bool | None = None) -> Check:
     directory = db_path.parent
     existing = directory
     while not existing.exists() and existing != existing.parent:
@@ -186,7 +183,7 @@ def check_database_folder(db_path: Path) -> Check:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        return Check(FAIL, "database folder", f"{existing} is not writable ({exc.strerror or exc})", _ownership_fix(existing))
+        return Check(FAIL, "database folder", f"{existing} is not writable ({exc.strerror or exc})", _ownership_fix(existing, container))
     if existing != directory:
         return Check(PASS, "database folder", f"{directory} does not exist yet; it will be created in {existing}, which is writable")
     return Check(PASS, "database folder", f"{directory} is writable")
@@ -202,6 +199,7 @@ def _mounted(path: Path) -> bool:
 
 
 def check_database_volume(db_path: Path, container: bool | None = None) -> Check | None:
+    """Only in the Retouch image (see bot/ops/container.py): is the database on a volume?"""
     container = in_container() if container is None else container
     if not container:
         return None
@@ -215,7 +213,7 @@ def check_database_volume(db_path: Path, container: bool | None = None) -> Check
     )
 
 
-def check_database_file(db_path: Path) -> Check:
+def check_database_file(db_path: Path, container: bool | None = None) -> Check:
     """The file exists (or will be created), is writable, and is a sound SQLite database."""
     if not db_path.exists():
         return Check(PASS, "database file", f"{db_path} does not exist yet; it will be created at the first start")
@@ -227,7 +225,7 @@ def check_database_file(db_path: Path) -> Check:
                 with open(path, "r+b"):  # opened for writing, nothing written
                     pass
             except OSError as exc:
-                return Check(FAIL, "database file", f"{path} is not writable ({exc.strerror or exc})", _ownership_fix(path.parent))
+                return Check(FAIL, "database file", f"{path} is not writable ({exc.strerror or exc})", _ownership_fix(path.parent, container))
     try:
         conn = sqlite3.connect(f"{db_path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
         try:
@@ -444,19 +442,20 @@ async def diagnose(
     *,
     container: bool | None = None,
 ) -> list[Check]:
+    container = in_container(environ) if container is None else container
     checks: list[Check] = [check_runtime()]
-    settings, bad, setting_checks = check_settings(environ, env_file)
+    settings, bad, setting_checks = check_settings(environ, env_file, container)
     checks += setting_checks
     if settings is None:
         return checks
 
     db_path = settings.database_path.absolute()
-    folder = check_database_folder(db_path)
+    folder = check_database_folder(db_path, container)
     checks.append(folder)
     volume = check_database_volume(db_path, container)
     if volume is not None:
         checks.append(volume)
-    file_check = check_database_file(db_path)
+    file_check = check_database_file(db_path, container)
     checks.append(file_check)
     if file_check.status == FAIL:
         checks.append(Check(SKIP, "database schema", "skipped: the database file cannot be used"))

@@ -66,6 +66,8 @@ def test_dockerfile_contract():
     assert "pip install --no-cache-dir --require-hashes -r requirements.lock" in DOCKERFILE
     assert "DATABASE_PATH=/data/retouch.db" in DOCKERFILE
     assert "HEALTH_FILE=/tmp/retouch-health.json" in DOCKERFILE
+    # doctor and backup recognise the image by this, not by /.dockerenv (bot/ops/container.py)
+    assert re.search(r"(?m)^\s+RETOUCH_IN_CONTAINER=1$", DOCKERFILE)
     assert re.search(r"(?m)^USER 10001:10001$", DOCKERFILE)
     assert re.search(r'(?m)^VOLUME \["/data"\]$', DOCKERFILE)
     assert re.search(r"(?m)^STOPSIGNAL SIGTERM$", DOCKERFILE)
@@ -127,3 +129,13 @@ def test_check_container_script_is_valid_bash():
     script = ROOT / ".ci" / "check-container"
     assert os.access(script, os.X_OK), "chmod +x .ci/check-container"
     subprocess.run(["bash", "-n", str(script)], check=True, timeout=30)
+
+
+def test_check_container_builds_the_real_image_and_never_skips():
+    script = (ROOT / ".ci" / "check-container").read_text()
+    [build] = [line for line in script.splitlines() if " podman build " in line and line.startswith("if ")]
+    assert "podman build --format docker --pull=never --network host -t" in build
+    assert build.rstrip().endswith(' . >"$tmp/build.log" 2>&1; then'), build
+    assert " -f " not in build and "--file" not in build, "the Dockerfile as it is, not a CI copy"
+    assert "docker.io/library/python:3.11-slim" in script, "the stand-in carries the FROM's name"
+    assert "skipped" not in script, "no engine, no base image: a failure, not a skip"
