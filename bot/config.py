@@ -65,6 +65,22 @@ def _optional_seconds(name: str, raw: str) -> float | None:
     return _positive_float(name, raw) if raw.strip() else None
 
 
+def _optional_positive_int(name: str, raw: str) -> int | None:
+    return _int_range(1)(name, raw) if raw.strip() else None
+
+
+def _shard_ids(name: str, raw: str) -> tuple[int, ...] | None:
+    if not raw.strip():
+        return None
+    ids = []
+    for part in raw.replace(" ", ",").split(","):
+        if part:
+            ids.append(_int_range(0)(name, part))
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{name} lists a shard twice: {raw.strip()!r}")
+    return tuple(sorted(ids))
+
+
 def _bool(name: str, raw: str) -> bool:
     value = raw.strip().lower()
     if value in ("1", "true", "yes", "on"):
@@ -180,8 +196,17 @@ class Settings:
     health_file: Path | None = _setting("HEALTH_FILE", lambda n, r: Path(r.strip()) if r.strip() else None, None)
     result_retention_days: int = _setting("RESULT_RETENTION_DAYS", _int_range(0, 365), 7)
     result_storage_mb: int = _setting("RESULT_STORAGE_MB", _int_range(0, 1_000_000), 2048)
+    shard_count: int | None = _setting("SHARD_COUNT", _optional_positive_int, None)
+    shard_ids: tuple[int, ...] | None = _setting("SHARD_IDS", _shard_ids, None)
     database_busy_timeout: float = _setting("DATABASE_BUSY_TIMEOUT", _positive_float, 5.0)
     stale_reservation_seconds: float | None = _setting("STALE_RESERVATION_SECONDS", _optional_seconds, None)
+
+    def __post_init__(self) -> None:
+        if self.shard_ids is not None:
+            if self.shard_count is None:
+                raise ConfigError("SHARD_IDS needs SHARD_COUNT (the total number of shards across all processes)")
+            if any(i >= self.shard_count for i in self.shard_ids):
+                raise ConfigError(f"SHARD_IDS must be below SHARD_COUNT ({self.shard_count}): got {', '.join(map(str, self.shard_ids))}")
 
     @property
     def secrets(self) -> tuple[str, ...]:

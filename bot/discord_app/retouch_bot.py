@@ -43,7 +43,7 @@ def discover_extensions(package: str = "cogs") -> list[str]:
     return sorted(f"{package}.{m.name}" for m in pkgutil.iter_modules(module.__path__) if not m.name.startswith("_"))
 
 
-class Retouch(commands.Bot):
+class Retouch(commands.AutoShardedBot):
     settings: Settings
     http_session: aiohttp.ClientSession
     db: aiosqlite.Connection
@@ -71,6 +71,9 @@ class Retouch(commands.Bot):
             tree_cls=RetouchTree,
             allowed_mentions=discord.AllowedMentions.none(),
             activity=discord.CustomActivity(name="/edit an image"),
+            # Without SHARD_COUNT, Discord says how many shards to run and this process runs them all.
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) if settings.shard_ids is not None else None,
             **client_options,
         )
         self.settings = settings

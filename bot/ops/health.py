@@ -146,8 +146,13 @@ def gateway_connected(client: "discord.Client") -> bool:
     fails after several stale or negative reports in a row.
     """
     try:
+        if not client.is_ready() or client.is_closed():
+            return False
+        shards = getattr(client, "shards", None)
+        if shards:  # an AutoShardedClient: every shard this process runs must be connected
+            return all(not shard.is_closed() for shard in shards.values())
         ws = client.ws
-        return client.is_ready() and not client.is_closed() and ws is not None and ws.open
+        return ws is not None and ws.open
     except Exception:  # noqa: BLE001
         return False
 

@@ -117,3 +117,37 @@ async def test_failed_command_sync_does_not_stop_the_bot(fake_discord, tmp_path,
         assert any("could not sync application commands" in r.getMessage() for r in caplog.records)
         assert "FAILED" in bot.sync_summary
     fake_discord._commands = original
+
+
+async def test_the_bot_runs_every_shard_discord_asks_for(tmp_path):
+    from tests.fakes.discord_server import FakeAttachment, FakeDiscord
+    from tests.fakes.image_api import FakeImageAPI, make_image
+
+    async with FakeDiscord(shard_count=3, guild_shard=2) as fake, FakeImageAPI() as api:
+        undo = fake.patch_discord()
+        try:
+            settings = make_settings(tmp_path, image_api_base_url=api.base_url, image_api_key=api.api_key)
+            async with running_bot(settings, fake) as bot:
+                assert sorted(s for s, _ in fake.identifies) == [0, 1, 2] and {c for _, c in fake.identifies} == {3}
+                assert sorted(bot.shards) == [0, 1, 2]
+                rec = await fake.invoke("edit", by=fake.member("sharded"), image=FakeAttachment.image(make_image(32, 32)), prompt="x")
+                reply = await rec.wait_result()
+                assert reply.files, "the guild's events arrive on its own shard and are answered"
+        finally:
+            undo()
+
+
+async def test_shard_settings_split_shards_and_are_checked(tmp_path):
+    from bot.config import ConfigError, load_settings
+
+    base = {"DISCORD_TOKEN": "t", "IMAGE_API_KEY": "k"}
+    settings = load_settings({**base, "SHARD_COUNT": "4", "SHARD_IDS": "2, 3"}, env_file=None)
+    assert settings.shard_count == 4 and settings.shard_ids == (2, 3)
+    for bad, words in (({"SHARD_IDS": "0,1"}, "needs SHARD_COUNT"), ({"SHARD_COUNT": "2", "SHARD_IDS": "1,2"}, "below SHARD_COUNT"),
+                       ({"SHARD_COUNT": "0"}, "SHARD_COUNT")):
+        try:
+            load_settings({**base, **bad}, env_file=None)
+        except ConfigError as exc:
+            assert words in str(exc)
+        else:
+            raise AssertionError(f"{bad} was accepted")

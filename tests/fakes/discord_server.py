@@ -93,6 +93,14 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return web.Response(body=json.dumps(data).encode(), status=status, headers=headers, content_type="application/json")
 
 
+def _snowflake_on_shard(shard_id: int, shard_count: int) -> int:
+    """A fresh snowflake whose guild would live on `shard_id` of `shard_count`."""
+    while True:
+        candidate = snowflake()
+        if (candidate >> 22) % shard_count == shard_id:
+            return candidate
+
+
 def snowflake() -> int:
     """A real-shaped ID: discord.py reads creation times (e.g. interaction age) from it."""
     return ((int(time.time() * 1000) - DISCORD_EPOCH_MS) << 22) | (next(_ids) & 0x3FFFFF)
@@ -443,13 +451,18 @@ class Guild:
 
 
 class FakeDiscord:
-    def __init__(self, *, heartbeat_interval_ms: int = 1000) -> None:
+    def __init__(self, *, heartbeat_interval_ms: int = 1000, shard_count: int = 1, guild_shard: int = 0) -> None:
         self.app_id = snowflake()
+        # What `gateway/bot` recommends; each shard is one websocket, identified by
+        # [shard_id, shard_count], and a guild belongs to shard (guild_id >> 22) % count.
+        self.shard_count = shard_count
+        self.shards: dict[int, web.WebSocketResponse] = {}
+        self.identifies: list[list[int]] = []
         self.bot_user = FakeUser(self.app_id, "Retouch", bot=True)
         self.owner = FakeUser(snowflake(), "owner", permissions=ADMINISTRATOR | MEMBER_DEFAULT_PERMISSIONS)
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.valid_tokens: set[str] | None = None  # None accepts any token
-        self.guild = Guild(id=snowflake(), name="Test Server", owner_id=self.owner.id, channel_id=snowflake())
+        self.guild = Guild(id=_snowflake_on_shard(guild_shard, shard_count), name="Test Server", owner_id=self.owner.id, channel_id=snowflake())
         self.guild.roles.append(FakeRole(self.guild.id, "@everyone", MEMBER_DEFAULT_PERMISSIONS))
         self.dm_channel_id = snowflake()
         self.global_commands: list[dict[str, Any]] = []
@@ -501,8 +514,9 @@ class FakeDiscord:
         return self
 
     async def stop(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for ws in {self._ws, *self.shards.values()} - {None}:
+            if not ws.closed:
+                await ws.close()
         for task in list(self._ws_tasks):
             task.cancel()
         if self._runner is not None:
@@ -590,23 +604,41 @@ class FakeDiscord:
                 if self.valid_tokens is not None and token not in self.valid_tokens:
                     await ws.close(code=4004, message=b"Authentication failed.")
                     break
-                self._ws = ws
-                self.identified.set()
-                await self._send_ready(ws)
+                shard_id, count = data["d"].get("shard") or [0, 1]
+                if count != self.shard_count or not 0 <= shard_id < count:
+                    await ws.close(code=4010, message=b"Invalid shard.")
+                    break
+                self.identifies.append([shard_id, count])
+                self.shards[shard_id] = ws
+                if shard_id == self.guild_shard():
+                    self._ws = ws
+                    self.identified.set()
+                await self._send_ready(ws, shard_id)
             elif op == 6:
-                self._ws = ws
+                session = str(data["d"].get("session_id", "fake-session-0"))
+                shard_id = int(session.rsplit("-", 1)[1]) if session.rsplit("-", 1)[-1].isdigit() else 0
+                self.shards[shard_id] = ws
+                if shard_id == self.guild_shard():
+                    self._ws = ws
                 await self._send(ws, 0, {}, "RESUMED")
         return ws
 
-    async def _send_ready(self, ws: web.WebSocketResponse) -> None:
+    def guild_shard(self, guild_id: int | None = None) -> int:
+        """The shard that carries a guild's events; direct messages go to shard 0."""
+        guild_id = self.guild.id if guild_id is None else guild_id
+        return 0 if not guild_id else (guild_id >> 22) % self.shard_count
+
+    async def _send_ready(self, ws: web.WebSocketResponse, shard_id: int = 0) -> None:
+        mine = shard_id == self.guild_shard()
         await self._send(
             ws,
             0,
             {
                 "v": 10,
                 "user": {**self.bot_user.user_payload(), "verified": True, "mfa_enabled": False, "flags": 0},
-                "guilds": [{"id": str(self.guild.id), "unavailable": True}],
-                "session_id": "fake-session",
+                "guilds": [{"id": str(self.guild.id), "unavailable": True}] if mine else [],
+                "session_id": f"fake-session-{shard_id}",
+                "shard": [shard_id, self.shard_count],
                 "resume_gateway_url": self.gateway_url,
                 "application": {"id": str(self.app_id), "flags": 0},
                 "private_channels": [],
@@ -614,8 +646,9 @@ class FakeDiscord:
             },
             "READY",
         )
-        await self._send(ws, 0, self._guild_payload(), "GUILD_CREATE")
-        self.ready_sent.set()
+        if mine:
+            await self._send(ws, 0, self._guild_payload(), "GUILD_CREATE")
+            self.ready_sent.set()
 
     def _guild_payload(self) -> dict[str, Any]:
         g = self.guild
@@ -668,12 +701,15 @@ class FakeDiscord:
         return {"roles": [], "joined_at": "2026-01-01T00:00:00+00:00", "deaf": False, "mute": False, "flags": 0}
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        if self._ws is None or self._ws.closed:
-            raise AssertionError("the bot is not connected to the fake gateway")
+        """Send an event on the shard that carries it (its guild's, or shard 0 for DMs)."""
+        guild_id = int(data.get("guild_id") or 0) if isinstance(data, dict) else 0
+        ws = self.shards.get(self.guild_shard(guild_id)) if guild_id or self.shard_count > 1 else self._ws
+        if ws is None or ws.closed:
+            raise AssertionError(f"the bot is not connected to the fake gateway (shard {self.guild_shard(guild_id)})")
         while self._pending_events:
             pending_event, pending_data = self._pending_events.pop(0)
-            await self._send(self._ws, 0, pending_data, pending_event)
-        await self._send(self._ws, 0, data, event)
+            await self._send(ws, 0, pending_data, pending_event)
+        await self._send(ws, 0, data, event)
 
     async def disconnect_gateway(self) -> None:
         if self._ws is not None:
@@ -1095,7 +1131,7 @@ class FakeDiscord:
             return _json(self._application())
         if path in ("/gateway", "/gateway/bot"):
             return _json(
-                {"url": self.gateway_url, "shards": 1, "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1}}
+                {"url": self.gateway_url, "shards": self.shard_count, "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 16}}
             )
         if parts[:1] == ["applications"] and parts[2:3] == ["commands"]:
             return await self._commands(request, None)
