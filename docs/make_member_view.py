@@ -304,6 +304,8 @@ SPINE = (78, 80, 88)  # #4E5058
 QUOTE_BAR = (78, 80, 88)
 LINK = (0, 168, 252)  # #00A8FC
 BLURPLE = (88, 101, 242)  # #5865F2
+# Discord button styles: 1 primary, 2 secondary, 3 success, 4 danger.
+BUTTON_FILLS = {1: (88, 101, 242), 2: (78, 80, 88), 3: (36, 128, 70), 4: (218, 55, 60)}
 TIME_CHIP = (64, 66, 73)
 CAPTION_BG = (30, 31, 34)  # #1E1F22
 CAPTION_TEXT = (181, 186, 193)
@@ -473,7 +475,10 @@ def render(run: Run, width: int) -> tuple[Image.Image, str]:
     y_head = y_cmd + L(22)
     y_tiles = y_head + L(26)
     y_embed = y_tiles + tile_h + L(8)
-    body_h = y_embed + embed_h + L(18)
+    buttons = [c for row in run.message.components for c in row.get("components", []) if c.get("type") == 2]
+    y_buttons = y_embed + embed_h + L(8)
+    button_h = L(32)
+    body_h = (y_buttons + button_h if buttons else y_embed + embed_h) + L(18)
     height = body_h + caption_h
 
     im = Image.new("RGB", (width, height), BG)
@@ -538,6 +543,17 @@ def render(run: Run, width: int) -> tuple[Image.Image, str]:
     y += L(8)
     d.text((tx, y + L(8)), footer, font=fonts.get(12), fill=TEXT, anchor="lm")
 
+    # --- the message's buttons (the bot's own components, labels as sent) ----------------
+    x = gutter
+    f_button = fonts.get(14, bold=True)
+    for button in buttons:
+        label = button.get("label") or ""
+        w = text_width(f_button, label) + L(32)
+        fill = BUTTON_FILLS.get(button.get("style", 2), BUTTON_FILLS[2])
+        d.rounded_rectangle([x, y_buttons, x + w, y_buttons + button_h], radius=L(4), fill=fill)
+        d.text((x + w / 2, y_buttons + button_h / 2), label, font=f_button, fill="white", anchor="mm")
+        x += w + L(8)
+
     # --- the caption strip -------------------------------------------------------------
     d.rectangle([0, body_h, width, height], fill=CAPTION_BG)
     cy = body_h + L(10)
@@ -547,6 +563,7 @@ def render(run: Run, width: int) -> tuple[Image.Image, str]:
 
     # --- the text version --------------------------------------------------------------
     files = "  ".join(f"[image: {f.filename}]" for f in run.message.files)
+    shown_buttons = "  ".join(f"[{b.get('label')}]" for b in buttons)
     body = plain_markdown(description, now)
     quoted = "\n".join("│ " + line for line in body.split("\n"))
     text = (
@@ -555,6 +572,7 @@ def render(run: Run, width: int) -> tuple[Image.Image, str]:
         f"{files}\n"
         f"{quoted}\n"
         f"│ {footer}\n"
+        f"{shown_buttons}\n"
     )
     return im, text
 
