@@ -24,8 +24,10 @@ import aiosqlite
 
 from bot.store.models import (
     BLOCKED,
+    MAX_BUDGET_USD,
     MAX_LIMIT,
     UNLIMITED,
+    Budget,
     EffectiveLimit,
     GlobalUsage,
     GuildRules,
@@ -37,14 +39,21 @@ from bot.store.models import (
     RoleLimit,
     Rule,
     ServerReport,
+    SpendCap,
+    SpendCapReached,
+    SpendStatus,
     UserLimit,
+    to_micros,
+    to_usd,
 )
 from bot.store.periods import PERIODS, Clock, Instant, Period, period_bounds, utc_now
 from bot.store.rules import RuleSet
 
 __all__ = [
     "ABANDONED_REASON",
+    "Budget",
     "BLOCKED",
+    "MAX_BUDGET_USD",
     "MAX_LIMIT",
     "STALE_REASON",
     "UNLIMITED",
@@ -60,6 +69,9 @@ __all__ = [
     "RoleLimit",
     "Rule",
     "ServerReport",
+    "SpendCap",
+    "SpendCapReached",
+    "SpendStatus",
     "UserLimit",
 ]
 
@@ -81,6 +93,8 @@ UNION ALL
 SELECT 'role', role_id, quota_limit, period FROM role_limits WHERE guild_id = :guild
 UNION ALL
 SELECT 'user', user_id, quota_limit, period FROM user_limits WHERE guild_id = :guild
+UNION ALL
+SELECT 'budget', NULL, limit_micros, period FROM guild_budgets WHERE guild_id = :guild
 """
 
 _RULES_CURRENT = "(SELECT version FROM rules_version) = :rules_version"
@@ -90,11 +104,19 @@ _RULES_CURRENT = "(SELECT version FROM rules_version) = :rules_version"
 # statement on any connection or process can slip in between the SUM and the
 # INSERT: concurrent reservations can never spend more than the limit. The
 # rules_version condition makes the limit itself part of the same snapshot.
+#
+# Money caps ride in the same statement. The request's estimate (:cost, in
+# micro-dollars) is stored on the row (cost_reserved_usd) and counts against the
+# caps while the row is open; once settled the row counts its billed cost instead.
+# The day summaries (ledger_days for the bot-wide cap, guild_spend_days for a
+# server's budget) are kept by triggers inside the same statements, so a cap check
+# sums at most 31 day rows however long the ledger grows. Without a cap the
+# condition is one IS NULL test.
 _RESERVE_SQL = f"""
 INSERT INTO ledger (guild_id, user_id, model, images_reserved, status, rule, rule_detail,
-                    quota_limit, period, created_at, owner, prompt, alive_at)
+                    quota_limit, period, created_at, owner, prompt, alive_at, cost_reserved_usd)
 SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
-       :limit, :period, :now, :owner, :prompt, :now
+       :limit, :period, :now, :owner, :prompt, :now, :cost_usd
  WHERE {_RULES_CURRENT}
    AND (:limit = -1
         OR :images + (SELECT COALESCE(SUM({_COUNTED.format(t="")}), 0)
@@ -105,7 +127,22 @@ SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
    AND (:global_limit IS NULL
         OR :images + COALESCE((SELECT images FROM ledger_days WHERE day = :day), 0)
            <= :global_limit)
+   AND (:budget IS NULL
+        OR :cost + (SELECT COALESCE(SUM(spend_micros), 0) FROM guild_spend_days
+                     WHERE guild_id = :guild AND day >= :budget_day)
+           <= :budget)
+   AND (:spend_limit IS NULL
+        OR :cost + (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger_days WHERE day >= :spend_day)
+           <= :spend_limit)
 RETURNING id
+"""
+
+# What counts against the money caps now: a server's spend since :budget_day and
+# everybody's since :spend_day.
+_SPEND_SQL = """
+SELECT (SELECT COALESCE(SUM(spend_micros), 0) FROM guild_spend_days
+         WHERE guild_id = :guild AND day >= :budget_day),
+       (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger_days WHERE day >= :spend_day)
 """
 
 _USAGE_SQL = f"""
@@ -227,6 +264,11 @@ def _check_period(period: str) -> None:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
 
 
+def _check_usd(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_BUDGET_USD:
+        raise ValueError(f"{name} must be a number of US dollars from 0 to {MAX_BUDGET_USD:,}, not {value!r}")
+
+
 def _check_tokens(**counts: int | None) -> None:
     for name, value in counts.items():
         if value is not None and (not _is_int(value) or value < 0):
@@ -264,13 +306,18 @@ class QuotaStore:
         default_limit: int,
         default_period: Period,
         global_daily_limit: int | None = None,
+        global_spend_limit_usd: float | None = None,
+        global_spend_period: Period = "month",
         clock: Clock = utc_now,
         store_prompts: bool = False,
     ) -> None:
         _check_limit(default_limit)
         _check_period(default_period)
+        _check_period(global_spend_period)
         if global_daily_limit is not None and (not _is_int(global_daily_limit) or global_daily_limit < 0):
             raise ValueError(f"global_daily_limit must be a non-negative integer or None, not {global_daily_limit!r}")
+        if global_spend_limit_usd is not None:
+            _check_usd("global_spend_limit_usd", global_spend_limit_usd)
         if not owner:
             raise ValueError("owner must be a non-empty string identifying this process")
         self._conn = conn
@@ -278,6 +325,8 @@ class QuotaStore:
         self.default_limit = default_limit
         self.default_period = default_period
         self.global_daily_limit = global_daily_limit
+        self.global_spend_limit = None if global_spend_limit_usd is None else to_micros(global_spend_limit_usd)
+        self.global_spend_period: Period = global_spend_period
         self.store_prompts = store_prompts
         self._clock = clock
         self._rules: dict[int, RuleSet] = {}
@@ -305,6 +354,7 @@ class QuotaStore:
             default=next(((r[2], r[3]) for r in rows if r[0] == "server"), None),
             roles={r[1]: (r[2], r[3]) for r in rows if r[0] == "role"},
             users={r[1]: (r[2], r[3]) for r in rows if r[0] == "user"},
+            budget=next(((r[2], r[3]) for r in rows if r[0] == "budget"), None),
         )
         if version != self._rules_version:
             # Some rule changed somewhere (or the database was restored): every
@@ -436,23 +486,41 @@ class QuotaStore:
         *,
         model: str,
         prompt: str | None = None,
-    ) -> Reservation | QuotaExceeded:
-        """Hold `images` of the member's quota, or explain why not.
+        cost_usd: float | None = None,
+    ) -> Reservation | QuotaExceeded | SpendCapReached:
+        """Hold `images` of the member's quota and `cost_usd` of the money caps, or explain why not.
 
         Refused (QuotaExceeded, returned not raised): not enough quota left, a
         request larger than the whole limit, a blocked member (limit 0), or the
-        bot-wide daily budget. `prompt` is kept only with store_prompts=True.
+        bot-wide daily budget. Refused (SpendCapReached): the estimate does not fit
+        the server's budget or the bot-wide spend cap, or there is no estimate
+        (`cost_usd` None: the model has no price) while a money cap applies.
+        `prompt` is kept only with store_prompts=True.
         """
         if not _is_int(images) or not 1 <= images <= MAX_LIMIT:
             raise ValueError(f"images must be an integer from 1 to {MAX_LIMIT}, not {images!r}")
+        if cost_usd is not None:
+            _check_usd("cost_usd", cost_usd)
+        cost = None if cost_usd is None else to_micros(cost_usd)
         guild = _guild(guild_id)
         role_ids = tuple(role_ids)
-        refusal: QuotaExceeded | None = None
+        refusal: QuotaExceeded | SpendCapReached | None = None
         for _ in range(self._ATTEMPTS):
             now = Instant.read(self._clock)
             rules = await self._guild_rules(guild)
             effective = self._effective(rules, user_id, role_ids)
             params = self._window(guild, user_id, rules, effective, now)
+            params.update(self._spend_window(rules, now))
+            if cost is None and (params["budget"] is not None or params["spend_limit"] is not None):
+                # A cap we cannot check this request against: refuse rather than guess
+                # (after making sure the cached rules still hold).
+                current = await self._guild_rules(guild, fresh=True)
+                if current.version != rules.version:
+                    continue
+                refusal = self._spend_refusal(await self._spend_caps(guild, current, now), None)
+                if refusal is not None:
+                    return refusal
+                continue
             params["images"] = images
             params["model"] = model
             params["rule"] = effective.rule.value
@@ -462,6 +530,8 @@ class QuotaStore:
             params["owner"] = self.owner
             params["prompt"] = prompt if self.store_prompts else None
             params["global_limit"] = self.global_daily_limit
+            params["cost"] = cost or 0
+            params["cost_usd"] = None if cost is None else to_usd(cost)
             row = await self._fetchone(_RESERVE_SQL, params)
             if row is not None:
                 return Reservation(
@@ -477,7 +547,7 @@ class QuotaStore:
                     rule_detail=effective.rule_detail,
                     resets_at=now.resets_at(effective.period),
                 )
-            # Nothing was inserted: the rules changed, or the quota or budget is
+            # Nothing was inserted: the rules changed, or the quota or a budget is
             # spent. A second read tells which; if quota was freed in between
             # (a refund landed), the request may fit after all: try again.
             usage, global_used = await self._usage(guild, user_id, rules, effective, now)
@@ -485,13 +555,98 @@ class QuotaStore:
                 await self._guild_rules(guild, fresh=True)
                 continue
             refusal = self._refusal(usage, global_used, images, now)
+            if refusal is None:
+                refusal = self._spend_refusal(await self._spend_caps(guild, rules, now), cost)
             if refusal is not None:
                 return refusal
         if refusal is None:
             # The rules kept changing under us; explain with whatever holds now.
             usage_now = await self.usage_for(guild, user_id, role_ids)
-            refusal = self._refusal(usage_now, 0, images, now) or self._member_refusal(usage_now, images)
+            rules = await self._guild_rules(guild, fresh=True)
+            refusal = (
+                self._refusal(usage_now, 0, images, now)
+                or self._spend_refusal(await self._spend_caps(guild, rules, now), cost)
+                or self._member_refusal(usage_now, images)
+            )
         return refusal
+
+    # -- money caps --------------------------------------------------------------
+
+    def _spend_window(self, rules: RuleSet, now: Instant) -> dict[str, Any]:
+        """Parameters naming the money caps that apply and the first day of their periods."""
+        budget, budget_period = rules.budget if rules.budget is not None else (None, "month")
+        return {
+            "budget": budget,
+            "budget_day": int(now.start(budget_period) // 86400),
+            "spend_limit": self.global_spend_limit,
+            "spend_day": int(now.start(self.global_spend_period) // 86400),
+        }
+
+    async def _spend_caps(self, guild: int, rules: RuleSet, now: Instant) -> tuple[SpendCap | None, SpendCap | None, int]:
+        """(the server's cap, the bot-wide cap, the server's spend this budget period)."""
+        window = self._spend_window(rules, now)
+        row = await self._fetchone(_SPEND_SQL, {"guild": guild, **window})
+        server_spent, global_spent = row[0], row[1]
+        server = None
+        if rules.budget is not None:
+            limit, period = rules.budget
+            server = SpendCap("server", limit, server_spent, period, now.resets_at(period))
+        bot_wide = None
+        if self.global_spend_limit is not None:
+            period = self.global_spend_period
+            bot_wide = SpendCap("global", self.global_spend_limit, global_spent, period, now.resets_at(period))
+        return server, bot_wide, server_spent
+
+    @staticmethod
+    def _spend_refusal(caps: tuple[SpendCap | None, SpendCap | None, int], cost: int | None) -> SpendCapReached | None:
+        """Which cap `cost` does not fit (a missing estimate fits none), or None."""
+        for cap in caps[:2]:
+            if cap is not None and (cost is None or cap.spent_micros + cost > cap.limit_micros):
+                return SpendCapReached(cap, None if cost is None else to_usd(cost))
+        return None
+
+    async def spend_status(self, guild_id: int | None) -> SpendStatus:
+        """Spend against the server's budget and the bot-wide cap, for reports."""
+        guild = _guild(guild_id)
+        now = Instant.read(self._clock)
+        rules = await self._guild_rules(guild, fresh=True)
+        server, bot_wide, server_spent = await self._spend_caps(guild, rules, now)
+        period: Period = rules.budget[1] if rules.budget is not None else "month"
+        return SpendStatus(server, bot_wide, server_spent, period, now.resets_at(period))
+
+    async def budget(self, guild_id: int | None) -> Budget | None:
+        row = await self._fetchone(
+            "SELECT limit_micros, period, updated_at FROM guild_budgets WHERE guild_id = ?", (_guild(guild_id),)
+        )
+        return Budget(to_usd(row[0]), row[1], _dt(row[2])) if row else None
+
+    async def set_budget(self, guild_id: int | None, limit_usd: float, period: Period | None = None) -> Budget:
+        """Cap the server's estimated spend per period. Without a period the current
+        budget's is kept (a month for a new budget). Applies to the very next reservation."""
+        _check_usd("limit_usd", limit_usd)
+        guild = _guild(guild_id)
+        if period is None:
+            current = await self.budget(guild)
+            period = current.period if current is not None else "month"
+        _check_period(period)
+        now = self._clock().timestamp()
+        try:
+            row = await self._fetchone(
+                "INSERT INTO guild_budgets (guild_id, limit_micros, period, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET limit_micros = excluded.limit_micros, "
+                "period = excluded.period, updated_at = excluded.updated_at "
+                "RETURNING limit_micros, period, updated_at",
+                (guild, to_micros(limit_usd), period, now),
+            )
+        finally:
+            self._forget_rules()
+        return Budget(to_usd(row[0]), row[1], _dt(row[2]))
+
+    async def clear_budget(self, guild_id: int | None) -> bool:
+        try:
+            return bool(await self._fetchall("DELETE FROM guild_budgets WHERE guild_id = ? RETURNING guild_id", (_guild(guild_id),)))
+        finally:
+            self._forget_rules()
 
     def _member_refusal(self, usage: MemberUsage, images: int) -> QuotaExceeded:
         return QuotaExceeded(

@@ -21,6 +21,7 @@ from bot.store.database import (
 )
 from bot.store.quota import QuotaStore
 from tests.store.conftest import GUILD, USER, ManualClock
+from tests.store.test_spend_caps import spend_micros, summary_spend
 
 MIGRATIONS = load_migrations()
 LATEST = len(MIGRATIONS)
@@ -145,6 +146,9 @@ async def test_upgrade_from_every_earlier_version(db_path: Path, clock: ManualCl
     finally:
         await conn.close()
     assert user_version(db_path) == LATEST
+    # The spend summaries (schema 7) agree with the ledger, before and after the release.
+    total, per_guild = summary_spend(db_path)
+    assert total == spend_micros(db_path) and per_guild == ({GUILD: spend_micros(db_path)} if total else {})
 
     if start_version == 0:
         assert usage.used == 0 and rules.default is None and today.used == 0 and released == 0

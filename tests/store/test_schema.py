@@ -79,6 +79,7 @@ PARAMS = {
     "guild": 1, "user": 2, "start": 0.0, "end": 1.0, "day": 0, "now": 0.0, "rules_version": 0, "images": 1,
     "model": "m", "rule": "bot default", "rule_detail": None, "limit": 10, "period": "day", "owner": "o",
     "prompt": None, "global_limit": 5, "reason": "r", "cutoff": 0.0, "top": 10,
+    "cost": 1000, "cost_usd": 0.001, "budget": 5_000_000, "budget_day": 0, "spend_limit": 9_000_000, "spend_day": 0,
 }
 
 
@@ -94,6 +95,10 @@ async def plan(db: aiosqlite.Connection, sql: str) -> str:
         ("_RULES_SQL", "USING PRIMARY KEY (guild_id=?)"),
         ("_USAGE_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
         ("_RESET_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
+        ("_RESERVE_SQL", "SEARCH guild_spend_days USING PRIMARY KEY (guild_id=? AND day>?)"),
+        ("_RESERVE_SQL", "SEARCH ledger_days USING INTEGER PRIMARY KEY (rowid>?)"),
+        ("_SPEND_SQL", "SEARCH guild_spend_days USING PRIMARY KEY (guild_id=? AND day>?)"),
+        ("_SPEND_SQL", "SEARCH ledger_days USING INTEGER PRIMARY KEY (rowid>?)"),
         ("_RELEASE_STALE_SQL", "USING INTEGER PRIMARY KEY (rowid>?)"),
         ("_RELEASE_ABANDONED_SQL", "USING INTEGER PRIMARY KEY (rowid>?)"),
         ("_REPORT_ROWS_SQL", "USING INDEX ledger_guild_time (guild_id=? AND created_at>? AND created_at<?)"),

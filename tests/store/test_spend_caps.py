@@ -1,0 +1,202 @@
+"""Money caps in the reservation statement: a server's budget and the bot-wide cap."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from bot.store.database import open_database
+from bot.store.quota import QuotaExceeded, QuotaStore, Reservation, SpendCapReached
+from tests.store.conftest import GUILD, OTHER_USER, USER, ManualClock, StoreFactory, ledger_rows
+
+COST = 0.13  # one edit's estimate
+
+
+def spend_micros(path: Path, guild: int | None = None) -> int:
+    """A row's spend recounted from the ledger: the estimate while reserved, the bill
+    once settled (the estimate for a delivered edit whose bill is unknown)."""
+    where = "" if guild is None else f"WHERE guild_id = {guild}"
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(
+            f"""
+            SELECT COALESCE(SUM(CAST(ROUND(CASE status WHEN 'reserved' THEN COALESCE(cost_reserved_usd, 0)
+                                         WHEN 'committed' THEN COALESCE(cost_usd, cost_reserved_usd, 0)
+                                         ELSE COALESCE(cost_usd, 0) END * 1000000) AS INTEGER)), 0)
+              FROM ledger {where}
+            """
+        ).fetchone()[0]
+    finally:
+        conn.close()
+
+
+def summary_spend(path: Path) -> tuple[int, dict[int, int]]:
+    conn = sqlite3.connect(path)
+    try:
+        total = conn.execute("SELECT COALESCE(SUM(spend_micros), 0) FROM ledger_days").fetchone()[0]
+        per_guild = dict(conn.execute("SELECT guild_id, SUM(spend_micros) FROM guild_spend_days GROUP BY 1").fetchall())
+        return total, {g: s for g, s in per_guild.items() if s}
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def unlimited(make_store: StoreFactory) -> QuotaStore:
+    """No image quota in the way: only money decides."""
+    return make_store(default_limit=-1)
+
+
+async def test_concurrent_reservations_never_pass_a_server_budget(unlimited: QuotaStore, db_path: Path) -> None:
+    await unlimited.set_budget(GUILD, 10 * COST)
+    results = await asyncio.gather(*(unlimited.reserve(GUILD, u, [], 1, model="m", cost_usd=COST) for u in range(200)))
+    granted = [r for r in results if isinstance(r, Reservation)]
+    refused = [r for r in results if isinstance(r, SpendCapReached)]
+    assert len(granted) == 10 and len(refused) == 190
+    assert {r.reason_code for r in refused} == {"server_budget"}
+    assert round(sum(r["cost_reserved_usd"] for r in ledger_rows(db_path)), 6) == round(10 * COST, 6)
+    refusal = refused[0]
+    assert refusal.cap.scope == "server" and refusal.cap.remaining_usd == 0 and refusal.cost_usd == COST
+    # Other servers have no budget.
+    assert isinstance(await unlimited.reserve(GUILD + 1, USER, [], 1, model="m", cost_usd=COST), Reservation)
+
+
+async def test_two_connections_share_the_bot_wide_cap(make_store: StoreFactory, db_path: Path) -> None:
+    other: aiosqlite.Connection = await open_database(db_path)
+    try:
+        first = make_store(default_limit=-1, global_spend_limit_usd=1.0)
+        second = make_store(conn=other, owner="boot-other", default_limit=-1, global_spend_limit_usd=1.0)
+        calls = [s.reserve(g, USER, [], 1, model="m", cost_usd=0.25) for g in range(40) for s in (first, second)]
+        results = await asyncio.gather(*calls)
+    finally:
+        await other.close()
+    assert len([r for r in results if isinstance(r, Reservation)]) == 4
+    assert {r.reason_code for r in results if isinstance(r, SpendCapReached)} == {"global_spend"}
+    assert spend_micros(db_path) == 1_000_000
+
+
+async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: QuotaStore, db_path: Path) -> None:
+    await unlimited.set_budget(GUILD, 1.0)
+    first = await unlimited.reserve(GUILD, USER, [], 2, model="m", cost_usd=0.40)
+    second = await unlimited.reserve(GUILD, USER, [], 2, model="m", cost_usd=0.40)
+    assert isinstance(first, Reservation) and isinstance(second, Reservation)
+    assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.30), SpendCapReached)
+    # The bill was lower than the estimate: the difference is free again.
+    await unlimited.commit(first, 2, total_tokens=100, cost_usd=0.25)
+    assert (await unlimited.spend_status(GUILD)).server.spent_usd == pytest.approx(0.65)
+    assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.30), Reservation)
+    # A refund with nothing billed frees the whole estimate; a billed refund keeps the bill.
+    await unlimited.refund(second, "provider error")
+    assert (await unlimited.spend_status(GUILD)).server.spent_usd == pytest.approx(0.55)
+    third = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.30)
+    assert isinstance(third, Reservation)
+    await unlimited.refund(third, "not delivered", total_tokens=50, cost_usd=0.12)
+    status = await unlimited.spend_status(GUILD)
+    assert status.server.spent_usd == pytest.approx(0.25 + 0.30 + 0.12)
+    assert status.server_spent_micros == spend_micros(db_path, GUILD)
+
+
+async def test_a_delivered_edit_without_a_bill_keeps_its_estimate(unlimited: QuotaStore, db_path: Path) -> None:
+    reservation = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.2)
+    assert isinstance(reservation, Reservation)
+    await unlimited.commit(reservation, 1)  # the provider reported no usage
+    assert (await unlimited.spend_status(GUILD)).server_spent_micros == 200_000 == spend_micros(db_path)
+
+
+async def test_unpriced_requests_are_refused_only_under_a_cap(unlimited: QuotaStore, make_store: StoreFactory) -> None:
+    assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m"), Reservation)
+    await unlimited.set_budget(GUILD, 5)
+    refusal = await unlimited.reserve(GUILD, USER, [], 1, model="m")
+    assert isinstance(refusal, SpendCapReached) and refusal.reason_code == "unpriced_model" and refusal.cost_usd is None
+    # Under the bot-wide cap only, any server.
+    capped = make_store(default_limit=-1, global_spend_limit_usd=5)
+    refusal = await capped.reserve(GUILD + 1, USER, [], 1, model="m")
+    assert isinstance(refusal, SpendCapReached) and refusal.cap.scope == "global"
+
+
+async def test_budget_changes_apply_to_the_very_next_reservation(make_store: StoreFactory, db_path: Path) -> None:
+    store = make_store(default_limit=-1)
+    other_conn = await open_database(db_path)
+    try:
+        # Another connection (a second process, a shell) changes the budget: the cached
+        # rules are caught out by rules_version in the reservation statement.
+        other = make_store(conn=other_conn, owner="boot-other", default_limit=-1)
+        assert isinstance(await store.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.5), Reservation)
+        await other.set_budget(GUILD, 0.6)
+        assert isinstance(await store.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.5), SpendCapReached)
+        assert await other.clear_budget(GUILD)
+        assert isinstance(await store.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.5), Reservation)
+    finally:
+        await other_conn.close()
+
+
+async def test_budgets_follow_calendar_periods(unlimited: QuotaStore, clock: ManualClock) -> None:
+    clock.set(datetime(2026, 3, 31, 23, 0, tzinfo=UTC))
+    budget = await unlimited.set_budget(GUILD, 1.0)
+    assert budget.period == "month"
+    assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=1.0), Reservation)
+    refusal = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.01)
+    assert isinstance(refusal, SpendCapReached) and refusal.cap.resets_at == datetime(2026, 4, 1, tzinfo=UTC)
+    clock.set(datetime(2026, 4, 1, 0, 0, 1, tzinfo=UTC))
+    assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=1.0), Reservation)
+    # A weekly budget keeps the period when only the amount changes.
+    await unlimited.set_budget(GUILD, 3.0, "week")
+    assert (await unlimited.set_budget(GUILD, 4.0)).period == "week"
+
+
+async def test_image_quota_is_checked_before_money(make_store: StoreFactory) -> None:
+    store = make_store(default_limit=1)
+    await store.set_budget(GUILD, 0.1)
+    assert isinstance(await store.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.05), Reservation)
+    assert isinstance(await store.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.05), QuotaExceeded)
+    refusal = await store.reserve(GUILD, OTHER_USER, [], 1, model="m", cost_usd=0.06)
+    assert isinstance(refusal, SpendCapReached) and refusal.cap.remaining_usd == pytest.approx(0.05)
+
+
+async def test_moderator_resets_do_not_give_money_back(unlimited: QuotaStore) -> None:
+    await unlimited.set_budget(GUILD, 0.5)
+    reservation = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.5)
+    await unlimited.commit(reservation, 1, cost_usd=0.5)
+    await unlimited.reset_user(GUILD, USER)
+    assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.01), SpendCapReached)
+
+
+async def test_spend_summaries_match_the_ledger_after_any_mix_of_operations(
+    make_store: StoreFactory, clock: ManualClock, db_path: Path
+) -> None:
+    store = make_store(default_limit=-1)
+    rng = random.Random(7)
+    open_rows: list[Reservation] = []
+    start = clock.now
+    for _ in range(300):
+        clock.set(start.replace(hour=0) + rng.random() * (start - start.replace(day=6)))
+        action = rng.random()
+        if action < 0.5 or not open_rows:
+            cost = rng.choice((None, 0.0, 0.013, 0.1, 0.333333))
+            result = await store.reserve(rng.randrange(3), rng.randrange(5), [], rng.randint(1, 4), model="m", cost_usd=cost)
+            if isinstance(result, Reservation):
+                open_rows.append(result)
+        else:
+            row = open_rows.pop(rng.randrange(len(open_rows)))
+            bill = rng.choice((None, 0.0, 0.01, 0.2071))
+            if action < 0.8:
+                await store.commit(row, rng.randint(0, row.images), cost_usd=bill)
+            else:
+                await store.refund(row, "test", cost_usd=bill)
+    await store.release_abandoned("another-boot")
+    total, per_guild = summary_spend(db_path)
+    assert total == spend_micros(db_path)
+    assert per_guild == {g: spend_micros(db_path, g) for g in range(3) if spend_micros(db_path, g)}
+
+
+async def test_invalid_money_values_are_refused(unlimited: QuotaStore) -> None:
+    for bad in (-1, float("nan"), float("inf"), True):
+        with pytest.raises(ValueError):
+            await unlimited.set_budget(GUILD, bad)  # type: ignore[arg-type]
+        with pytest.raises(ValueError):
+            await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=bad)  # type: ignore[arg-type]
