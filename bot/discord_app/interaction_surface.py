@@ -142,3 +142,12 @@ class InteractionSurface:
             link = link or sent.jump_url
             delivered += len(message.files)
         return DeliveryReport(delivered, link=link)
+
+    async def confirm(self, request: "Confirmation") -> "InteractionSurface | None":  # noqa: F821
+        """Ask privately, as the interaction's first answer, before anything is reserved;
+        after Confirm the edit goes on (and its result is posted publicly) on the click."""
+        # Imported here so this module's import block stays as it was (parallel work).
+        from bot.discord_app.confirm_view import ask_to_confirm
+
+        click = await ask_to_confirm(self.interaction, request)
+        return InteractionSurface(click, now=self._now) if click is not None else None

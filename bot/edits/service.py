@@ -30,12 +30,13 @@ from bot.edits.order import (
     EditOptions,
     EditOrder,
     InputSource,
+    Requester,
     check_options,
     limits_for,
 )
 from bot.edits.queue import EditQueue, QueueClosed
 from bot.edits.reservations import Bill, ReservationKeeper
-from bot.edits.surface import EditSurface, ResultPost, Status
+from bot.edits.surface import CONFIRM_TIMEOUT_SECONDS, Confirmation, EditSurface, ResultPost, Status
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.delivery_plan import Message, plan_delivery_async
 from bot.images.errors import ImageRejected, MaskRejected
@@ -50,12 +51,13 @@ from bot.provider.errors import (
     ProviderRejected,
 )
 from bot.provider.models import ModelTable
-from bot.provider.pricing import Price, estimate_cost
+from bot.provider.pricing import Price, estimate_cost, estimate_request_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import QuotaStore, Reservation
+from bot.store.quota import QuotaStore, Reservation, SpendCapReached
 from bot.text import edit_status
 from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
+from bot.text import spend_messages
 from bot.text.quota_messages import refusal_text
 
 log = logging.getLogger("retouch.edit")
@@ -76,6 +78,11 @@ class EditPolicy(Protocol):
     """A server's own rules, checked before anything is reserved (raise UserFacingError)."""
 
     async def check(self, order: EditOrder, options: EditOptions) -> None: ...
+
+
+# The model an edit uses when the member picks none (a server may not allow the bot's
+# default); None: IMAGE_MODEL.
+DefaultModel = Callable[[Requester], Awaitable["str | None"]]
 
 
 class Phase(StrEnum):
@@ -169,6 +176,7 @@ class EditService:
         salt: str,
         policies: Sequence[EditPolicy] = (),
         listeners: Sequence[EditListener] = (),
+        default_model: DefaultModel | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -179,6 +187,7 @@ class EditService:
         self.salt = salt
         self.policies = list(policies)
         self.listeners = list(listeners)
+        self.default_model = default_model
         self.queue = EditQueue(settings.max_concurrent_edits)
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
@@ -231,7 +240,10 @@ class EditService:
         preflight: asyncio.Task[PreparedInput] | None = None
         try:
             try:
-                edit.options = self._check(order)
+                default_model = await self.default_model(order.requester) if self.default_model else None
+                edit.options = self._check(order, default_model)
+                # The server's own rules (models, images, blocked words): refused privately
+                # before anything is reserved or sent.
                 for policy in self.policies:
                     await policy.check(order, edit.options)
                 spec = self.models.get(edit.options.model)
@@ -241,6 +253,14 @@ class EditService:
                 await asyncio.wait({preflight}, timeout=PREFLIGHT_SECONDS)
                 if preflight.done() and preflight.exception() is not None:
                     preflight.result()  # a bad file: refused before anything is reserved
+                confirmed = await self._confirm_cost(edit)
+                if confirmed is None:
+                    # Cancelled or unanswered: nothing was reserved; the prompt says so.
+                    edit.phase = Phase.CANCELLED
+                    log.info("%s: the estimated cost was not confirmed; nothing reserved", edit.where)
+                    self._emit(edit, Outcome.CANCELLED, reason="the member did not confirm the estimated cost", reason_code="not_confirmed")
+                    return edit.phase
+                surface = edit.surface = confirmed
                 edit.reservation = await self._reserve(edit)
             except asyncio.CancelledError:
                 raise
@@ -275,8 +295,10 @@ class EditService:
             elif preflight is not None and not preflight.cancelled():
                 preflight.exception()  # already reported to the member, or moot after a refusal
 
-    def _check(self, order: EditOrder) -> EditOptions:
-        """Everything that can be refused before a byte is downloaded or reserved."""
+    def _check(self, order: EditOrder, default_model: str | None = None) -> EditOptions:
+        """Everything that can be refused before a byte is downloaded or reserved.
+
+        `default_model`: the model when the member picks none (the server's), else IMAGE_MODEL."""
         if not self.accepting:
             raise ShuttingDown()
         requester = order.requester
@@ -285,7 +307,7 @@ class EditService:
         prompt = order.prompt.strip()
         if not prompt:
             raise UserFacingError(edit_status.EMPTY_PROMPT)
-        model = (order.model or self.settings.image_model).strip()
+        model = (order.model or default_model or self.settings.image_model).strip()
         allowed = self.allowed_models()
         if model not in allowed:
             raise UserFacingError(edit_status.unknown_model(model, allowed))
@@ -303,6 +325,42 @@ class EditService:
             if source is not None and source.declared_size is not None and source.declared_size > MAX_DOWNLOAD_BYTES:
                 raise UserFacingError(edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
         return options
+
+    def _estimate(self, edit: _Edit) -> float | None:
+        """What the edit should cost, from the request alone (None: no price known)."""
+        options = edit.options
+        assert options is not None
+        return estimate_request_cost(
+            options.model,
+            self.prices,
+            size=options.size,
+            quality=options.quality,
+            n=options.n,
+            prompt=options.prompt,
+            unpriced_image_usd=self.settings.unpriced_image_usd,
+        )
+
+    async def _confirm_cost(self, edit: _Edit) -> EditSurface | None:
+        """The surface to go on with: the member's own unless the estimate is above
+        CONFIRM_COST_ABOVE_USD, then the one they confirmed on (None: not confirmed)."""
+        threshold = self.settings.confirm_cost_above_usd
+        cost = self._estimate(edit) if threshold is not None else None
+        if threshold is None or cost is None or cost <= threshold:
+            return edit.surface
+        options = edit.options
+        assert options is not None
+        minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
+        return await edit.surface.confirm(
+            Confirmation(
+                title=spend_messages.confirmation_title(cost),
+                lines=spend_messages.confirmation_lines(
+                    cost_usd=cost, threshold_usd=threshold, model=options.model, size=options.size,
+                    quality=options.quality, n=options.n, timeout_minutes=minutes,
+                ),
+                timed_out_text=spend_messages.not_confirmed(minutes),
+                timeout_seconds=CONFIRM_TIMEOUT_SECONDS,
+            )
+        )
 
     async def _prepare(self, order: EditOrder, spec) -> PreparedInput:  # type: ignore[no-untyped-def]
         async with self._preparing:
@@ -324,14 +382,19 @@ class EditService:
         requester = edit.order.requester
         options = edit.options
         prompt = options.prompt if self.settings.store_prompts else None
+        # The estimate is held against the money caps in the same statement as the images.
+        cost = self._estimate(edit)
         while True:
             seen = self._waiters.generation(requester.user_id)
             outcome = await self.store.reserve(
-                requester.guild_id, requester.user_id, requester.role_ids, options.n, model=options.model, prompt=prompt
+                requester.guild_id, requester.user_id, requester.role_ids, options.n,
+                model=options.model, prompt=prompt, cost_usd=cost,
             )
             if isinstance(outcome, Reservation):
                 edit.phase = Phase.RESERVED
                 return outcome
+            if isinstance(outcome, SpendCapReached):
+                raise UserFacingError(spend_messages.spend_refusal_text(outcome), reason_code=outcome.reason_code)
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
                 raise UserFacingError(refusal_text(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
