@@ -31,10 +31,12 @@ class EditCog(commands.Cog):
         self.edit.allowed_contexts = app_commands.AppCommandContext(guild=True, dm_channel=allow_dms, private_channel=allow_dms)
 
     async def model_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        default = self.bot.settings.image_model
+        # The models this server allows, its default first.
+        models = await self.bot.server_rules.models_for(interaction.guild_id)
+        default = models[0] if models else None
         return [
             app_commands.Choice(name=n + (" (default)" if n == default else ""), value=n)
-            for n in self.bot.edits.allowed_models()
+            for n in models
             if current.lower() in n.lower()
         ][:25]
 

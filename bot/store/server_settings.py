@@ -137,7 +137,10 @@ class ServerSettingsStore:
         """Add words (ones already blocked are left as they are); returns those added.
 
         Raises TooManyBlockedWords, adding nothing, past MAX_BLOCKED_WORDS."""
-        unique = {w.key: w for w in words if w.key}
+        unique: dict[str, BlockedWord] = {}
+        for w in words:
+            if w.key:
+                unique.setdefault(w.key, w)  # the first spelling typed is the one kept
         if not unique:
             return []
         payload = json.dumps([[w.key, w.word] for w in unique.values()], ensure_ascii=False)
