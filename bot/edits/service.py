@@ -54,10 +54,9 @@ from bot.provider.models import ModelTable
 from bot.provider.pricing import Price, estimate_cost, estimate_request_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import QuotaStore, Reservation, SpendCapReached
-from bot.text import edit_status
+from bot.store.quota import QuotaExceeded, QuotaStore, Reservation, SpendCapReached
+from bot.text import edit_status, spend_messages
 from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
-from bot.text import spend_messages
 from bot.text.quota_messages import refusal_text
 
 log = logging.getLogger("retouch.edit")
@@ -349,6 +348,13 @@ class EditService:
             return edit.surface
         options = edit.options
         assert options is not None
+        # Don't ask about an edit the quota or a cap would refuse anyway (a read, nothing held).
+        requester = edit.order.requester
+        refusal = await self.store.refusal_for(
+            requester.guild_id, requester.user_id, requester.role_ids, options.n, cost_usd=cost
+        )
+        if refusal is not None and not (refusal.blocked_by_in_flight and self._in_flight[requester.user_id]):
+            raise UserFacingError(self._refusal_text(refusal), reason_code=refusal.reason_code)
         minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
         return await edit.surface.confirm(
             Confirmation(
@@ -361,6 +367,12 @@ class EditService:
                 timeout_seconds=CONFIRM_TIMEOUT_SECONDS,
             )
         )
+
+    @staticmethod
+    def _refusal_text(refusal: QuotaExceeded | SpendCapReached) -> str:
+        if isinstance(refusal, SpendCapReached):
+            return spend_messages.spend_refusal_text(refusal)
+        return refusal_text(refusal)
 
     async def _prepare(self, order: EditOrder, spec) -> PreparedInput:  # type: ignore[no-untyped-def]
         async with self._preparing:
@@ -393,10 +405,8 @@ class EditService:
             if isinstance(outcome, Reservation):
                 edit.phase = Phase.RESERVED
                 return outcome
-            if isinstance(outcome, SpendCapReached):
-                raise UserFacingError(spend_messages.spend_refusal_text(outcome), reason_code=outcome.reason_code)
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
-                raise UserFacingError(refusal_text(outcome), reason_code=outcome.reason_code)
+                raise UserFacingError(self._refusal_text(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
             await edit.surface.acknowledge()
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))

@@ -137,6 +137,12 @@ SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
 RETURNING id
 """
 
+# A server's spend since :start read from the ledger itself, for servers without a
+# budget (only servers with one are summed per day): reports, not reservations.
+_GUILD_SPEND_SQL = """
+SELECT COALESCE(SUM(spend_micros), 0) FROM ledger WHERE guild_id = :guild AND created_at >= :start
+"""
+
 # What counts against the money caps now: a server's spend since :budget_day and
 # everybody's since :spend_day.
 _SPEND_SQL = """
@@ -570,6 +576,35 @@ class QuotaStore:
             )
         return refusal
 
+    async def refusal_for(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        role_ids: Iterable[int],
+        images: int,
+        *,
+        cost_usd: float | None = None,
+    ) -> QuotaExceeded | SpendCapReached | None:
+        """Why `reserve` would refuse this request now, or None when it would fit.
+
+        Only reads: nothing is held, so the answer can change before a reservation
+        (which decides for real); used to spare a member a question about an edit
+        that cannot run anyway."""
+        guild = _guild(guild_id)
+        role_ids = tuple(role_ids)
+        cost = None if cost_usd is None else to_micros(cost_usd)
+        for attempt in range(self._ATTEMPTS):
+            now = Instant.read(self._clock)
+            rules = await self._guild_rules(guild, fresh=attempt > 0)
+            effective = self._effective(rules, user_id, role_ids)
+            usage, global_used = await self._usage(guild, user_id, rules, effective, now)
+            if usage is None:
+                continue
+            return self._refusal(usage, global_used, images, now) or self._spend_refusal(
+                await self._spend_caps(guild, rules, now), cost
+            )
+        return None
+
     # -- money caps --------------------------------------------------------------
 
     def _spend_window(self, rules: RuleSet, now: Instant) -> dict[str, Any]:
@@ -612,6 +647,9 @@ class QuotaStore:
         rules = await self._guild_rules(guild, fresh=True)
         server, bot_wide, server_spent = await self._spend_caps(guild, rules, now)
         period: Period = rules.budget[1] if rules.budget is not None else "month"
+        if rules.budget is None:
+            row = await self._fetchone(_GUILD_SPEND_SQL, {"guild": guild, "start": now.start(period)})
+            server_spent = row[0]
         return SpendStatus(server, bot_wide, server_spent, period, now.resets_at(period))
 
     async def budget(self, guild_id: int | None) -> Budget | None:
@@ -629,14 +667,18 @@ class QuotaStore:
             current = await self.budget(guild)
             period = current.period if current is not None else "month"
         _check_period(period)
-        now = self._clock().timestamp()
+        instant = Instant.read(self._clock)
+        # A new budget sums the server's spend from the ledger back to the start of the
+        # longest period it could have (a week may start in the previous month).
+        counted_since = min(instant.start("month"), instant.start("week"))
         try:
             row = await self._fetchone(
-                "INSERT INTO guild_budgets (guild_id, limit_micros, period, updated_at) VALUES (?, ?, ?, ?) "
+                "INSERT INTO guild_budgets (guild_id, limit_micros, period, counted_since, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (guild_id) DO UPDATE SET limit_micros = excluded.limit_micros, "
                 "period = excluded.period, updated_at = excluded.updated_at "
                 "RETURNING limit_micros, period, updated_at",
-                (guild, to_micros(limit_usd), period, now),
+                (guild, to_micros(limit_usd), period, counted_since, instant.timestamp),
             )
         finally:
             self._forget_rules()

@@ -91,12 +91,21 @@ async def test_cheap_edits_do_not_ask(bot, fake_discord, image_api):
     assert rec.ack_type == 5 and not result.ephemeral and result.files
 
 
-async def test_refusal_after_confirm_is_still_private(bot, fake_discord, image_api):
-    # The quota is checked when the edit is reserved, after Confirm: the refusal goes to
-    # the member alone, and the public "thinking…" message is removed.
+async def test_an_edit_the_quota_refuses_anyway_is_not_asked_about(bot, fake_discord, image_api):
     erin = fake_discord.member("erin")
     await bot.store.set_user_limit(fake_discord.guild.id, erin.id, 1)
+    rec = await fake_discord.invoke("edit", by=erin, image=FakeAttachment.image(png()), prompt="x", n=2, size="1024x1024", quality="high")
+    reply = await rec.wait_result()
+    assert rec.ack_type == 4 and reply.ephemeral and "limit is 1" in reply.text and reply.custom_ids == []
+    assert ledger(bot) == [] and image_api.edits == []
+
+
+async def test_a_refusal_after_confirm_is_still_private(bot, fake_discord, image_api):
+    # The quota is decided when the edit is reserved, after Confirm: if it changed while the
+    # member was deciding, the refusal goes to them alone and the public "thinking…" goes.
+    erin = fake_discord.member("erin")
     rec, prompt = await ask(fake_discord, erin)
+    await bot.store.set_user_limit(fake_discord.guild.id, erin.id, 1)
     click = await fake_discord.click(prompt, button(prompt, "retouch:confirm:"), by=erin)
     reply = await click.wait_result()
     assert reply.ephemeral and "limit is 1" in reply.text

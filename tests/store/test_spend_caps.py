@@ -170,10 +170,14 @@ async def test_spend_summaries_match_the_ledger_after_any_mix_of_operations(
     make_store: StoreFactory, clock: ManualClock, db_path: Path
 ) -> None:
     store = make_store(default_limit=-1)
+    for guild in (0, 1):
+        await store.set_budget(guild, 1000)  # server 2 gets its budget half-way
     rng = random.Random(7)
     open_rows: list[Reservation] = []
     start = clock.now
-    for _ in range(300):
+    for step in range(300):
+        if step == 150:
+            await store.set_budget(2, 1000)  # sums what server 2 spent so far from the ledger
         clock.set(start.replace(hour=0) + rng.random() * (start - start.replace(day=6)))
         action = rng.random()
         if action < 0.5 or not open_rows:
@@ -192,6 +196,20 @@ async def test_spend_summaries_match_the_ledger_after_any_mix_of_operations(
     total, per_guild = summary_spend(db_path)
     assert total == spend_micros(db_path)
     assert per_guild == {g: spend_micros(db_path, g) for g in range(3) if spend_micros(db_path, g)}
+    # Removing a budget stops summing that server.
+    assert await store.clear_budget(1)
+    assert 1 not in summary_spend(db_path)[1]
+
+
+async def test_servers_without_a_budget_are_not_summed_per_day(unlimited: QuotaStore, db_path: Path) -> None:
+    for guild in (GUILD, GUILD + 1):
+        reservation = await unlimited.reserve(guild, USER, [], 1, model="m", cost_usd=0.25)
+        await unlimited.commit(reservation, 1, cost_usd=0.2)
+    await unlimited.set_budget(GUILD, 10)
+    assert summary_spend(db_path) == (400_000, {GUILD: 200_000})
+    # Reports still show what a server without a budget spent this month.
+    status = await unlimited.spend_status(GUILD + 1)
+    assert status.server is None and status.server_spent_micros == 200_000 and status.server_period == "month"
 
 
 async def test_invalid_money_values_are_refused(unlimited: QuotaStore) -> None:
@@ -200,3 +218,14 @@ async def test_invalid_money_values_are_refused(unlimited: QuotaStore) -> None:
             await unlimited.set_budget(GUILD, bad)  # type: ignore[arg-type]
         with pytest.raises(ValueError):
             await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=bad)  # type: ignore[arg-type]
+
+
+async def test_refusal_for_reads_without_holding_anything(make_store: StoreFactory, db_path: Path) -> None:
+    store = make_store(default_limit=2)
+    assert await store.refusal_for(GUILD, USER, [], 2, cost_usd=0.1) is None
+    assert isinstance(await store.refusal_for(GUILD, USER, [], 3, cost_usd=0.1), QuotaExceeded)
+    await store.set_budget(GUILD, 0.15)
+    refusal = await store.refusal_for(GUILD, USER, [], 1, cost_usd=0.2)
+    assert isinstance(refusal, SpendCapReached) and refusal.reason_code == "server_budget"
+    assert isinstance(await store.refusal_for(GUILD, USER, [], 1), SpendCapReached)  # unpriced under a cap
+    assert ledger_rows(db_path) == []
