@@ -15,6 +15,7 @@ database's rules_version, so the cache can be out of date but never wrong.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -76,6 +77,10 @@ __all__ = [
 ]
 
 STALE_REASON = "stale"
+
+# The day number under which ledger_days keeps the money caps' running totals (after
+# every real day, so they share a page with today's row; see migration 007).
+CAP_ROWS = 9_999_999
 ABANDONED_REASON = "abandoned"
 
 # What one ledger row counts against its member's quota.
@@ -108,10 +113,11 @@ _RULES_CURRENT = "(SELECT version FROM rules_version) = :rules_version"
 # Money caps ride in the same statement. The request's estimate (:cost, in
 # micro-dollars) is stored on the row (cost_reserved_usd) and counts against the
 # caps while the row is open; once settled the row counts its billed cost instead.
-# The day summaries (ledger_days for the bot-wide cap, guild_spend_days for a
-# server's budget) are kept by triggers inside the same statements, so a cap check
-# sums at most 31 day rows however long the ledger grows. Without a cap the
-# condition is one IS NULL test.
+# Each cap's running total for its current period is one "cap row" in ledger_days
+# (day CAP_ROWS; scope -1 for the bot, the server's id for a budget), kept by triggers
+# inside the same statements that change the ledger, so a check reads one row however
+# long the ledger. A total of an earlier period (no edit yet in the current one) reads
+# as 0. Without a cap the condition is one IS NULL test.
 _RESERVE_SQL = f"""
 INSERT INTO ledger (guild_id, user_id, model, images_reserved, status, rule, rule_detail,
                     quota_limit, period, created_at, owner, prompt, alive_at, cost_reserved_usd)
@@ -125,30 +131,47 @@ SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
                          AND created_at >= :start AND reset_at IS NULL)
            <= :limit)
    AND (:global_limit IS NULL
-        OR :images + COALESCE((SELECT images FROM ledger_days WHERE day = :day), 0)
+        OR :images + COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)
            <= :global_limit)
    AND (:budget IS NULL
-        OR :cost + (SELECT COALESCE(SUM(spend_micros), 0) FROM guild_spend_days
-                     WHERE guild_id = :guild AND day >= :budget_day)
+        OR :cost + COALESCE((SELECT CASE WHEN period_start = :budget_start THEN spend_micros ELSE 0 END
+                               FROM ledger_days WHERE day = {CAP_ROWS} AND scope = :guild), 0)
            <= :budget)
    AND (:spend_limit IS NULL
-        OR :cost + (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger_days WHERE day >= :spend_day)
+        OR :cost + COALESCE((SELECT CASE WHEN period_start = :spend_start THEN spend_micros ELSE 0 END
+                               FROM ledger_days WHERE day = {CAP_ROWS} AND scope = -1), 0)
            <= :spend_limit)
 RETURNING id
 """
 
 # A server's spend since :start read from the ledger itself, for servers without a
-# budget (only servers with one are summed per day): reports, not reservations.
+# budget (only servers with one are summed per day in ledger_days): reports only.
 _GUILD_SPEND_SQL = """
 SELECT COALESCE(SUM(spend_micros), 0) FROM ledger WHERE guild_id = :guild AND created_at >= :start
 """
 
-# What counts against the money caps now: a server's spend since :budget_day and
-# everybody's since :spend_day.
-_SPEND_SQL = """
-SELECT (SELECT COALESCE(SUM(spend_micros), 0) FROM guild_spend_days
-         WHERE guild_id = :guild AND day >= :budget_day),
-       (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger_days WHERE day >= :spend_day)
+# What counts against the money caps now: the server's budget and the bot's cap.
+_SPEND_SQL = f"""
+SELECT COALESCE((SELECT CASE WHEN period_start = :budget_start THEN spend_micros ELSE 0 END
+                   FROM ledger_days WHERE day = {CAP_ROWS} AND scope = :guild), 0),
+       COALESCE((SELECT CASE WHEN period_start = :spend_start THEN spend_micros ELSE 0 END
+                   FROM ledger_days WHERE day = {CAP_ROWS} AND scope = -1), 0)
+"""
+
+# The bot-wide cap's row, (re)built from the ledger when the store starts with the cap
+# on (its period may have changed, or edits were made while it was off): the rows of
+# the current period, found by id from the day summary instead of a scan.
+_GLOBAL_CAP_SQL = f"""
+INSERT INTO ledger_days (day, scope, period, period_start, period_end, spend_micros)
+VALUES ({CAP_ROWS}, -1, :period, :start, :end,
+        (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger
+          WHERE id >= COALESCE((SELECT MIN(first_id) FROM ledger_days
+                                 WHERE day >= :start AND day < {CAP_ROWS} AND scope = -1),
+                               (SELECT COALESCE(MAX(id), 0) + 1 FROM ledger))
+            AND created_at >= :start * 86400))
+ON CONFLICT (day, scope) DO UPDATE
+   SET period = excluded.period, period_start = excluded.period_start,
+       period_end = excluded.period_end, spend_micros = excluded.spend_micros
 """
 
 _USAGE_SQL = f"""
@@ -160,7 +183,7 @@ SELECT (SELECT version FROM rules_version),
        COALESCE(SUM(output_tokens), 0),
        COALESCE(SUM(total_tokens), 0),
        COALESCE(SUM(cost_usd), 0.0),
-       COALESCE((SELECT images FROM ledger_days WHERE day = :day), 0)
+       COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)
   FROM ledger
  WHERE guild_id = :guild AND user_id = :user AND created_at >= :start
 """
@@ -337,6 +360,8 @@ class QuotaStore:
         self._clock = clock
         self._rules: dict[int, RuleSet] = {}
         self._rules_version = -1
+        self._global_cap_ready = False
+        self._global_cap_lock = asyncio.Lock()
 
     # -- helpers ---------------------------------------------------------------
 
@@ -507,6 +532,8 @@ class QuotaStore:
             raise ValueError(f"images must be an integer from 1 to {MAX_LIMIT}, not {images!r}")
         if cost_usd is not None:
             _check_usd("cost_usd", cost_usd)
+        if not self._global_cap_ready:
+            await self._prepare_global_cap()
         cost = None if cost_usd is None else to_micros(cost_usd)
         guild = _guild(guild_id)
         role_ids = tuple(role_ids)
@@ -593,6 +620,8 @@ class QuotaStore:
         guild = _guild(guild_id)
         role_ids = tuple(role_ids)
         cost = None if cost_usd is None else to_micros(cost_usd)
+        if not self._global_cap_ready:
+            await self._prepare_global_cap()
         for attempt in range(self._ATTEMPTS):
             now = Instant.read(self._clock)
             rules = await self._guild_rules(guild, fresh=attempt > 0)
@@ -607,14 +636,33 @@ class QuotaStore:
 
     # -- money caps --------------------------------------------------------------
 
+    async def _prepare_global_cap(self) -> None:
+        """Once per store, before the first money check: the bot-wide cap's row matches
+        the configured cap (built from the ledger), or is gone when there is no cap."""
+        async with self._global_cap_lock:
+            if self._global_cap_ready:
+                return
+            if self.global_spend_limit is None:
+                await self._fetchall(f"DELETE FROM ledger_days WHERE day = {CAP_ROWS} AND scope = -1")
+            else:
+                now = Instant.read(self._clock)
+                period = self.global_spend_period
+                params = {
+                    "period": period,
+                    "start": int(now.start(period) // 86400),
+                    "end": int(now.resets_at(period).timestamp() // 86400),
+                }
+                await self._fetchall(_GLOBAL_CAP_SQL, params)
+            self._global_cap_ready = True
+
     def _spend_window(self, rules: RuleSet, now: Instant) -> dict[str, Any]:
-        """Parameters naming the money caps that apply and the first day of their periods."""
+        """Parameters naming the money caps that apply and the first days of their periods."""
         budget, budget_period = rules.budget if rules.budget is not None else (None, "month")
         return {
             "budget": budget,
-            "budget_day": int(now.start(budget_period) // 86400),
+            "budget_start": int(now.start(budget_period) // 86400),
             "spend_limit": self.global_spend_limit,
-            "spend_day": int(now.start(self.global_spend_period) // 86400),
+            "spend_start": int(now.start(self.global_spend_period) // 86400),
         }
 
     async def _spend_caps(self, guild: int, rules: RuleSet, now: Instant) -> tuple[SpendCap | None, SpendCap | None, int]:
@@ -642,6 +690,8 @@ class QuotaStore:
 
     async def spend_status(self, guild_id: int | None) -> SpendStatus:
         """Spend against the server's budget and the bot-wide cap, for reports."""
+        if not self._global_cap_ready:
+            await self._prepare_global_cap()
         guild = _guild(guild_id)
         now = Instant.read(self._clock)
         rules = await self._guild_rules(guild, fresh=True)
@@ -667,18 +717,16 @@ class QuotaStore:
             current = await self.budget(guild)
             period = current.period if current is not None else "month"
         _check_period(period)
-        instant = Instant.read(self._clock)
-        # A new budget sums the server's spend from the ledger back to the start of the
-        # longest period it could have (a week may start in the previous month).
-        counted_since = min(instant.start("month"), instant.start("week"))
+        now = self._clock().timestamp()
         try:
+            # A new budget (or a new period) sums what the server spent so far in its
+            # current period from the ledger (a trigger, in this same statement).
             row = await self._fetchone(
-                "INSERT INTO guild_budgets (guild_id, limit_micros, period, counted_since, updated_at) "
-                "VALUES (?, ?, ?, ?, ?) "
+                "INSERT INTO guild_budgets (guild_id, limit_micros, period, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (guild_id) DO UPDATE SET limit_micros = excluded.limit_micros, "
                 "period = excluded.period, updated_at = excluded.updated_at "
                 "RETURNING limit_micros, period, updated_at",
-                (guild, to_micros(limit_usd), period, counted_since, instant.timestamp),
+                (guild, to_micros(limit_usd), period, now),
             )
         finally:
             self._forget_rules()
@@ -876,7 +924,7 @@ class QuotaStore:
     async def global_usage(self) -> GlobalUsage:
         """Images reserved or delivered today (UTC) across all servers."""
         now = Instant.read(self._clock)
-        row = await self._fetchone("SELECT images FROM ledger_days WHERE day = ?", (now.day,))
+        row = await self._fetchone("SELECT images FROM ledger_days WHERE day = ? AND scope = -1", (now.day,))
         used = row[0] if row else 0
         budget = self.global_daily_limit
         return GlobalUsage(

@@ -12,16 +12,16 @@ import aiosqlite
 import pytest
 
 from bot.store.database import open_database
-from bot.store.quota import QuotaExceeded, QuotaStore, Reservation, SpendCapReached
+from bot.store.quota import CAP_ROWS, QuotaExceeded, QuotaStore, Reservation, SpendCapReached
 from tests.store.conftest import GUILD, OTHER_USER, USER, ManualClock, StoreFactory, ledger_rows
 
 COST = 0.13  # one edit's estimate
 
 
-def spend_micros(path: Path, guild: int | None = None) -> int:
-    """A row's spend recounted from the ledger: the estimate while reserved, the bill
-    once settled (the estimate for a delivered edit whose bill is unknown)."""
-    where = "" if guild is None else f"WHERE guild_id = {guild}"
+def spend_micros(path: Path, guild: int | None = None, start: float = 0, end: float = 1e12) -> int:
+    """Spend recounted from the ledger rows created in [start, end): the estimate while
+    reserved, the bill once settled (the estimate for a delivered edit whose bill is unknown)."""
+    where = "created_at >= ? AND created_at < ?" + ("" if guild is None else f" AND guild_id = {guild}")
     conn = sqlite3.connect(path)
     try:
         return conn.execute(
@@ -29,21 +29,36 @@ def spend_micros(path: Path, guild: int | None = None) -> int:
             SELECT COALESCE(SUM(CAST(ROUND(CASE status WHEN 'reserved' THEN COALESCE(cost_reserved_usd, 0)
                                          WHEN 'committed' THEN COALESCE(cost_usd, cost_reserved_usd, 0)
                                          ELSE COALESCE(cost_usd, 0) END * 1000000) AS INTEGER)), 0)
-              FROM ledger {where}
-            """
+              FROM ledger WHERE {where}
+            """,
+            (start, end),
         ).fetchone()[0]
     finally:
         conn.close()
 
 
-def summary_spend(path: Path) -> tuple[int, dict[int, int]]:
+def cap_rows(path: Path) -> dict[int, tuple[str, int, int, int]]:
+    """The money caps' running totals: scope -> (period, first day, day after, spend)."""
     conn = sqlite3.connect(path)
     try:
-        total = conn.execute("SELECT COALESCE(SUM(spend_micros), 0) FROM ledger_days").fetchone()[0]
-        per_guild = dict(conn.execute("SELECT guild_id, SUM(spend_micros) FROM guild_spend_days GROUP BY 1").fetchall())
-        return total, {g: s for g, s in per_guild.items() if s}
+        rows = conn.execute(
+            "SELECT scope, period, period_start, period_end, spend_micros FROM ledger_days WHERE day = ?", (CAP_ROWS,)
+        ).fetchall()
+        return {r[0]: tuple(r[1:]) for r in rows}
     finally:
         conn.close()
+
+
+def recounted(path: Path) -> dict[int, int]:
+    """What each cap row should hold: the spend of the rows created in its period."""
+    return {
+        scope: spend_micros(path, None if scope == -1 else scope, start * 86400, end * 86400)
+        for scope, (_, start, end, _) in cap_rows(path).items()
+    }
+
+
+def totals(path: Path) -> dict[int, int]:
+    return {scope: row[3] for scope, row in cap_rows(path).items()}
 
 
 @pytest.fixture
@@ -77,7 +92,7 @@ async def test_two_connections_share_the_bot_wide_cap(make_store: StoreFactory, 
         await other.close()
     assert len([r for r in results if isinstance(r, Reservation)]) == 4
     assert {r.reason_code for r in results if isinstance(r, SpendCapReached)} == {"global_spend"}
-    assert spend_micros(db_path) == 1_000_000
+    assert spend_micros(db_path) == 1_000_000 == totals(db_path)[-1]
 
 
 async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: QuotaStore, db_path: Path) -> None:
@@ -166,25 +181,30 @@ async def test_moderator_resets_do_not_give_money_back(unlimited: QuotaStore) ->
     assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.01), SpendCapReached)
 
 
-async def test_spend_summaries_match_the_ledger_after_any_mix_of_operations(
+async def test_cap_totals_match_the_ledger_after_any_mix_of_operations(
     make_store: StoreFactory, clock: ManualClock, db_path: Path
 ) -> None:
-    store = make_store(default_limit=-1)
-    for guild in (0, 1):
-        await store.set_budget(guild, 1000)  # server 2 gets its budget half-way
+    # Time runs from Friday 6 to Tuesday 10 March, across a week boundary, with a monthly,
+    # a weekly and (from half-way) a daily budget, and a weekly bot-wide cap; edits settle
+    # in any order, some of them in a later period than they were reserved in.
+    store = make_store(default_limit=-1, global_spend_limit_usd=1000, global_spend_period="week")
+    await store.set_budget(0, 1000, "month")
+    await store.set_budget(1, 1000, "week")
     rng = random.Random(7)
     open_rows: list[Reservation] = []
-    start = clock.now
+    clock.set(datetime(2026, 3, 6, tzinfo=UTC))
     for step in range(300):
         if step == 150:
-            await store.set_budget(2, 1000)  # sums what server 2 spent so far from the ledger
-        clock.set(start.replace(hour=0) + rng.random() * (start - start.replace(day=6)))
+            await store.set_budget(2, 1000, "day")  # sums what server 2 spent today so far
+        clock.advance(minutes=rng.random() * 48)  # 300 steps: about five days
         action = rng.random()
         if action < 0.5 or not open_rows:
             cost = rng.choice((None, 0.0, 0.013, 0.1, 0.333333))
             result = await store.reserve(rng.randrange(3), rng.randrange(5), [], rng.randint(1, 4), model="m", cost_usd=cost)
             if isinstance(result, Reservation):
                 open_rows.append(result)
+            else:
+                assert isinstance(result, SpendCapReached) and cost is None
         else:
             row = open_rows.pop(rng.randrange(len(open_rows)))
             bill = rng.choice((None, 0.0, 0.01, 0.2071))
@@ -192,24 +212,63 @@ async def test_spend_summaries_match_the_ledger_after_any_mix_of_operations(
                 await store.commit(row, rng.randint(0, row.images), cost_usd=bill)
             else:
                 await store.refund(row, "test", cost_usd=bill)
+        if step % 50 == 49:
+            assert totals(db_path) == recounted(db_path)
     await store.release_abandoned("another-boot")
-    total, per_guild = summary_spend(db_path)
-    assert total == spend_micros(db_path)
-    assert per_guild == {g: spend_micros(db_path, g) for g in range(3) if spend_micros(db_path, g)}
-    # Removing a budget stops summing that server.
+    assert set(cap_rows(db_path)) == {-1, 0, 1, 2}
+    assert totals(db_path) == recounted(db_path)
+    # Changing a budget's period sums it again; removing a budget drops its row.
+    await store.set_budget(0, 1000, "week")
+    assert cap_rows(db_path)[0][0] == "week" and totals(db_path) == recounted(db_path)
     assert await store.clear_budget(1)
-    assert 1 not in summary_spend(db_path)[1]
+    assert 1 not in cap_rows(db_path)
 
 
-async def test_servers_without_a_budget_are_not_summed_per_day(unlimited: QuotaStore, db_path: Path) -> None:
+async def test_a_new_budget_counts_what_the_server_spent_earlier_in_its_period(
+    unlimited: QuotaStore, db_path: Path, clock: ManualClock
+) -> None:
+    clock.set(datetime(2026, 3, 2, 10, tzinfo=UTC))  # a Monday
     for guild in (GUILD, GUILD + 1):
         reservation = await unlimited.reserve(guild, USER, [], 1, model="m", cost_usd=0.25)
         await unlimited.commit(reservation, 1, cost_usd=0.2)
-    await unlimited.set_budget(GUILD, 10)
-    assert summary_spend(db_path) == (400_000, {GUILD: 200_000})
+    assert cap_rows(db_path) == {}, "no cap, no running total to keep"
+    clock.set(datetime(2026, 3, 4, 10, tzinfo=UTC))
+    await unlimited.set_budget(GUILD, 0.5, "week")
+    assert totals(db_path) == {GUILD: 200_000}
+    refusal = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.31)
+    assert isinstance(refusal, SpendCapReached) and refusal.cap.spent_usd == pytest.approx(0.2)
     # Reports still show what a server without a budget spent this month.
     status = await unlimited.spend_status(GUILD + 1)
     assert status.server is None and status.server_spent_micros == 200_000 and status.server_period == "month"
+
+
+async def test_the_bot_wide_cap_is_built_from_the_ledger_when_it_is_turned_on(
+    make_store: StoreFactory, db_path: Path, clock: ManualClock
+) -> None:
+    without = make_store(default_limit=-1)
+    reservation = await without.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3)
+    await without.commit(reservation, 1, cost_usd=0.25)
+    assert cap_rows(db_path) == {}
+    capped = make_store(default_limit=-1, global_spend_limit_usd=0.5)
+    refusal = await capped.reserve(GUILD + 1, USER, [], 1, model="m", cost_usd=0.3)
+    assert isinstance(refusal, SpendCapReached) and refusal.cap.spent_usd == pytest.approx(0.25)
+    assert cap_rows(db_path)[-1] == ("month", 20513, 20544, 250_000)  # March 2026
+    # Turned off again: the row goes, so edits stop paying for it.
+    assert isinstance(await make_store(default_limit=-1).reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3), Reservation)
+    assert cap_rows(db_path) == {}
+
+
+async def test_a_new_period_starts_from_zero(unlimited: QuotaStore, db_path: Path, clock: ManualClock) -> None:
+    clock.set(datetime(2026, 3, 10, 23, 59, tzinfo=UTC))
+    await unlimited.set_budget(GUILD, 0.3, "day")
+    open_row = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3)
+    assert isinstance(open_row, Reservation)
+    clock.set(datetime(2026, 3, 11, 0, 1, tzinfo=UTC))
+    fresh = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3)
+    assert isinstance(fresh, Reservation), "yesterday's spend does not count today"
+    # Yesterday's edit settling today changes nothing in today's total.
+    await unlimited.commit(open_row, 1, cost_usd=0.01)
+    assert totals(db_path) == {GUILD: 300_000} == recounted(db_path)
 
 
 async def test_invalid_money_values_are_refused(unlimited: QuotaStore) -> None:
