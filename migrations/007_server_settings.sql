@@ -146,10 +146,7 @@ BEGIN
 END;
 
 -- Maintained inside the statement that changes the ledger: the day summary as in
--- version 2, and the cap rows of the bot and of the row's server, where they exist. A
--- row created in a cap's current period adds its spend (or the change of it, when it
--- settles); a new row of a later period starts the cap's next period with its own
--- spend; a row of an earlier period changes nothing (that period is over).
+-- version 2 ...
 CREATE TRIGGER ledger_days_insert AFTER INSERT ON ledger
 BEGIN
     INSERT INTO ledger_days (day, scope, images, open_reservations, first_id)
@@ -165,6 +162,40 @@ BEGIN
        SET images = images + excluded.images,
            open_reservations = open_reservations + excluded.open_reservations,
            first_id = MIN(first_id, excluded.first_id);
+END;
+
+CREATE TRIGGER ledger_days_update AFTER UPDATE OF status, images_reserved, images_delivered ON ledger
+BEGIN
+    UPDATE ledger_days
+       SET images = images
+                    - CASE OLD.status WHEN 'reserved' THEN OLD.images_reserved
+                                      WHEN 'committed' THEN OLD.images_delivered ELSE 0 END
+                    + CASE NEW.status WHEN 'reserved' THEN NEW.images_reserved
+                                      WHEN 'committed' THEN NEW.images_delivered ELSE 0 END,
+           open_reservations = open_reservations
+                               - (OLD.status = 'reserved') + (NEW.status = 'reserved')
+     WHERE day = CAST(OLD.created_at / 86400 AS INTEGER) AND scope = -1;
+END;
+
+CREATE TRIGGER ledger_days_delete AFTER DELETE ON ledger
+BEGIN
+    UPDATE ledger_days
+       SET images = images
+                    - CASE OLD.status WHEN 'reserved' THEN OLD.images_reserved
+                                      WHEN 'committed' THEN OLD.images_delivered ELSE 0 END,
+           open_reservations = open_reservations - (OLD.status = 'reserved')
+     WHERE day = CAST(OLD.created_at / 86400 AS INTEGER) AND scope = -1;
+END;
+
+-- ... and the cap rows of the bot and of the row's server, where they exist (the
+-- triggers do nothing, at the cost of one lookup, while there is no cap at all). A row
+-- created in a cap's current period adds its spend (or the change of it, when it
+-- settles); a new row of a later period starts the cap's next period with its own
+-- spend; a row of an earlier period changes nothing (that period is over; a row
+-- stamped in it after the cap moved on, by a clock set back, is not counted).
+CREATE TRIGGER ledger_caps_insert AFTER INSERT ON ledger
+WHEN EXISTS (SELECT 1 FROM ledger_days WHERE day = 9999999)
+BEGIN
     -- (All SET expressions read the cap row as it was before this UPDATE.)
     UPDATE ledger_days
        SET spend_micros = CASE WHEN NEW.created_at < period_end * 86400
@@ -184,34 +215,21 @@ BEGIN
        AND (NEW.spend_micros != 0 OR NEW.created_at >= period_end * 86400);
 END;
 
-CREATE TRIGGER ledger_days_update
+CREATE TRIGGER ledger_caps_update
 AFTER UPDATE OF status, images_reserved, images_delivered, cost_usd, cost_reserved_usd ON ledger
+WHEN NEW.spend_micros != OLD.spend_micros AND EXISTS (SELECT 1 FROM ledger_days WHERE day = 9999999)
 BEGIN
     UPDATE ledger_days
-       SET images = images
-                    - CASE OLD.status WHEN 'reserved' THEN OLD.images_reserved
-                                      WHEN 'committed' THEN OLD.images_delivered ELSE 0 END
-                    + CASE NEW.status WHEN 'reserved' THEN NEW.images_reserved
-                                      WHEN 'committed' THEN NEW.images_delivered ELSE 0 END,
-           open_reservations = open_reservations
-                               - (OLD.status = 'reserved') + (NEW.status = 'reserved')
-     WHERE day = CAST(OLD.created_at / 86400 AS INTEGER) AND scope = -1;
-    UPDATE ledger_days
        SET spend_micros = spend_micros - OLD.spend_micros + NEW.spend_micros
-     WHERE day = 9999999 AND scope IN (-1, OLD.guild_id) AND NEW.spend_micros != OLD.spend_micros
+     WHERE day = 9999999 AND scope IN (-1, OLD.guild_id)
        AND OLD.created_at >= period_start * 86400 AND OLD.created_at < period_end * 86400;
 END;
 
-CREATE TRIGGER ledger_days_delete AFTER DELETE ON ledger
+CREATE TRIGGER ledger_caps_delete AFTER DELETE ON ledger
+WHEN OLD.spend_micros != 0 AND EXISTS (SELECT 1 FROM ledger_days WHERE day = 9999999)
 BEGIN
     UPDATE ledger_days
-       SET images = images
-                    - CASE OLD.status WHEN 'reserved' THEN OLD.images_reserved
-                                      WHEN 'committed' THEN OLD.images_delivered ELSE 0 END,
-           open_reservations = open_reservations - (OLD.status = 'reserved')
-     WHERE day = CAST(OLD.created_at / 86400 AS INTEGER) AND scope = -1;
-    UPDATE ledger_days
        SET spend_micros = spend_micros - OLD.spend_micros
-     WHERE day = 9999999 AND scope IN (-1, OLD.guild_id) AND OLD.spend_micros != 0
+     WHERE day = 9999999 AND scope IN (-1, OLD.guild_id)
        AND OLD.created_at >= period_start * 86400 AND OLD.created_at < period_end * 86400;
 END;

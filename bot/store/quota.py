@@ -77,11 +77,11 @@ __all__ = [
 ]
 
 STALE_REASON = "stale"
+ABANDONED_REASON = "abandoned"
 
 # The day number under which ledger_days keeps the money caps' running totals (after
 # every real day, so they share a page with today's row; see migration 007).
 CAP_ROWS = 9_999_999
-ABANDONED_REASON = "abandoned"
 
 # What one ledger row counts against its member's quota.
 _COUNTED = (
@@ -118,7 +118,7 @@ _RULES_CURRENT = "(SELECT version FROM rules_version) = :rules_version"
 # inside the same statements that change the ledger, so a check reads one row however
 # long the ledger. A total of an earlier period (no edit yet in the current one) reads
 # as 0. Without a cap the condition is one IS NULL test.
-_RESERVE_SQL = f"""
+_RESERVE_NO_CAPS_SQL = f"""
 INSERT INTO ledger (guild_id, user_id, model, images_reserved, status, rule, rule_detail,
                     quota_limit, period, created_at, owner, prompt, alive_at, cost_reserved_usd)
 SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
@@ -133,7 +133,14 @@ SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
    AND (:global_limit IS NULL
         OR :images + COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)
            <= :global_limit)
-   AND (:budget IS NULL
+RETURNING id
+"""
+
+# The same with the money caps (used only while one applies: fewer values to bind and
+# conditions to test on the common path).
+_RESERVE_SQL = _RESERVE_NO_CAPS_SQL.replace(
+    "RETURNING id",
+    f"""  AND (:budget IS NULL
         OR :cost + COALESCE((SELECT CASE WHEN period_start = :budget_start THEN spend_micros ELSE 0 END
                                FROM ledger_days WHERE day = {CAP_ROWS} AND scope = :guild), 0)
            <= :budget)
@@ -141,11 +148,11 @@ SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
         OR :cost + COALESCE((SELECT CASE WHEN period_start = :spend_start THEN spend_micros ELSE 0 END
                                FROM ledger_days WHERE day = {CAP_ROWS} AND scope = -1), 0)
            <= :spend_limit)
-RETURNING id
-"""
+RETURNING id""",
+)
 
 # A server's spend since :start read from the ledger itself, for servers without a
-# budget (only servers with one are summed per day in ledger_days): reports only.
+# budget (only a cap keeps a running total): reports, not reservations.
 _GUILD_SPEND_SQL = """
 SELECT COALESCE(SUM(spend_micros), 0) FROM ledger WHERE guild_id = :guild AND created_at >= :start
 """
@@ -543,17 +550,20 @@ class QuotaStore:
             rules = await self._guild_rules(guild)
             effective = self._effective(rules, user_id, role_ids)
             params = self._window(guild, user_id, rules, effective, now)
-            params.update(self._spend_window(rules, now))
-            if cost is None and (params["budget"] is not None or params["spend_limit"] is not None):
-                # A cap we cannot check this request against: refuse rather than guess
-                # (after making sure the cached rules still hold).
-                current = await self._guild_rules(guild, fresh=True)
-                if current.version != rules.version:
+            capped = rules.budget is not None or self.global_spend_limit is not None
+            if capped:
+                params.update(self._spend_window(rules, now))
+                params["cost"] = cost or 0
+                if cost is None:
+                    # A cap we cannot check this request against: refuse rather than
+                    # guess (after making sure the cached rules still hold).
+                    current = await self._guild_rules(guild, fresh=True)
+                    if current.version != rules.version:
+                        continue
+                    refusal = self._spend_refusal(await self._spend_caps(guild, current, now), None)
+                    if refusal is not None:
+                        return refusal
                     continue
-                refusal = self._spend_refusal(await self._spend_caps(guild, current, now), None)
-                if refusal is not None:
-                    return refusal
-                continue
             params["images"] = images
             params["model"] = model
             params["rule"] = effective.rule.value
@@ -563,9 +573,8 @@ class QuotaStore:
             params["owner"] = self.owner
             params["prompt"] = prompt if self.store_prompts else None
             params["global_limit"] = self.global_daily_limit
-            params["cost"] = cost or 0
             params["cost_usd"] = None if cost is None else to_usd(cost)
-            row = await self._fetchone(_RESERVE_SQL, params)
+            row = await self._fetchone(_RESERVE_SQL if capped else _RESERVE_NO_CAPS_SQL, params)
             if row is not None:
                 return Reservation(
                     id=row[0],

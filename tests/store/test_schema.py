@@ -81,7 +81,7 @@ PARAMS = {
     "model": "m", "rule": "bot default", "rule_detail": None, "limit": 10, "period": "day", "owner": "o",
     "prompt": None, "global_limit": 5, "reason": "r", "cutoff": 0.0, "top": 10,
     "cost": 1000, "cost_usd": 0.001, "budget": 5_000_000, "budget_start": 0, "spend_limit": 9_000_000,
-    "spend_start": 0, "period": "month",
+    "spend_start": 0,
 }
 
 
@@ -94,6 +94,7 @@ async def plan(db: aiosqlite.Connection, sql: str) -> str:
     ("statement", "expected"),
     [
         ("_RESERVE_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
+        ("_RESERVE_NO_CAPS_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
         ("_RULES_SQL", "USING PRIMARY KEY (guild_id=?)"),
         ("_USAGE_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
         ("_RESET_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
