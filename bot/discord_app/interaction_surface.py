@@ -146,7 +146,7 @@ class InteractionSurface:
     async def confirm(self, request: "Confirmation") -> "InteractionSurface | None":  # noqa: F821
         """Ask privately, as the interaction's first answer, before anything is reserved;
         after Confirm the edit goes on (and its result is posted publicly) on the click."""
-        # Imported here so this module's import block stays as it was (parallel work).
+        # Imported on use: only edits that ask first need the view.
         from bot.discord_app.confirm_view import ask_to_confirm
 
         click = await ask_to_confirm(self.interaction, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 
@@ -126,3 +127,18 @@ async def test_a_deleted_channel_is_reported_in_settings_show(bot, fake_discord,
 async def test_nothing_is_posted_without_a_log_channel(bot, fake_discord, image_api):
     await edit(fake_discord, fake_discord.member("a"))
     assert fake_discord.channel_messages == []
+
+
+async def test_edits_cancelled_by_a_shutdown_are_logged_before_the_bot_disconnects(fake_discord, tmp_path, image_api):
+    image_api.queue(Reply.hang())
+    settings = make_settings(
+        tmp_path, image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, shutdown_grace_seconds=0.3
+    )
+    log = fake_discord.text_channel("mod-log")
+    async with running_bot(settings, fake_discord) as bot:
+        await set_log(fake_discord, log)
+        await fake_discord.invoke("edit", by=fake_discord.member("kate"), image=FakeAttachment.image(png()), prompt="x")
+        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(bot.close(), 20)
+    [entry] = entries(fake_discord, log)
+    assert entry["title"].startswith("Edit cancelled") and "`shutdown`" in entry["description"]
