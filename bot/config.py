@@ -6,6 +6,7 @@ whose message is one line naming the variable; the value of a secret is never qu
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -137,6 +138,20 @@ def _optional_limit(name: str, raw: str) -> int | None:
     return _int_range(0)(name, raw)
 
 
+def _optional_usd(name: str, raw: str) -> float | None:
+    """An amount of US dollars, or None when empty ("no cap", "never ask")."""
+    value = raw.strip().lstrip("$")
+    if not value:
+        return None
+    try:
+        amount = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an amount in US dollars such as 25 or 0.50, got {raw.strip()!r}") from None
+    if not (math.isfinite(amount) and amount >= 0):
+        raise ConfigError(f"{name} must be zero or more US dollars, got {raw.strip()!r}")
+    return amount
+
+
 def _json_table(loader: Callable[[str], object]) -> Callable[[str, str], str | None]:
     """A JSON setting checked at start by the code that will use it, so a typo fails fast."""
 
@@ -187,6 +202,10 @@ class Settings:
     max_concurrent_edits: int = _setting("MAX_CONCURRENT_EDITS", _int_range(1, 64), 4)
     stream_previews: int = _setting("STREAM_PREVIEWS", _int_range(0, 3), 0)
     global_daily_image_limit: int | None = _setting("GLOBAL_DAILY_IMAGE_LIMIT", _optional_limit, None)
+    global_spend_limit_usd: float | None = _setting("GLOBAL_SPEND_LIMIT_USD", _optional_usd, None)
+    global_spend_period: str = _setting("GLOBAL_SPEND_PERIOD", _choice(PERIODS), "month")
+    confirm_cost_above_usd: float | None = _setting("CONFIRM_COST_ABOVE_USD", _optional_usd, None)
+    unpriced_image_usd: float | None = _setting("UNPRICED_IMAGE_USD", _optional_usd, None)
     moderator_role_ids: tuple[int, ...] = _setting("MODERATOR_ROLE_IDS", _snowflakes, ())
     dev_guild_id: int | None = _setting("DEV_GUILD_ID", _optional_snowflake, None)
     allow_dms: bool = _setting("ALLOW_DMS", _bool, False)

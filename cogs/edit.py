@@ -32,10 +32,12 @@ class EditCog(commands.Cog):
         self.edit.allowed_contexts = app_commands.AppCommandContext(guild=True, dm_channel=allow_dms, private_channel=allow_dms)
 
     async def model_autocomplete(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        default = self.bot.settings.image_model
+        # The models this server allows, its default first.
+        models = await self.bot.server_rules.models_for(interaction.guild_id)
+        default = models[0] if models else None
         return [
             app_commands.Choice(name=n + (" (default)" if n == default else ""), value=n)
-            for n in self.bot.edits.allowed_models()
+            for n in models
             if current.lower() in n.lower()
         ][:25]
 
@@ -72,6 +74,7 @@ class EditCog(commands.Cog):
         output_format="File type of the result",
         background="Transparent needs png or webp output",
         region="Or let Retouch make the mask: top, bottom, left, right, center, border, or rect:X,Y,W,H / ellipse:X,Y,W,H in %",
+        mask_preview="Show me the mask on my picture first; nothing is counted until I confirm",
         image2="Optional second input image, for models that combine several (e.g. gpt-image-2)",
         image3="Optional third input image",
         image4="Optional fourth input image",
@@ -93,6 +96,7 @@ class EditCog(commands.Cog):
         image3: Optional[discord.Attachment] = None,
         image4: Optional[discord.Attachment] = None,
         region: Optional[app_commands.Range[str, 1, 100]] = None,
+        mask_preview: Optional[bool] = None,
     ) -> None:
         more = [(label, a) for label, a in (("image2", image2), ("image3", image3), ("image4", image4)) if a is not None]
         order = EditOrder(
@@ -102,6 +106,7 @@ class EditCog(commands.Cog):
             more_images=tuple(AttachmentInput(a, label) for label, a in more),
             mask=AttachmentInput(mask, "mask") if mask is not None else None,
             region=region,
+            mask_preview=bool(mask_preview),
             model=model,
             n=n,
             size=size,

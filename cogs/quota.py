@@ -10,8 +10,9 @@ from discord.ext import commands
 
 from bot.discord_app.moderators import is_moderator, role_ids_of
 from bot.errors import UserFacingError
-from bot.store.quota import MAX_LIMIT, UNLIMITED
+from bot.store.quota import MAX_BUDGET_USD, MAX_LIMIT, UNLIMITED
 from bot.text.quota_messages import limit_text, report_lines, rules_lines, usage_lines
+from bot.text.spend_messages import budget_text, spend_lines
 
 if TYPE_CHECKING:
     from bot.discord_app.retouch_bot import Retouch
@@ -21,6 +22,7 @@ LimitValue = app_commands.Range[int, UNLIMITED, MAX_LIMIT]
 # A member, or a user who has left the server (their rules and usage still exist).
 AnyUser = Union[discord.Member, discord.User]
 LIMIT_HELP = "Images per period: -1 = unlimited, 0 = blocked"
+BudgetValue = app_commands.Range[float, 0, MAX_BUDGET_USD]
 
 
 def _embed(title: str, lines: list[str], colour: discord.Colour = discord.Colour.blurple()) -> discord.Embed:
@@ -136,13 +138,39 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
             embed.add_field(name="Server rules", value="\n".join(lines)[:1024], inline=False)
         await interaction.response.send_message(embed=embed, ephemeral=not public)
 
-    @app_commands.command(name="report", description="Top members this period: images, tokens and estimated cost")
+    @app_commands.command(name="report", description="Top members this period, and spend against the money caps")
     @app_commands.describe(public="Post it in the channel")
     async def report(self, interaction: discord.Interaction, public: bool = False) -> None:
         assert interaction.guild_id is not None
         report = await self.store.report(interaction.guild_id, top=15)
         lines = report_lines(report, user_name=lambda uid: f"<@{uid}>")
-        await interaction.response.send_message(embed=_embed("Usage report", lines), ephemeral=not public)
+        embed = _embed("Usage report", lines)
+        embed.add_field(name="Spend", value="\n".join(spend_lines(await self.store.spend_status(interaction.guild_id)))[:1024], inline=False)
+        await interaction.response.send_message(embed=embed, ephemeral=not public)
+
+    @app_commands.command(name="budget", description="Cap this server's estimated spend per period (no amount: remove the cap)")
+    @app_commands.describe(
+        amount="US dollars per period, e.g. 25 (leave out to remove the budget)",
+        period="Per day, week or month (default: keep the current one, else month)",
+    )
+    async def budget(self, interaction: discord.Interaction, amount: Optional[BudgetValue] = None, period: Optional[Period] = None) -> None:
+        assert interaction.guild_id is not None
+        guild_id = interaction.guild_id
+        if amount is None:
+            if period is not None:
+                raise UserFacingError("Give an `amount` in US dollars with the period, e.g. `/quota budget amount:25 period:month`.")
+            removed = await self.store.clear_budget(guild_id)
+            title = "Server budget removed" if removed else "There was no server budget"
+            lines = ["Edits here are no longer capped by money (the bot-wide cap, if any, still applies)."] if removed else []
+        else:
+            budget = await self.store.set_budget(guild_id, float(amount), period)
+            title = "Server budget set"
+            lines = [
+                f"This server may spend an estimated {budget_text(budget.limit_usd, budget.period)}. "
+                "An edit that would go over it is refused before anything is sent to the provider."
+            ]
+        lines += spend_lines(await self.store.spend_status(guild_id))
+        await interaction.response.send_message(embed=_embed(title, lines), ephemeral=True)
 
 
 class UsageCommand(commands.Cog):

@@ -204,3 +204,12 @@ class InteractionSurface:
             ids.append(sent.id)
             delivered += len(message.files)
         return DeliveryReport(delivered, link=link, message_ids=tuple(ids))
+
+    async def confirm(self, request: "Confirmation") -> "InteractionSurface | None":  # noqa: F821
+        """Ask privately, as the interaction's first answer, before anything is reserved;
+        after Confirm the edit goes on (and its result is posted publicly) on the click."""
+        # Imported on use: only edits that ask first need the view.
+        from bot.discord_app.confirm_view import ask_to_confirm
+
+        click = await ask_to_confirm(self.interaction, request)
+        return InteractionSurface(click, now=self._now) if click is not None else None

@@ -17,10 +17,12 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
+from bot.discord_app.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
 from bot.discord_app.result_buttons import DYNAMIC_ITEMS
 from bot.edits.reservations import ReservationKeeper, journal_path_for
+from bot.edits.server_rules import ServerRules
 from bot.edits.service import EditService
 from bot.ops.health import HealthReporter, health_state
 from bot.provider.client import ImageEditClient
@@ -29,6 +31,7 @@ from bot.provider.pricing import load_prices
 from bot.store.database import migrate, open_database
 from bot.store.quota import QuotaStore
 from bot.store.results import ResultStore
+from bot.store.server_settings import ServerSettingsStore
 
 log = logging.getLogger("retouch")
 
@@ -48,6 +51,9 @@ class Retouch(commands.AutoShardedBot):
     http_session: aiohttp.ClientSession
     db: aiosqlite.Connection
     store: QuotaStore
+    server_settings: ServerSettingsStore
+    server_rules: ServerRules
+    audit_log: AuditLog
     reservations: ReservationKeeper
     image_client: ImageEditClient
     edits: EditService
@@ -120,8 +126,11 @@ class Retouch(commands.AutoShardedBot):
             default_limit=settings.quota_default_limit,
             default_period=settings.quota_default_period,  # type: ignore[arg-type]
             global_daily_limit=settings.global_daily_image_limit,
+            global_spend_limit_usd=settings.global_spend_limit_usd,
+            global_spend_period=settings.global_spend_period,  # type: ignore[arg-type]
             store_prompts=settings.store_prompts,
         )
+        self.server_settings = ServerSettingsStore(self.db)
         self.reservations = ReservationKeeper(
             self.store, stale_after=settings.reservation_ttl_seconds, journal=journal_path_for(settings.database_path)
         )
@@ -157,6 +166,11 @@ class Retouch(commands.AutoShardedBot):
             max_bytes=settings.result_storage_mb * 1024 * 1024 if settings.result_retention_days else 0,
         )
         self.spawn(self._clean_results_forever())
+        # A server's own rules are checked before anything is reserved; every edit that
+        # ends is posted to the server's audit log channel.
+        self.server_rules = ServerRules(self.server_settings, bot_models=lambda: self.edits.allowed_models())
+        self.audit_log = AuditLog(self, self.server_settings)
+        self.audit_log.start()
         self.edits = EditService(
             settings=settings,
             results=self.results,
@@ -166,6 +180,9 @@ class Retouch(commands.AutoShardedBot):
             prices=load_prices(settings.image_prices_json),
             keeper=self.reservations,
             salt=salt,
+            policies=[self.server_rules],
+            listeners=[self.audit_log],
+            default_model=self.server_rules.default_model,
         )
 
     async def _clean_results_forever(self) -> None:
@@ -214,6 +231,9 @@ class Retouch(commands.AutoShardedBot):
         # "restarting" answer instead of "unknown command".
         if hasattr(self, "edits"):
             await self.edits.drain()
+        # The last log entries (e.g. edits refunded by the drain) while Discord is reachable.
+        if hasattr(self, "audit_log"):
+            await self.audit_log.close()
         await super().close()
         for task in list(self._background):
             task.cancel()

@@ -73,6 +73,7 @@ class EditOrder:
     image: InputSource
     mask: InputSource | None = None  # applies to `image`, the first input
     region: str | None = None  # a mask built by the bot instead: "top", "rect:10,20,50,40", ...
+    mask_preview: bool = False  # show the mask privately, and wait for Confirm before reserving
     more_images: tuple[InputSource, ...] = ()  # for models that take several inputs
     model: str | None = None  # None: the owner's IMAGE_MODEL
     n: int | None = None

@@ -30,16 +30,25 @@ from bot.edits.order import (
     EditOptions,
     EditOrder,
     InputSource,
+    Requester,
     check_options,
     limits_for,
 )
 from bot.edits.queue import EditQueue, QueueClosed
 from bot.edits.reservations import Bill, ReservationKeeper
-from bot.edits.surface import DeliveryReport, EditSurface, ResultPost, Status
+from bot.edits.surface import (
+    CONFIRM_TIMEOUT_SECONDS,
+    Confirmation,
+    DeliveryReport,
+    EditSurface,
+    ResultPost,
+    Status,
+)
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.delivery_plan import Message, plan_delivery_async
 from bot.images.errors import ImageRejected, MaskRejected
 from bot.images.inputs import PreparedInput, prepare_input_async
+from bot.images.mask_preview import PREVIEW_FILENAME, render_mask_preview_async
 from bot.images.prepare import GPT_IMAGE_LIMITS
 from bot.images.regions import RegionError, parse_region
 from bot.provider.client import EditResult, ImageEditClient
@@ -51,12 +60,18 @@ from bot.provider.errors import (
     ProviderRejected,
 )
 from bot.provider.models import ModelTable
-from bot.provider.pricing import Price, estimate_cost
+from bot.provider.pricing import Price, estimate_cost, estimate_request_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
+from bot.store.quota import (
+    CANCELLED_RUNNING_REASON,
+    QuotaExceeded,
+    QuotaStore,
+    Reservation,
+    SpendCapReached,
+)
 from bot.store.results import ResultFiles, ResultStore
-from bot.text import edit_status
+from bot.text import edit_status, spend_messages
 from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
 from bot.text.quota_messages import refusal_text
 
@@ -89,6 +104,11 @@ class CancelResult(StrEnum):
     NOT_RUNNING = "not_running"  # finished, failed, or from before a restart
     NOT_ALLOWED = "not_allowed"  # only the requester or a moderator
     TOO_LATE = "too_late"  # already being delivered
+
+
+# The model an edit uses when the member picks none (a server may not allow the bot's
+# default); None: IMAGE_MODEL.
+DefaultModel = Callable[[Requester], Awaitable["str | None"]]
 
 
 class Phase(StrEnum):
@@ -187,6 +207,7 @@ class EditService:
         policies: Sequence[EditPolicy] = (),
         listeners: Sequence[EditListener] = (),
         results: ResultStore | None = None,
+        default_model: DefaultModel | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -198,6 +219,7 @@ class EditService:
         self.policies = list(policies)
         self.listeners = list(listeners)
         self.results = results
+        self.default_model = default_model
         self.queue = EditQueue(settings.max_concurrent_edits)
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
@@ -276,7 +298,10 @@ class EditService:
         preflight: asyncio.Task[PreparedInput] | None = None
         try:
             try:
-                edit.options = self._check(order)
+                default_model = await self.default_model(order.requester) if self.default_model else None
+                edit.options = self._check(order, default_model)
+                # The server's own rules (models, images, blocked words): refused privately
+                # before anything is reserved or sent.
                 for policy in self.policies:
                     await policy.check(order, edit.options)
                 spec = self.models.get(edit.options.model)
@@ -286,6 +311,14 @@ class EditService:
                 await asyncio.wait({preflight}, timeout=PREFLIGHT_SECONDS)
                 if preflight.done() and preflight.exception() is not None:
                     preflight.result()  # a bad file: refused before anything is reserved
+                confirmed = await self._confirm(edit, preflight)
+                if confirmed is None:
+                    # Cancelled or unanswered: nothing was reserved; the prompt says so.
+                    edit.phase = Phase.CANCELLED
+                    log.info("%s: not confirmed (mask preview or cost); nothing reserved", edit.where)
+                    self._emit(edit, Outcome.CANCELLED, reason="the member did not confirm", reason_code="not_confirmed")
+                    return edit.phase
+                surface = edit.surface = confirmed
                 edit.reservation = await self._reserve(edit)
             except asyncio.CancelledError:
                 raise
@@ -320,8 +353,10 @@ class EditService:
             elif preflight is not None and not preflight.cancelled():
                 preflight.exception()  # already reported to the member, or moot after a refusal
 
-    def _check(self, order: EditOrder) -> EditOptions:
-        """Everything that can be refused before a byte is downloaded or reserved."""
+    def _check(self, order: EditOrder, default_model: str | None = None) -> EditOptions:
+        """Everything that can be refused before a byte is downloaded or reserved.
+
+        `default_model`: the model when the member picks none (the server's), else IMAGE_MODEL."""
         if not self.accepting:
             raise ShuttingDown()
         requester = order.requester
@@ -330,7 +365,7 @@ class EditService:
         prompt = order.prompt.strip()
         if not prompt:
             raise UserFacingError(edit_status.EMPTY_PROMPT)
-        model = (order.model or self.settings.image_model).strip()
+        model = (order.model or default_model or self.settings.image_model).strip()
         allowed = self.allowed_models()
         if model not in allowed:
             raise UserFacingError(edit_status.unknown_model(model, allowed))
@@ -343,6 +378,8 @@ class EditService:
             output_format=order.output_format,
             background=order.background,
         )
+        if order.mask_preview and order.mask is None and order.region is None:
+            raise UserFacingError(edit_status.PREVIEW_NEEDS_MASK, reason_code="invalid_request")
         if order.region is not None and order.mask is not None:
             raise UserFacingError(edit_status.MASK_AND_REGION, reason_code="invalid_request")
         if order.region is not None:
@@ -358,6 +395,77 @@ class EditService:
             if source is not None and source.declared_size is not None and source.declared_size > MAX_DOWNLOAD_BYTES:
                 raise UserFacingError(edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
         return options
+
+    def _estimate(self, edit: _Edit) -> float | None:
+        """What the edit should cost, from the request alone (None: no price known)."""
+        options = edit.options
+        assert options is not None
+        return estimate_request_cost(
+            options.model,
+            self.prices,
+            size=options.size,
+            quality=options.quality,
+            n=options.n,
+            prompt=options.prompt,
+            unpriced_image_usd=self.settings.unpriced_image_usd,
+        )
+
+    async def _confirm(self, edit: _Edit, preflight: "asyncio.Task[PreparedInput]") -> EditSurface | None:
+        """The surface to go on with: the member's own, unless they asked to see the mask
+        first or the estimate is above CONFIRM_COST_ABOVE_USD; then the one they confirmed
+        on (None: not confirmed). One question covers both, before anything is reserved."""
+        cost_question = await self._cost_question(edit)
+        preview: bytes | None = None
+        lines: list[str] = []
+        if edit.order.mask_preview:
+            inputs = await preflight  # the preview is drawn on the image as it will be sent
+            assert inputs.mask is not None  # _check refuses mask_preview without a mask or region
+            preview = await render_mask_preview_async(inputs)
+            lines = edit_status.mask_preview_lines(inputs.mask.summary, CONFIRM_TIMEOUT_SECONDS)
+        if cost_question is None and preview is None:
+            return edit.surface
+        title = edit_status.MASK_PREVIEW_TITLE
+        if cost_question is not None:
+            title, cost_lines = cost_question
+            lines = [*lines, *cost_lines] if preview is not None else cost_lines
+        minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
+        return await edit.surface.confirm(
+            Confirmation(
+                title=title,
+                lines=lines,
+                image=preview,
+                image_filename=PREVIEW_FILENAME,
+                timed_out_text=spend_messages.not_confirmed(minutes),
+                timeout_seconds=CONFIRM_TIMEOUT_SECONDS,
+            )
+        )
+
+    async def _cost_question(self, edit: _Edit) -> tuple[str, list[str]] | None:
+        """(title, lines) when the estimate is above CONFIRM_COST_ABOVE_USD, else None."""
+        threshold = self.settings.confirm_cost_above_usd
+        cost = self._estimate(edit) if threshold is not None else None
+        if threshold is None or cost is None or cost <= threshold:
+            return None
+        options = edit.options
+        assert options is not None
+        # Don't ask about an edit the quota or a cap would refuse anyway (a read, nothing held).
+        requester = edit.order.requester
+        refusal = await self.store.refusal_for(
+            requester.guild_id, requester.user_id, requester.role_ids, options.n, cost_usd=cost
+        )
+        if refusal is not None and not (refusal.blocked_by_in_flight and self._in_flight[requester.user_id]):
+            raise UserFacingError(self._refusal_text(refusal), reason_code=refusal.reason_code)
+        minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
+        return spend_messages.confirmation_title(cost), spend_messages.confirmation_lines(
+            cost_usd=cost, threshold_usd=threshold, model=options.model, size=options.size,
+            quality=options.quality, n=options.n, timeout_minutes=minutes,
+        )
+
+    @staticmethod
+    def _refusal_text(refusal: QuotaExceeded | SpendCapReached) -> str:
+        if isinstance(refusal, SpendCapReached):
+            return spend_messages.spend_refusal_text(refusal)
+        return refusal_text(refusal)
 
     async def _prepare(self, order: EditOrder, spec) -> PreparedInput:  # type: ignore[no-untyped-def]
         async with self._preparing:
@@ -381,16 +489,19 @@ class EditService:
         requester = edit.order.requester
         options = edit.options
         prompt = options.prompt if self.settings.store_prompts else None
+        # The estimate is held against the money caps in the same statement as the images.
+        cost = self._estimate(edit)
         while True:
             seen = self._waiters.generation(requester.user_id)
             outcome = await self.store.reserve(
-                requester.guild_id, requester.user_id, requester.role_ids, options.n, model=options.model, prompt=prompt
+                requester.guild_id, requester.user_id, requester.role_ids, options.n,
+                model=options.model, prompt=prompt, cost_usd=cost,
             )
             if isinstance(outcome, Reservation):
                 edit.phase = Phase.RESERVED
                 return outcome
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
-                raise UserFacingError(refusal_text(outcome), reason_code=outcome.reason_code)
+                raise UserFacingError(self._refusal_text(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
             await edit.surface.acknowledge()
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))

@@ -40,6 +40,30 @@ class ResultPost:
         return sum(len(m.files) for m in self.messages)
 
 
+# How long a confirmation waits for the member's answer before it counts as "no".
+CONFIRM_TIMEOUT_SECONDS = 300.0
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A question the member answers privately before anything is reserved (a cost
+    estimate, a mask preview): text, an optional image, Confirm / Cancel.
+
+    The texts the prompt is replaced with afterwards are part of the request, so the
+    service decides what the member reads whichever way it ends."""
+
+    title: str
+    lines: Sequence[str]
+    image: bytes | None = None
+    image_filename: str = "preview.png"
+    confirm_label: str = "Confirm"
+    cancel_label: str = "Cancel"
+    confirmed_text: str = "Confirmed: your edit is starting."
+    cancelled_text: str = "Cancelled — nothing was reserved."
+    timed_out_text: str = "No answer in time — cancelled, nothing was reserved."
+    timeout_seconds: float = CONFIRM_TIMEOUT_SECONDS
+
+
 @dataclass(frozen=True)
 class DeliveryReport:
     """How much of a result reached the member. `delivered` images always count."""
@@ -72,4 +96,13 @@ class EditSurface(Protocol):
 
     async def tell(self, text: str) -> bool:
         """Tell the requester privately; False when the platform no longer lets us."""
+        ...
+
+    async def confirm(self, request: Confirmation) -> "EditSurface | None":
+        """Ask the requester privately, as the first answer, before anything is reserved.
+
+        Returns the surface the edit continues on after Confirm (it may be a new one:
+        on Discord the result is posted where the button was answered), or None when
+        the member cancelled or did not answer within `request.timeout_seconds`; the
+        prompt then says so. Never raises for a platform failure (that is a None)."""
         ...

@@ -7,6 +7,10 @@ such as CometAPI charge their own, so `IMAGE_PRICES_JSON` overrides or adds mode
      "qwen-image-edit": {"text_input": 0, "image_input": 0, "output": 20}}
 
 A partial entry for a known model keeps that model's other prices.
+
+Before an edit runs, `estimate_request_cost` predicts its cost from the request alone
+(model, size, quality, n, prompt): that estimate is what money caps reserve and what the
+cost confirmation shows. After the edit, `estimate_cost` prices the provider's usage.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import json
 import math
 from dataclasses import dataclass, fields, replace
 
+from .models import parse_size
 from .usage import Usage
 
 
@@ -97,5 +102,60 @@ def estimate_cost(usage: Usage | None, model: str, prices: dict[str, Price]) -> 
         + known_image * price.image_input
         + unknown * max(price.text_input, price.image_input)
         + (usage.output_tokens or 0) * price.output
+    )
+    return cost / 1_000_000
+
+
+# Output tokens per image of the GPT image models (API.md, gpt-image-1 family; OpenAI's
+# image-generation guide): quality -> size -> tokens.
+OUTPUT_TOKENS: dict[str, dict[str, int]] = {
+    "low": {"1024x1024": 272, "1024x1536": 408, "1536x1024": 400},
+    "medium": {"1024x1024": 1056, "1024x1536": 1584, "1536x1024": 1568},
+    "high": {"1024x1024": 4160, "1024x1536": 6240, "1536x1024": 6208},
+}
+SQUARE_PIXELS = 1024 * 1024
+# Input the request cannot tell exactly: an input image is billed by its size and the
+# model's fidelity (a few hundred tokens at 1024² is typical; API.md usage examples show
+# 194 and 768), text by the tokenizer. Round up: an estimate held against a money cap
+# must not fall below the bill.
+INPUT_IMAGE_TOKENS = 1_000
+CHARS_PER_TEXT_TOKEN = 3
+
+
+def output_tokens_per_image(size: str | None, quality: str | None) -> int:
+    """Tokens one image of `size` at `quality` costs. The provider picks for `auto` (or no
+    choice): assume the dearest it could pick, high quality at the largest standard size.
+    Free sizes (gpt-image-2) scale with their area."""
+    table = OUTPUT_TOKENS.get(quality or "high", OUTPUT_TOKENS["high"])
+    if size in table:
+        return table[size]
+    parsed = parse_size(size) if size else None
+    if parsed is None:  # auto, or a size the model decides
+        return max(table.values())
+    width, height = parsed
+    return math.ceil(table["1024x1024"] * width * height / SQUARE_PIXELS)
+
+
+def estimate_request_cost(
+    model: str,
+    prices: dict[str, Price],
+    *,
+    size: str | None = None,
+    quality: str | None = None,
+    n: int = 1,
+    prompt: str = "",
+    input_images: int = 1,
+    unpriced_image_usd: float | None = None,
+) -> float | None:
+    """USD an edit is expected to cost before it runs, erring high; None when the model
+    has no price and no per-image fallback (UNPRICED_IMAGE_USD) is set."""
+    price = prices.get(model)
+    if price is None:
+        return None if unpriced_image_usd is None else n * unpriced_image_usd
+    text_tokens = math.ceil(len(prompt) / CHARS_PER_TEXT_TOKEN)
+    cost = (
+        text_tokens * price.text_input
+        + input_images * INPUT_IMAGE_TOKENS * price.image_input
+        + n * output_tokens_per_image(size, quality) * price.output
     )
     return cost / 1_000_000

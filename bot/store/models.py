@@ -21,6 +21,20 @@ BLOCKED = 0
 MAX_LIMIT = 1_000_000
 """Largest settable limit: anything above is a typo, not a policy."""
 
+MICROS_PER_USD = 1_000_000
+"""Money in sums and caps is counted in whole micro-dollars, so sums never drift."""
+
+MAX_BUDGET_USD = 1_000_000
+"""Largest settable spend cap: anything above is a typo, not a policy."""
+
+
+def to_micros(usd: float) -> int:
+    return round(usd * MICROS_PER_USD)
+
+
+def to_usd(micros: int) -> float:
+    return micros / MICROS_PER_USD
+
 class Rule(StrEnum):
     """Which rule decided a member's limit (the value is what users are shown)."""
 
@@ -187,3 +201,71 @@ class GuildRules:
     users: tuple[UserLimit, ...]
     bot_default_limit: int
     bot_default_period: Period
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A server's cap on estimated spend per calendar period (/quota budget)."""
+
+    limit_usd: float
+    period: Period
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SpendCap:
+    """A money cap and what counts against it in its current period: the estimates of
+    open reservations plus the billed cost of settled edits."""
+
+    scope: str  # "server" (/quota budget) or "global" (GLOBAL_SPEND_LIMIT_USD)
+    limit_micros: int
+    spent_micros: int
+    period: Period
+    resets_at: datetime
+
+    @property
+    def limit_usd(self) -> float:
+        return to_usd(self.limit_micros)
+
+    @property
+    def spent_usd(self) -> float:
+        return to_usd(self.spent_micros)
+
+    @property
+    def remaining_usd(self) -> float:
+        return to_usd(max(0, self.limit_micros - self.spent_micros))
+
+
+@dataclass(frozen=True, slots=True)
+class SpendCapReached:
+    """Why a reservation was refused for money; returned, not raised, like QuotaExceeded."""
+
+    cap: SpendCap
+    cost_usd: float | None  # the request's estimate; None when its model has no price
+
+    @property
+    def reason_code(self) -> str:
+        if self.cost_usd is None:
+            return "unpriced_model"
+        return "server_budget" if self.cap.scope == "server" else "global_spend"
+
+    @property
+    def blocked_by_in_flight(self) -> bool:
+        # Spend is shared by the whole server (or bot): waiting for the member's own
+        # edits is no promise that money frees up.
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class SpendStatus:
+    """Spend against the caps that apply to one server, for reports."""
+
+    server: SpendCap | None  # None: no /quota budget
+    global_: SpendCap | None  # None: no GLOBAL_SPEND_LIMIT_USD
+    server_spent_micros: int  # this server's spend in the current period of its budget (month without one)
+    server_period: Period
+    server_resets_at: datetime
+
+    @property
+    def server_spent_usd(self) -> float:
+        return to_usd(self.server_spent_micros)

@@ -15,6 +15,7 @@ database's rules_version, so the cache can be out of date but never wrong.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -24,8 +25,10 @@ import aiosqlite
 
 from bot.store.models import (
     BLOCKED,
+    MAX_BUDGET_USD,
     MAX_LIMIT,
     UNLIMITED,
+    Budget,
     EffectiveLimit,
     GlobalUsage,
     GuildRules,
@@ -37,14 +40,21 @@ from bot.store.models import (
     RoleLimit,
     Rule,
     ServerReport,
+    SpendCap,
+    SpendCapReached,
+    SpendStatus,
     UserLimit,
+    to_micros,
+    to_usd,
 )
 from bot.store.periods import PERIODS, Clock, Instant, Period, period_bounds, utc_now
 from bot.store.rules import RuleSet
 
 __all__ = [
     "ABANDONED_REASON",
+    "Budget",
     "BLOCKED",
+    "MAX_BUDGET_USD",
     "MAX_LIMIT",
     "STALE_REASON",
     "UNLIMITED",
@@ -60,6 +70,9 @@ __all__ = [
     "RoleLimit",
     "Rule",
     "ServerReport",
+    "SpendCap",
+    "SpendCapReached",
+    "SpendStatus",
     "UserLimit",
 ]
 
@@ -67,6 +80,10 @@ STALE_REASON = "stale"
 ABANDONED_REASON = "abandoned"
 # A member cancelled while the provider worked: refunded, but the provider may bill it.
 CANCELLED_RUNNING_REASON = "cancelled while running"
+
+# The day number under which ledger_days keeps the money caps' running totals (after
+# every real day, so they share a page with today's row; see migration 007).
+CAP_ROWS = 9_999_999
 
 # What one ledger row counts against its member's quota.
 _COUNTED = (
@@ -83,6 +100,8 @@ UNION ALL
 SELECT 'role', role_id, quota_limit, period FROM role_limits WHERE guild_id = :guild
 UNION ALL
 SELECT 'user', user_id, quota_limit, period FROM user_limits WHERE guild_id = :guild
+UNION ALL
+SELECT 'budget', NULL, limit_micros, period FROM guild_budgets WHERE guild_id = :guild
 """
 
 _RULES_CURRENT = "(SELECT version FROM rules_version) = :rules_version"
@@ -92,11 +111,20 @@ _RULES_CURRENT = "(SELECT version FROM rules_version) = :rules_version"
 # statement on any connection or process can slip in between the SUM and the
 # INSERT: concurrent reservations can never spend more than the limit. The
 # rules_version condition makes the limit itself part of the same snapshot.
-_RESERVE_SQL = f"""
+#
+# Money caps ride in the same statement. The request's estimate (:cost, in
+# micro-dollars) is stored on the row (cost_reserved_usd) and counts against the
+# caps while the row is open; once settled the row counts its billed cost instead.
+# Each cap's running total for its current period is one "cap row" in ledger_days
+# (day CAP_ROWS; scope -1 for the bot, the server's id for a budget), kept by triggers
+# inside the same statements that change the ledger, so a check reads one row however
+# long the ledger. A total of an earlier period (no edit yet in the current one) reads
+# as 0. Without a cap the condition is one IS NULL test.
+_RESERVE_NO_CAPS_SQL = f"""
 INSERT INTO ledger (guild_id, user_id, model, images_reserved, status, rule, rule_detail,
-                    quota_limit, period, created_at, owner, prompt, alive_at)
+                    quota_limit, period, created_at, owner, prompt, alive_at, cost_reserved_usd)
 SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
-       :limit, :period, :now, :owner, :prompt, :now
+       :limit, :period, :now, :owner, :prompt, :now, :cost_usd
  WHERE {_RULES_CURRENT}
    AND (:limit = -1
         OR :images + (SELECT COALESCE(SUM({_COUNTED.format(t="")}), 0)
@@ -105,9 +133,54 @@ SELECT :guild, :user, :model, :images, 'reserved', :rule, :rule_detail,
                          AND created_at >= :start AND reset_at IS NULL)
            <= :limit)
    AND (:global_limit IS NULL
-        OR :images + COALESCE((SELECT images FROM ledger_days WHERE day = :day), 0)
+        OR :images + COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)
            <= :global_limit)
 RETURNING id
+"""
+
+# The same with the money caps (used only while one applies: fewer values to bind and
+# conditions to test on the common path).
+_RESERVE_SQL = _RESERVE_NO_CAPS_SQL.replace(
+    "RETURNING id",
+    f"""  AND (:budget IS NULL
+        OR :cost + COALESCE((SELECT CASE WHEN period_start = :budget_start THEN spend_micros ELSE 0 END
+                               FROM ledger_days WHERE day = {CAP_ROWS} AND scope = :guild), 0)
+           <= :budget)
+   AND (:spend_limit IS NULL
+        OR :cost + COALESCE((SELECT CASE WHEN period_start = :spend_start THEN spend_micros ELSE 0 END
+                               FROM ledger_days WHERE day = {CAP_ROWS} AND scope = -1), 0)
+           <= :spend_limit)
+RETURNING id""",
+)
+
+# A server's spend since :start read from the ledger itself, for servers without a
+# budget (only a cap keeps a running total): reports, not reservations.
+_GUILD_SPEND_SQL = """
+SELECT COALESCE(SUM(spend_micros), 0) FROM ledger WHERE guild_id = :guild AND created_at >= :start
+"""
+
+# What counts against the money caps now: the server's budget and the bot's cap.
+_SPEND_SQL = f"""
+SELECT COALESCE((SELECT CASE WHEN period_start = :budget_start THEN spend_micros ELSE 0 END
+                   FROM ledger_days WHERE day = {CAP_ROWS} AND scope = :guild), 0),
+       COALESCE((SELECT CASE WHEN period_start = :spend_start THEN spend_micros ELSE 0 END
+                   FROM ledger_days WHERE day = {CAP_ROWS} AND scope = -1), 0)
+"""
+
+# The bot-wide cap's row, (re)built from the ledger when the store starts with the cap
+# on (its period may have changed, or edits were made while it was off): the rows of
+# the current period, found by id from the day summary instead of a scan.
+_GLOBAL_CAP_SQL = f"""
+INSERT INTO ledger_days (day, scope, period, period_start, period_end, spend_micros)
+VALUES ({CAP_ROWS}, -1, :period, :start, :end,
+        (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger
+          WHERE id >= COALESCE((SELECT MIN(first_id) FROM ledger_days
+                                 WHERE day >= :start AND day < {CAP_ROWS} AND scope = -1),
+                               (SELECT COALESCE(MAX(id), 0) + 1 FROM ledger))
+            AND created_at >= :start * 86400))
+ON CONFLICT (day, scope) DO UPDATE
+   SET period = excluded.period, period_start = excluded.period_start,
+       period_end = excluded.period_end, spend_micros = excluded.spend_micros
 """
 
 _USAGE_SQL = f"""
@@ -119,7 +192,7 @@ SELECT (SELECT version FROM rules_version),
        COALESCE(SUM(output_tokens), 0),
        COALESCE(SUM(total_tokens), 0),
        COALESCE(SUM(cost_usd), 0.0),
-       COALESCE((SELECT images FROM ledger_days WHERE day = :day), 0)
+       COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)
   FROM ledger
  WHERE guild_id = :guild AND user_id = :user AND created_at >= :start
 """
@@ -230,6 +303,11 @@ def _check_period(period: str) -> None:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
 
 
+def _check_usd(name: str, value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_BUDGET_USD:
+        raise ValueError(f"{name} must be a number of US dollars from 0 to {MAX_BUDGET_USD:,}, not {value!r}")
+
+
 def _check_tokens(**counts: int | None) -> None:
     for name, value in counts.items():
         if value is not None and (not _is_int(value) or value < 0):
@@ -267,13 +345,18 @@ class QuotaStore:
         default_limit: int,
         default_period: Period,
         global_daily_limit: int | None = None,
+        global_spend_limit_usd: float | None = None,
+        global_spend_period: Period = "month",
         clock: Clock = utc_now,
         store_prompts: bool = False,
     ) -> None:
         _check_limit(default_limit)
         _check_period(default_period)
+        _check_period(global_spend_period)
         if global_daily_limit is not None and (not _is_int(global_daily_limit) or global_daily_limit < 0):
             raise ValueError(f"global_daily_limit must be a non-negative integer or None, not {global_daily_limit!r}")
+        if global_spend_limit_usd is not None:
+            _check_usd("global_spend_limit_usd", global_spend_limit_usd)
         if not owner:
             raise ValueError("owner must be a non-empty string identifying this process")
         self._conn = conn
@@ -281,10 +364,14 @@ class QuotaStore:
         self.default_limit = default_limit
         self.default_period = default_period
         self.global_daily_limit = global_daily_limit
+        self.global_spend_limit = None if global_spend_limit_usd is None else to_micros(global_spend_limit_usd)
+        self.global_spend_period: Period = global_spend_period
         self.store_prompts = store_prompts
         self._clock = clock
         self._rules: dict[int, RuleSet] = {}
         self._rules_version = -1
+        self._global_cap_ready = False
+        self._global_cap_lock = asyncio.Lock()
 
     # -- helpers ---------------------------------------------------------------
 
@@ -308,6 +395,7 @@ class QuotaStore:
             default=next(((r[2], r[3]) for r in rows if r[0] == "server"), None),
             roles={r[1]: (r[2], r[3]) for r in rows if r[0] == "role"},
             users={r[1]: (r[2], r[3]) for r in rows if r[0] == "user"},
+            budget=next(((r[2], r[3]) for r in rows if r[0] == "budget"), None),
         )
         if version != self._rules_version:
             # Some rule changed somewhere (or the database was restored): every
@@ -439,23 +527,46 @@ class QuotaStore:
         *,
         model: str,
         prompt: str | None = None,
-    ) -> Reservation | QuotaExceeded:
-        """Hold `images` of the member's quota, or explain why not.
+        cost_usd: float | None = None,
+    ) -> Reservation | QuotaExceeded | SpendCapReached:
+        """Hold `images` of the member's quota and `cost_usd` of the money caps, or explain why not.
 
         Refused (QuotaExceeded, returned not raised): not enough quota left, a
         request larger than the whole limit, a blocked member (limit 0), or the
-        bot-wide daily budget. `prompt` is kept only with store_prompts=True.
+        bot-wide daily budget. Refused (SpendCapReached): the estimate does not fit
+        the server's budget or the bot-wide spend cap, or there is no estimate
+        (`cost_usd` None: the model has no price) while a money cap applies.
+        `prompt` is kept only with store_prompts=True.
         """
         if not _is_int(images) or not 1 <= images <= MAX_LIMIT:
             raise ValueError(f"images must be an integer from 1 to {MAX_LIMIT}, not {images!r}")
+        if cost_usd is not None:
+            _check_usd("cost_usd", cost_usd)
+        if not self._global_cap_ready:
+            await self._prepare_global_cap()
+        cost = None if cost_usd is None else to_micros(cost_usd)
         guild = _guild(guild_id)
         role_ids = tuple(role_ids)
-        refusal: QuotaExceeded | None = None
+        refusal: QuotaExceeded | SpendCapReached | None = None
         for _ in range(self._ATTEMPTS):
             now = Instant.read(self._clock)
             rules = await self._guild_rules(guild)
             effective = self._effective(rules, user_id, role_ids)
             params = self._window(guild, user_id, rules, effective, now)
+            capped = rules.budget is not None or self.global_spend_limit is not None
+            if capped:
+                params.update(self._spend_window(rules, now))
+                params["cost"] = cost or 0
+                if cost is None:
+                    # A cap we cannot check this request against: refuse rather than
+                    # guess (after making sure the cached rules still hold).
+                    current = await self._guild_rules(guild, fresh=True)
+                    if current.version != rules.version:
+                        continue
+                    refusal = self._spend_refusal(await self._spend_caps(guild, current, now), None)
+                    if refusal is not None:
+                        return refusal
+                    continue
             params["images"] = images
             params["model"] = model
             params["rule"] = effective.rule.value
@@ -465,7 +576,8 @@ class QuotaStore:
             params["owner"] = self.owner
             params["prompt"] = prompt if self.store_prompts else None
             params["global_limit"] = self.global_daily_limit
-            row = await self._fetchone(_RESERVE_SQL, params)
+            params["cost_usd"] = None if cost is None else to_usd(cost)
+            row = await self._fetchone(_RESERVE_SQL if capped else _RESERVE_NO_CAPS_SQL, params)
             if row is not None:
                 return Reservation(
                     id=row[0],
@@ -480,7 +592,7 @@ class QuotaStore:
                     rule_detail=effective.rule_detail,
                     resets_at=now.resets_at(effective.period),
                 )
-            # Nothing was inserted: the rules changed, or the quota or budget is
+            # Nothing was inserted: the rules changed, or the quota or a budget is
             # spent. A second read tells which; if quota was freed in between
             # (a refund landed), the request may fit after all: try again.
             usage, global_used = await self._usage(guild, user_id, rules, effective, now)
@@ -488,13 +600,155 @@ class QuotaStore:
                 await self._guild_rules(guild, fresh=True)
                 continue
             refusal = self._refusal(usage, global_used, images, now)
+            if refusal is None:
+                refusal = self._spend_refusal(await self._spend_caps(guild, rules, now), cost)
             if refusal is not None:
                 return refusal
         if refusal is None:
             # The rules kept changing under us; explain with whatever holds now.
             usage_now = await self.usage_for(guild, user_id, role_ids)
-            refusal = self._refusal(usage_now, 0, images, now) or self._member_refusal(usage_now, images)
+            rules = await self._guild_rules(guild, fresh=True)
+            refusal = (
+                self._refusal(usage_now, 0, images, now)
+                or self._spend_refusal(await self._spend_caps(guild, rules, now), cost)
+                or self._member_refusal(usage_now, images)
+            )
         return refusal
+
+    async def refusal_for(
+        self,
+        guild_id: int | None,
+        user_id: int,
+        role_ids: Iterable[int],
+        images: int,
+        *,
+        cost_usd: float | None = None,
+    ) -> QuotaExceeded | SpendCapReached | None:
+        """Why `reserve` would refuse this request now, or None when it would fit.
+
+        Only reads: nothing is held, so the answer can change before a reservation
+        (which decides for real); used to spare a member a question about an edit
+        that cannot run anyway."""
+        guild = _guild(guild_id)
+        role_ids = tuple(role_ids)
+        cost = None if cost_usd is None else to_micros(cost_usd)
+        if not self._global_cap_ready:
+            await self._prepare_global_cap()
+        for attempt in range(self._ATTEMPTS):
+            now = Instant.read(self._clock)
+            rules = await self._guild_rules(guild, fresh=attempt > 0)
+            effective = self._effective(rules, user_id, role_ids)
+            usage, global_used = await self._usage(guild, user_id, rules, effective, now)
+            if usage is None:
+                continue
+            return self._refusal(usage, global_used, images, now) or self._spend_refusal(
+                await self._spend_caps(guild, rules, now), cost
+            )
+        return None
+
+    # -- money caps --------------------------------------------------------------
+
+    async def _prepare_global_cap(self) -> None:
+        """Once per store, before the first money check: the bot-wide cap's row matches
+        the configured cap (built from the ledger), or is gone when there is no cap."""
+        async with self._global_cap_lock:
+            if self._global_cap_ready:
+                return
+            if self.global_spend_limit is None:
+                await self._fetchall(f"DELETE FROM ledger_days WHERE day = {CAP_ROWS} AND scope = -1")
+            else:
+                now = Instant.read(self._clock)
+                period = self.global_spend_period
+                params = {
+                    "period": period,
+                    "start": int(now.start(period) // 86400),
+                    "end": int(now.resets_at(period).timestamp() // 86400),
+                }
+                await self._fetchall(_GLOBAL_CAP_SQL, params)
+            self._global_cap_ready = True
+
+    def _spend_window(self, rules: RuleSet, now: Instant) -> dict[str, Any]:
+        """Parameters naming the money caps that apply and the first days of their periods."""
+        budget, budget_period = rules.budget if rules.budget is not None else (None, "month")
+        return {
+            "budget": budget,
+            "budget_start": int(now.start(budget_period) // 86400),
+            "spend_limit": self.global_spend_limit,
+            "spend_start": int(now.start(self.global_spend_period) // 86400),
+        }
+
+    async def _spend_caps(self, guild: int, rules: RuleSet, now: Instant) -> tuple[SpendCap | None, SpendCap | None, int]:
+        """(the server's cap, the bot-wide cap, the server's spend this budget period)."""
+        window = self._spend_window(rules, now)
+        row = await self._fetchone(_SPEND_SQL, {"guild": guild, **window})
+        server_spent, global_spent = row[0], row[1]
+        server = None
+        if rules.budget is not None:
+            limit, period = rules.budget
+            server = SpendCap("server", limit, server_spent, period, now.resets_at(period))
+        bot_wide = None
+        if self.global_spend_limit is not None:
+            period = self.global_spend_period
+            bot_wide = SpendCap("global", self.global_spend_limit, global_spent, period, now.resets_at(period))
+        return server, bot_wide, server_spent
+
+    @staticmethod
+    def _spend_refusal(caps: tuple[SpendCap | None, SpendCap | None, int], cost: int | None) -> SpendCapReached | None:
+        """Which cap `cost` does not fit (a missing estimate fits none), or None."""
+        for cap in caps[:2]:
+            if cap is not None and (cost is None or cap.spent_micros + cost > cap.limit_micros):
+                return SpendCapReached(cap, None if cost is None else to_usd(cost))
+        return None
+
+    async def spend_status(self, guild_id: int | None) -> SpendStatus:
+        """Spend against the server's budget and the bot-wide cap, for reports."""
+        if not self._global_cap_ready:
+            await self._prepare_global_cap()
+        guild = _guild(guild_id)
+        now = Instant.read(self._clock)
+        rules = await self._guild_rules(guild, fresh=True)
+        server, bot_wide, server_spent = await self._spend_caps(guild, rules, now)
+        period: Period = rules.budget[1] if rules.budget is not None else "month"
+        if rules.budget is None:
+            row = await self._fetchone(_GUILD_SPEND_SQL, {"guild": guild, "start": now.start(period)})
+            server_spent = row[0]
+        return SpendStatus(server, bot_wide, server_spent, period, now.resets_at(period))
+
+    async def budget(self, guild_id: int | None) -> Budget | None:
+        row = await self._fetchone(
+            "SELECT limit_micros, period, updated_at FROM guild_budgets WHERE guild_id = ?", (_guild(guild_id),)
+        )
+        return Budget(to_usd(row[0]), row[1], _dt(row[2])) if row else None
+
+    async def set_budget(self, guild_id: int | None, limit_usd: float, period: Period | None = None) -> Budget:
+        """Cap the server's estimated spend per period. Without a period the current
+        budget's is kept (a month for a new budget). Applies to the very next reservation."""
+        _check_usd("limit_usd", limit_usd)
+        guild = _guild(guild_id)
+        if period is None:
+            current = await self.budget(guild)
+            period = current.period if current is not None else "month"
+        _check_period(period)
+        now = self._clock().timestamp()
+        try:
+            # A new budget (or a new period) sums what the server spent so far in its
+            # current period from the ledger (a trigger, in this same statement).
+            row = await self._fetchone(
+                "INSERT INTO guild_budgets (guild_id, limit_micros, period, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET limit_micros = excluded.limit_micros, "
+                "period = excluded.period, updated_at = excluded.updated_at "
+                "RETURNING limit_micros, period, updated_at",
+                (guild, to_micros(limit_usd), period, now),
+            )
+        finally:
+            self._forget_rules()
+        return Budget(to_usd(row[0]), row[1], _dt(row[2]))
+
+    async def clear_budget(self, guild_id: int | None) -> bool:
+        try:
+            return bool(await self._fetchall("DELETE FROM guild_budgets WHERE guild_id = ? RETURNING guild_id", (_guild(guild_id),)))
+        finally:
+            self._forget_rules()
 
     def _member_refusal(self, usage: MemberUsage, images: int) -> QuotaExceeded:
         return QuotaExceeded(
@@ -687,7 +941,7 @@ class QuotaStore:
     async def global_usage(self) -> GlobalUsage:
         """Images reserved or delivered today (UTC) across all servers."""
         now = Instant.read(self._clock)
-        row = await self._fetchone("SELECT images FROM ledger_days WHERE day = ?", (now.day,))
+        row = await self._fetchone("SELECT images FROM ledger_days WHERE day = ? AND scope = -1", (now.day,))
         used = row[0] if row else 0
         budget = self.global_daily_limit
         return GlobalUsage(

@@ -30,6 +30,7 @@ class RuleSet:
     default: tuple[int, Period] | None
     roles: dict[int, tuple[int, Period]]
     users: dict[int, tuple[int, Period]]
+    budget: tuple[int, Period] | None = None  # the server's spend cap: (micro-dollars, period)
 
     def resolve(self, user_id: int, role_ids: Iterable[int], fallback: tuple[int, Period]) -> EffectiveLimit:
         user = self.users.get(user_id)

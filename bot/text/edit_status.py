@@ -10,6 +10,8 @@ RESTART_CANCELLED = (
 RESTART_BEFORE_START = (
     "Retouch had to restart before your edit started. Nothing was charged: please run /edit again in a minute."
 )
+PREVIEW_NEEDS_MASK = "`mask_preview` shows the mask before the edit: add a `mask` or a `region` too."
+MASK_PREVIEW_TITLE = "Is this the area to change?"
 MASK_AND_REGION = "Use either `mask` or `region`, not both: a region builds the mask for you."
 REFUNDED = "Your quota was refunded."
 SERVERS_ONLY = "Retouch works in servers: run this command in a server channel."
@@ -87,3 +89,11 @@ CANCEL_NOT_YOURS = "Only the member who asked for this edit, or a moderator, can
 CANCEL_NOT_RUNNING = "That edit isn't running any more, so there is nothing to cancel."
 CANCEL_TOO_LATE = "Too late to cancel: the result is being posted right now."
 CANCELLED_FOR_OTHER = "You cancelled that member's edit; they were told and their quota refunded."
+
+
+def mask_preview_lines(mask_summary: str, timeout_seconds: float) -> list[str]:
+    return [
+        f"The tinted area is where the edit may change your picture ({mask_summary}).",
+        f"Nothing is counted until you press **Confirm**; **Cancel**, or no answer within "
+        f"{round(timeout_seconds / 60)} minutes, changes nothing.",
+    ]

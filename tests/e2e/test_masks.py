@@ -124,3 +124,57 @@ async def test_a_different_photo_as_mask_is_refused_privately(fake_discord, sett
         reply = await rec.wait_result()
         assert reply.ephemeral and "painted copy" in reply.text
         assert image_api.edits == [] and ledger(settings.database_path) == []
+
+
+def custom_ids(message) -> list[str]:
+    return [c["custom_id"] for row in message.components for c in row.get("components", []) if "custom_id" in c]
+
+
+async def test_mask_preview_shows_the_mask_and_reserves_nothing_until_confirm(fake_discord, settings, image_api):
+    member = fake_discord.member("careful")
+    async with running_bot(settings, fake_discord):
+        rec = await fake_discord.invoke(
+            "edit", by=member, image=FakeAttachment.image(make_image(96, 64)), prompt="a moon", region="rect:50,0,50,50", mask_preview=True
+        )
+        question = await rec.wait_reply()
+        assert question.ephemeral and rec.ack_type == 4
+        assert [f.filename for f in question.files] == ["mask-preview.jpg"] or any(
+            "mask-preview.jpg" in (e.get("image") or {}).get("url", "") for e in question.embeds
+        )
+        assert "tinted area" in question.text and "region rect 50,0,50,50" in question.text
+        assert image_api.edits == [] and ledger(settings.database_path) == [], "nothing reserved before Confirm"
+        confirm = next(i for i in custom_ids(question) if i.startswith("retouch:confirm:"))
+        click = await fake_discord.click(question, confirm, by=member)
+        result = await click.wait_result(timeout=20)
+        assert not result.ephemeral and result.files
+        a = alpha(next(p for p in image_api.edits[0].files if p.field == "mask").data)
+        assert a.getpixel((80, 10)) == 0 and a.getpixel((10, 50)) == 255
+        assert ledger(settings.database_path) == [("committed",)]
+
+
+async def test_mask_preview_cancel_changes_nothing(fake_discord, settings, image_api):
+    member = fake_discord.member("unsure")
+    source = make_image(120, 80, fill="noise", seed=4)
+    with Image.open(io.BytesIO(source)) as im:
+        painted = im.convert("RGB")
+    ImageDraw.Draw(painted).rectangle((10, 10, 50, 50), fill=(0, 255, 0))
+    buf = io.BytesIO()
+    painted.save(buf, "PNG")
+    async with running_bot(settings, fake_discord):
+        rec = await fake_discord.invoke(
+            "edit", by=member, image=FakeAttachment.image(source), mask=FakeAttachment.image(buf.getvalue(), "copy.png"), prompt="x", mask_preview=True
+        )
+        question = await rec.wait_reply()
+        assert question.ephemeral and "painted copy" in question.text
+        decline = next(i for i in custom_ids(question) if i.startswith("retouch:decline:"))
+        updated = await (await fake_discord.click(question, decline, by=member)).wait_update()
+        assert "nothing was reserved" in updated.content
+        assert image_api.edits == [] and ledger(settings.database_path) == []
+
+
+async def test_mask_preview_without_a_mask_is_refused(fake_discord, settings, image_api):
+    async with running_bot(settings, fake_discord):
+        rec = await fake_discord.invoke("edit", by=fake_discord.member("x"), image=FakeAttachment.image(make_image(32, 32)), prompt="x", mask_preview=True)
+        reply = await rec.wait_result()
+        assert reply.ephemeral and "add a `mask` or a `region`" in reply.text
+        assert image_api.edits == []

@@ -50,6 +50,10 @@ Message commands, components and modals::
     updated = await click.wait_update()   # type 7, or type 6 + PATCH @original: the clicked message
     new = await click.wait_reply()        # type 4, or type 5 "thinking" → a NEW message
 
+Channel options: `fake.text_channel("mod-log")` makes a FakeChannel to pass as an option
+value; `fake.refuse_posts(channel)` makes the bot's posts there fail (403 50013 by default,
+or e.g. 404 10003 for a deleted channel).
+
 Every message that exists is in `fake.messages` (by id); members' posts also in
 `fake.posted`, the bot's REST posts in `fake.channel_messages`. An InteractionRecord's
 `message` is the clicked message, `original` what `@original` means (the clicked message
@@ -440,6 +444,27 @@ class InteractionRecord:
 
 
 @dataclass
+class FakeChannel:
+    id: int
+    name: str
+    type: int = 0  # GUILD_TEXT
+
+    def payload(self, position: int = 0) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "name": self.name,
+            "position": position,
+            "permission_overwrites": [],
+            "nsfw": False,
+            "parent_id": None,
+            "topic": None,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+        }
+
+
+@dataclass
 class Guild:
     id: int
     name: str
@@ -448,6 +473,7 @@ class Guild:
     roles: list[FakeRole] = field(default_factory=list)
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     bot_can_post: bool = True
+    channels: list[FakeChannel] = field(default_factory=list)  # besides #general (channel_id)
 
 
 class FakeDiscord:
@@ -476,6 +502,7 @@ class FakeDiscord:
         self.requests: list[tuple[str, str]] = []
         self.rate_limits: dict[str, list[float]] = {}
         self.failures: list[tuple[str, str, int, int]] = []  # (method, path fragment, status, code)
+        self.post_refusals: dict[int, tuple[int, int]] = {}  # channel id -> (status, code) for the bot's posts
         self.heartbeats: list[float] = []
         self.identified = asyncio.Event()
         self.ready_sent = asyncio.Event()
@@ -574,6 +601,18 @@ class FakeDiscord:
                 ("GUILD_ROLE_CREATE", {"guild_id": str(self.guild.id), "role": role.payload(len(self.guild.roles) - 1)})
             )
         return role
+
+    def text_channel(self, name: str) -> FakeChannel:
+        """A new text channel in the server (announced to a connected bot like a role)."""
+        channel = FakeChannel(snowflake(), name)
+        self.guild.channels.append(channel)
+        if self.ready_sent.is_set():
+            self._pending_events.append(("CHANNEL_CREATE", {**channel.payload(len(self.guild.channels)), "guild_id": str(self.guild.id)}))
+        return channel
+
+    def refuse_posts(self, channel: FakeChannel | int, status: int = 403, code: int = 50013) -> None:
+        """The bot's posts in `channel` fail (403 50013 Missing Permissions; 404 10003 Unknown Channel)."""
+        self.post_refusals[channel.id if isinstance(channel, FakeChannel) else channel] = (status, code)
 
     def rate_limit(self, path_fragment: str, times: int = 1, retry_after: float = 0.2) -> None:
         """The next `times` requests whose path contains `path_fragment` answer 429."""
@@ -680,7 +719,8 @@ class FakeDiscord:
                     "last_message_id": None,
                     "rate_limit_per_user": 0,
                 }
-            ],
+            ]
+            + [c.payload(i + 1) for i, c in enumerate(g.channels)],
             "threads": [],
             "presences": [],
             "voice_states": [],
@@ -724,7 +764,9 @@ class FakeDiscord:
                 return cmd, parts[1:]
         raise AssertionError(f"command /{parts[0]} was never synced; synced: {[c['name'] for c in pool]}")
 
-    def _typed_options(self, schema: list[dict[str, Any]], values: dict[str, Any], resolved: dict[str, Any], focused: str | None) -> list[dict[str, Any]]:
+    def _typed_options(
+        self, schema: list[dict[str, Any]], values: dict[str, Any], resolved: dict[str, Any], focused: str | None, user: FakeUser | None = None
+    ) -> list[dict[str, Any]]:
         by_name = {o["name"]: o for o in schema}
         options = []
         for key, value in values.items():
@@ -741,6 +783,18 @@ class FakeDiscord:
             elif opt_type == 8:  # ROLE
                 assert isinstance(value, FakeRole)
                 resolved.setdefault("roles", {})[str(value.id)] = value.payload(1)
+                option["value"] = str(value.id)
+            elif opt_type == 7:  # CHANNEL: resolved with the invoking member's permissions there
+                assert isinstance(value, FakeChannel)
+                resolved.setdefault("channels", {})[str(value.id)] = {
+                    "id": str(value.id),
+                    "type": value.type,
+                    "name": value.name,
+                    "permissions": str(user.permissions if user is not None else MEMBER_DEFAULT_PERMISSIONS),
+                    "parent_id": None,
+                    "nsfw": False,
+                    "position": 0,
+                }
                 option["value"] = str(value.id)
             elif opt_type == 11:  # ATTACHMENT
                 assert isinstance(value, FakeAttachment)
@@ -838,7 +892,7 @@ class FakeDiscord:
                 raise AssertionError(f"/{name}: no subcommand {part!r}")
             wrap.append({"name": part, "type": sub["type"], "options": []})
             schema = sub.get("options", [])
-        nested = self._typed_options(schema, options, resolved, focused)
+        nested = self._typed_options(schema, options, resolved, focused, user)
         if wrap:
             for outer, inner in zip(wrap, wrap[1:]):
                 outer["options"] = [inner]
@@ -1461,6 +1515,9 @@ class FakeDiscord:
     async def _channel_message(self, request: web.Request, channel_id: int) -> web.Response:
         if not self.guild.bot_can_post:
             return self._error(403, 50013, "Missing Permissions")
+        if channel_id in self.post_refusals:
+            status, code = self.post_refusals[channel_id]
+            return self._error(status, code, {50013: "Missing Permissions", 50001: "Missing Access", 10003: "Unknown Channel"}.get(code, "Refused"))
         body, files = await self._read_body(request)
         too_big = self._check_upload(None, files)
         if too_big is not None:

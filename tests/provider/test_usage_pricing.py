@@ -7,6 +7,7 @@ from bot.provider import (
     load_prices,
     normalize_usage,
 )
+from bot.provider.pricing import estimate_request_cost, output_tokens_per_image
 from tests.fakes.image_api import USAGE_COMET, USAGE_OPENAI
 
 
@@ -84,3 +85,44 @@ def test_prices_setting_overrides_and_adds():
 def test_bad_prices_json_is_refused(text):
     with pytest.raises(ValueError, match="IMAGE_PRICES_JSON"):
         load_prices(text)
+
+
+# -- estimates before the call ---------------------------------------------------------
+
+
+def test_estimate_uses_the_published_output_tokens_per_image():
+    assert output_tokens_per_image("1024x1024", "low") == 272
+    assert output_tokens_per_image("1536x1024", "medium") == 1568
+    assert output_tokens_per_image("1024x1536", "high") == 6240
+    # the provider's own choice: assume the dearest it could make
+    assert output_tokens_per_image("auto", "auto") == output_tokens_per_image(None, None) == 6240
+    # free sizes (gpt-image-2) scale with their area
+    assert output_tokens_per_image("2048x2048", "high") == 4 * 4160
+
+
+def test_estimate_is_never_below_what_the_fake_provider_bills():
+    # The fake bills 226 input tokens (194 image, 32 text) and 4160 output per image.
+    prices = load_prices()
+    for n in (1, 4):
+        billed = estimate_cost(Usage(226, 194, 32, 4160 * n, 226 + 4160 * n), "gpt-image-2", prices)
+        estimate = estimate_request_cost("gpt-image-2", prices, size="1024x1024", quality="high", n=n, prompt="give the cat a red scarf")
+        assert billed is not None and estimate is not None and estimate >= billed
+
+
+def test_estimate_grows_with_n_size_and_quality():
+    prices = load_prices()
+
+    def cost(**kw):
+        return estimate_request_cost("gpt-image-1", prices, prompt="x", **kw)
+
+    assert cost(n=2, size="1024x1024", quality="low") > cost(n=1, size="1024x1024", quality="low")
+    assert cost(size="1536x1024", quality="low") > cost(size="1024x1024", quality="low")
+    assert cost(size="1024x1024", quality="high") > cost(size="1024x1024", quality="medium")
+    assert cost(size="1024x1024", quality="high", n=1) == pytest.approx((1 * 5 + 1000 * 10 + 4160 * 40) / 1e6)
+
+
+def test_estimate_for_a_model_without_a_price():
+    prices = load_prices()
+    assert estimate_request_cost("dall-e-2", prices, n=3) is None
+    assert estimate_request_cost("dall-e-2", prices, n=3, unpriced_image_usd=0.02) == pytest.approx(0.06)
+    assert estimate_request_cost("gpt-image-2", prices, n=1, unpriced_image_usd=99) < 1

@@ -21,6 +21,7 @@ from bot.store.database import (
 )
 from bot.store.quota import QuotaStore
 from tests.store.conftest import GUILD, USER, ManualClock
+from tests.store.test_spend_caps import cap_rows
 
 MIGRATIONS = load_migrations()
 LATEST = len(MIGRATIONS)
@@ -145,6 +146,8 @@ async def test_upgrade_from_every_earlier_version(db_path: Path, clock: ManualCl
     finally:
         await conn.close()
     assert user_version(db_path) == LATEST
+    # No money cap yet, so no running total is kept (schema 8).
+    assert cap_rows(db_path) == {}
 
     if start_version == 0:
         assert usage.used == 0 and rules.default is None and today.used == 0 and released == 0

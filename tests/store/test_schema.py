@@ -28,7 +28,7 @@ def summary_mismatches(path: Path) -> list[tuple[object, ...]]:
                        MIN(id) AS first_id
                   FROM ledger GROUP BY 1)
             SELECT t.day, t.images, d.images, t.open, d.open_reservations, t.first_id, d.first_id
-              FROM truth t LEFT JOIN ledger_days d USING (day)
+              FROM truth t LEFT JOIN ledger_days d ON d.day = t.day AND d.scope = -1
              WHERE d.day IS NULL OR t.images != d.images OR t.open != d.open_reservations
                 OR d.first_id > t.first_id
             """
@@ -66,6 +66,7 @@ async def test_day_summary_matches_the_ledger_after_any_mix_of_operations(
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT COUNT(*) FROM ledger WHERE status = 'reserved'").fetchone() == (0,)
     assert conn.execute("SELECT SUM(open_reservations) FROM ledger_days").fetchone() == (0,)
+    assert conn.execute("SELECT COUNT(*) FROM ledger_days WHERE scope != -1").fetchone() == (0,), "no cap, no cap rows"
 
 
 async def test_created_at_cannot_be_rewritten(store: QuotaStore, db: aiosqlite.Connection) -> None:
@@ -79,6 +80,8 @@ PARAMS = {
     "guild": 1, "user": 2, "start": 0.0, "end": 1.0, "day": 0, "now": 0.0, "rules_version": 0, "images": 1,
     "model": "m", "rule": "bot default", "rule_detail": None, "limit": 10, "period": "day", "owner": "o",
     "prompt": None, "global_limit": 5, "reason": "r", "cutoff": 0.0, "top": 10,
+    "cost": 1000, "cost_usd": 0.001, "budget": 5_000_000, "budget_start": 0, "spend_limit": 9_000_000,
+    "spend_start": 0,
 }
 
 
@@ -91,9 +94,14 @@ async def plan(db: aiosqlite.Connection, sql: str) -> str:
     ("statement", "expected"),
     [
         ("_RESERVE_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
+        ("_RESERVE_NO_CAPS_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
         ("_RULES_SQL", "USING PRIMARY KEY (guild_id=?)"),
         ("_USAGE_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
         ("_RESET_SQL", "USING INDEX ledger_member_time (guild_id=? AND user_id=? AND created_at>?)"),
+        # Money caps: one running total per cap, read by key.
+        ("_RESERVE_SQL", "SEARCH ledger_days USING PRIMARY KEY (day=? AND scope=?)"),
+        ("_SPEND_SQL", "SEARCH ledger_days USING PRIMARY KEY (day=? AND scope=?)"),
+        ("_GLOBAL_CAP_SQL", "SEARCH ledger USING INTEGER PRIMARY KEY (rowid>?)"),
         ("_RELEASE_STALE_SQL", "USING INTEGER PRIMARY KEY (rowid>?)"),
         ("_RELEASE_ABANDONED_SQL", "USING INTEGER PRIMARY KEY (rowid>?)"),
         ("_REPORT_ROWS_SQL", "USING INDEX ledger_guild_time (guild_id=? AND created_at>? AND created_at<?)"),

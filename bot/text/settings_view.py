@@ -1,0 +1,111 @@
+"""What /settings show says: a server's own settings and the bot-wide ones that apply
+(no Discord types: channels, roles and members are written as mentions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.store.models import GuildRules, SpendStatus
+from bot.store.server_settings import MAX_IMAGES_PER_EDIT, ServerSettings
+from bot.text.edit_summary import plural
+from bot.text.quota_messages import limit_text
+from bot.text.spend_messages import budget_text, cap_line, usd
+
+
+@dataclass(frozen=True)
+class BotWide:
+    """The owner's settings (environment) that shape what a server can do."""
+
+    image_model: str
+    quota_default_limit: int
+    quota_default_period: str
+    global_daily_image_limit: int | None
+    confirm_cost_above_usd: float | None
+    unpriced_image_usd: float | None
+    moderator_role_ids: tuple[int, ...]
+    global_spend_limit_usd: float | None
+    global_spend_period: str
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    server: ServerSettings
+    models: Sequence[str]  # what members here may use, the default first
+    rules: GuildRules
+    spend: SpendStatus
+    log_problem: str | None
+    log_dropped: int
+    bot: BotWide
+
+
+def _codes(names: Sequence[str]) -> str:
+    return ", ".join(f"`{n}`" for n in names)
+
+
+def server_lines(view: SettingsView) -> list[str]:
+    s = view.server
+    lines = []
+    if s.log_channel_id is None:
+        lines.append("**Log channel:** off (`/settings log-channel channel:#channel`)")
+    else:
+        lines.append(f"**Log channel:** <#{s.log_channel_id}>")
+        if view.log_problem:
+            lines.append(f"⚠️ {view.log_problem}")
+    default = view.models[0] if view.models else None
+    if s.allowed_models:
+        lines.append(f"**Models:** only {_codes(view.models) or '(none available)'}" + (f" — default `{default}`" if default else ""))
+    else:
+        lines.append(f"**Models:** all {len(view.models)} the bot offers — default `{default}`")
+    if s.max_images is None:
+        lines.append(f"**Max images per edit:** {MAX_IMAGES_PER_EDIT} (the bot's maximum)")
+    else:
+        lines.append(f"**Max images per edit:** {s.max_images}")
+    words = len(s.blocked_words)
+    if words:
+        lines.append(f"**Blocked words:** {words} (`/settings blocked-words list`)")
+    else:
+        lines.append("**Blocked words:** none (`/settings blocked-words add`)")
+    rules = view.rules
+    if rules.default is not None:
+        lines.append(f"**Quota default:** {limit_text(rules.default.limit, rules.default.period)} (`/quota default`)")
+    else:
+        lines.append("**Quota default:** not set — the bot default applies (`/quota default`)")
+    if rules.roles or rules.users:
+        lines.append(f"**Quota rules:** {plural(len(rules.roles), 'role limit')}, {plural(len(rules.users), 'member override')} (`/quota show`)")
+    if view.spend.server is not None:
+        lines.append(f"**Spend budget:** {budget_text(view.spend.server.limit_usd, view.spend.server.period)}")
+        lines.append(cap_line(view.spend.server))
+    else:
+        lines.append("**Spend budget:** none (`/quota budget amount:<USD>`)")
+    return lines
+
+
+def bot_lines(view: SettingsView) -> list[str]:
+    b = view.bot
+    lines = [
+        f"**Default model:** `{b.image_model}` (IMAGE_MODEL)",
+        f"**Bot default quota:** {limit_text(b.quota_default_limit, b.quota_default_period)} (QUOTA_DEFAULT_LIMIT)",
+    ]
+    if b.global_daily_image_limit is not None:
+        lines.append(f"**Daily image limit, all servers:** {b.global_daily_image_limit} (GLOBAL_DAILY_IMAGE_LIMIT)")
+    else:
+        lines.append("**Daily image limit, all servers:** none")
+    if view.spend.global_ is not None:
+        lines.append(f"**Spending cap, all servers:** {budget_text(view.spend.global_.limit_usd, view.spend.global_.period)} (GLOBAL_SPEND_LIMIT_USD)")
+        lines.append(cap_line(view.spend.global_))
+    else:
+        lines.append("**Spending cap, all servers:** none")
+    if b.confirm_cost_above_usd is not None:
+        lines.append(f"**Cost confirmation:** edits estimated above {usd(b.confirm_cost_above_usd)} ask first (CONFIRM_COST_ABOVE_USD)")
+    else:
+        lines.append("**Cost confirmation:** off")
+    if b.unpriced_image_usd is not None:
+        lines.append(f"**Models without a price:** estimated at {usd(b.unpriced_image_usd)} per image (UNPRICED_IMAGE_USD)")
+    else:
+        lines.append("**Models without a price:** refused while a spending cap applies")
+    roles = " ".join(f"<@&{r}>" for r in b.moderator_role_ids)
+    lines.append("**Moderators:** Manage Server" + (f", {roles}" if roles else ""))
+    if view.log_dropped:
+        lines.append(f"**Audit log:** {view.log_dropped} entries dropped (the queue overflowed)")
+    return lines
