@@ -9,6 +9,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.conftest import make_settings, running_bot
+from tests.e2e.test_edit import eventually
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import FakeImageAPI, make_image
 
@@ -149,7 +150,7 @@ async def test_mask_preview_shows_the_mask_and_reserves_nothing_until_confirm(fa
         assert not result.ephemeral and result.files
         a = alpha(next(p for p in image_api.edits[0].files if p.field == "mask").data)
         assert a.getpixel((80, 10)) == 0 and a.getpixel((10, 50)) == 255
-        assert ledger(settings.database_path) == [("committed",)]
+        await eventually(lambda: ledger(settings.database_path) == [("committed",)])
 
 
 async def test_mask_preview_cancel_changes_nothing(fake_discord, settings, image_api):
