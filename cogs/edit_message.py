@@ -15,8 +15,8 @@ from bot.discord_app.interaction_surface import (
 )
 from bot.discord_app.message_images import FoundImage, find_images, media_hosts
 from bot.discord_app.replies import send_private
+from bot.edits.checks import MAX_DOWNLOAD_BYTES
 from bot.edits.order import EditOrder
-from bot.edits.service import MAX_DOWNLOAD_BYTES
 
 if TYPE_CHECKING:
     from bot.discord_app.retouch_bot import Retouch

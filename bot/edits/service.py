@@ -4,11 +4,12 @@
           ↘ refused        ↘ cancelled / failed (refunded, the bill kept)
 
 `EditService.submit(order, surface)` owns every step: it checks the order (options,
-files, before anything is reserved, so a refusal is the member's private first reply),
-prepares the inputs, reserves quota atomically (waiting for the member's own running
-edits rather than failing), acknowledges, waits its turn in the fair queue, calls the
-provider, plans the delivery within the upload limit, hands the result to the surface,
-and settles the reservation exactly once: what reached the member is committed, the
+files, before anything is reserved, so a refusal is the member's private first reply;
+`checks`), asks first when the member wants a mask preview or the cost needs confirming
+(`confirmation`), reserves quota atomically (waiting for the member's own running edits
+rather than failing), acknowledges, waits its turn in the fair queue (`queue`), calls the
+provider, plans the delivery within the upload limit, and hands the result over to be
+posted and settled exactly once (`delivery`): what reached the member is committed, the
 rest refunded. Entry points only build the `EditOrder` and a surface; nothing here
 knows Discord.
 """
@@ -20,65 +21,40 @@ import collections
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Awaitable, Callable, Protocol, Sequence
 
 from bot.config import Settings
+from bot.edits import checks
+from bot.edits.confirmation import confirmed_surface
+from bot.edits.delivery import ResultDelivery
 from bot.edits.events import EditEvent, EditListener, Outcome
-from bot.edits.order import (
-    EditOptions,
-    EditOrder,
-    InputSource,
-    Requester,
-    check_options,
-    limits_for,
-)
+from bot.edits.order import EditOptions, EditOrder, Requester
 from bot.edits.queue import EditQueue, QueueClosed
-from bot.edits.reservations import Bill, ReservationKeeper
-from bot.edits.surface import (
-    CONFIRM_TIMEOUT_SECONDS,
-    Confirmation,
-    DeliveryReport,
-    EditSurface,
-    ResultPost,
-    Status,
-)
+from bot.edits.reservations import ReservationKeeper
+from bot.edits.state import CancelResult, Edit, EditOutcome, Phase, Waiters, reason_code
+from bot.edits.surface import EditSurface, Status
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
-from bot.images.delivery_plan import Message, plan_delivery_async
-from bot.images.errors import ImageRejected, MaskRejected
-from bot.images.inputs import PreparedInput, prepare_input_async
-from bot.images.mask_preview import PREVIEW_FILENAME, render_mask_preview_async
-from bot.images.prepare import GPT_IMAGE_LIMITS
-from bot.images.regions import RegionError, parse_region
-from bot.provider.client import EditResult, ImageEditClient
+from bot.images.delivery_plan import plan_delivery_async
+from bot.images.inputs import PreparedInput
+from bot.provider.client import ImageEditClient
 from bot.provider.errors import (
     BillingError,
-    InvalidRequest,
     ProviderAuthError,
     ProviderError,
     ProviderRejected,
 )
 from bot.provider.models import ModelTable
-from bot.provider.pricing import Price, estimate_cost, estimate_request_cost
+from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import (
-    CANCELLED_RUNNING_REASON,
-    QuotaExceeded,
-    QuotaStore,
-    Reservation,
-    SpendCapReached,
-)
-from bot.store.results import ResultFiles, ResultStore
+from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
+from bot.store.results import ResultStore
 from bot.text import edit_status, spend_messages
-from bot.text.edit_summary import EditSummary, QuotaLeft, summary_lines
-from bot.text.quota_messages import refusal_text
+
+__all__ = ["CancelResult", "EditPolicy", "EditService", "Phase"]
 
 log = logging.getLogger("retouch.edit")
 
-# The image code refuses bigger files anyway; checking the declared size saves the download.
-MAX_DOWNLOAD_BYTES = GPT_IMAGE_LIMITS.max_input_bytes or 64 * 1024 * 1024
 # How long the file check may delay the acknowledgement: long enough to catch a typical
 # bad file before reserving anything, short enough to ack well inside Discord's 3 s.
 PREFLIGHT_SECONDS = 0.4
@@ -90,7 +66,6 @@ PROGRESS_INTERVAL_SECONDS = 3.0
 CANCELLED_QUEUED = "cancelled"
 # After shutdown cancels an edit that is posting its result, how long the post may finish.
 DELIVERY_GRACE_SECONDS = 10.0
-PROMPT_PREVIEW_CHARS = 300
 
 
 class EditPolicy(Protocol):
@@ -99,96 +74,9 @@ class EditPolicy(Protocol):
     async def check(self, order: EditOrder, options: EditOptions) -> None: ...
 
 
-class CancelResult(StrEnum):
-    CANCELLED = "cancelled"
-    NOT_RUNNING = "not_running"  # finished, failed, or from before a restart
-    NOT_ALLOWED = "not_allowed"  # only the requester or a moderator
-    TOO_LATE = "too_late"  # already being delivered
-
-
 # The model an edit uses when the member picks none (a server may not allow the bot's
 # default); None: IMAGE_MODEL.
 DefaultModel = Callable[[Requester], Awaitable["str | None"]]
-
-
-class Phase(StrEnum):
-    CHECKED = "checked"
-    RESERVED = "reserved"
-    QUEUED = "queued"
-    RUNNING = "running"
-    DELIVERING = "delivering"
-    DELIVERED = "delivered"
-    CANCELLED = "cancelled"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class EditOutcome:
-    """What the provider made and how it will be posted."""
-
-    result: EditResult
-    messages: list[Message]
-    seconds: float
-    cost_usd: float | None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def images(self) -> int:
-        return sum(len(m.files) for m in self.messages)
-
-    @property
-    def bill(self) -> Bill:
-        return Bill.of(self.result.usage, self.cost_usd)
-
-
-@dataclass(eq=False)
-class _Edit:
-    """One edit in flight: the service's own bookkeeping, never shared with a surface."""
-
-    order: EditOrder
-    surface: EditSurface
-    phase: Phase = Phase.CHECKED
-    options: EditOptions | None = None
-    reservation: Reservation | None = None
-    inputs: PreparedInput | None = None
-    outcome: EditOutcome | None = None
-    settled: bool = False
-    task: asyncio.Task | None = None
-    cancelled_by: int | None = None  # a member pressed Cancel (else a cancel is a shutdown)
-    started: float = 0.0  # monotonic time the provider call began
-
-    @property
-    def where(self) -> str:
-        r = self.order.requester
-        ident = f"edit #{self.reservation.id}" if self.reservation else "edit"
-        model = self.options.model if self.options else "?"
-        return f"{ident} ({self.order.entry}, server {r.guild_id}, member {r.user_id}, {model})"
-
-
-class _Waiters:
-    """Wake-ups for members waiting on their own running edits.
-
-    A waiter reads the member's generation BEFORE it tries to reserve; any edit of theirs
-    that settles afterwards bumps it, so a settle landing between the failed reservation
-    and the wait can never be missed."""
-
-    def __init__(self) -> None:
-        self._generation: collections.Counter[int] = collections.Counter()
-        self._events: dict[int, asyncio.Event] = {}
-
-    def generation(self, user_id: int) -> int:
-        return self._generation[user_id]
-
-    def settled(self, user_id: int) -> None:
-        self._generation[user_id] += 1
-        event = self._events.pop(user_id, None)
-        if event is not None:
-            event.set()
-
-    async def wait(self, user_id: int, seen: int) -> None:
-        while self._generation[user_id] == seen:
-            event = self._events.setdefault(user_id, asyncio.Event())
-            await event.wait()
 
 
 class EditService:
@@ -219,13 +107,14 @@ class EditService:
         self.policies = list(policies)
         self.listeners = list(listeners)
         self.results = results
+        self.delivery = ResultDelivery(store=store, keeper=keeper, results=results, emit=self._emit)
         self.default_model = default_model
         self.queue = EditQueue(settings.max_concurrent_edits)
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: collections.Counter[int] = collections.Counter()
-        self._waiters = _Waiters()
-        self._live: dict[int, _Edit] = {}  # by reservation id: what Cancel can reach
+        self._waiters = Waiters()
+        self._live: dict[int, Edit] = {}  # by reservation id: what Cancel can reach
         self._accepting = True
 
     # -- what members may ask for -------------------------------------------------------
@@ -234,9 +123,6 @@ class EditService:
         """The capability table plus the owner's IMAGE_MODEL, default first."""
         default = self.settings.image_model
         return [default] + [n for n in self.models.names() if n != default]
-
-    def _multi_image_models(self) -> list[str]:
-        return [name for name in self.allowed_models() if self.models.get(name).max_images > 1]
 
     def sizes_for(self, model: str) -> list[str]:
         return self.models.sizes_for(model) if model in self.allowed_models() else []
@@ -291,7 +177,7 @@ class EditService:
         """Run the whole life of `order`, telling the member through `surface`.
 
         Returns the phase it ended in. Never raises, except CancelledError."""
-        edit = _Edit(order, surface)
+        edit = Edit(order, surface)
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)  # from here on, shutdown waits for (or cancels) this edit
@@ -299,7 +185,11 @@ class EditService:
         try:
             try:
                 default_model = await self.default_model(order.requester) if self.default_model else None
-                edit.options = self._check(order, default_model)
+                if not self.accepting:
+                    raise ShuttingDown()
+                edit.options = checks.options_for(
+                    order, settings=self.settings, models=self.models, allowed_models=self.allowed_models(), default_model=default_model
+                )
                 # The server's own rules (models, images, blocked words): refused privately
                 # before anything is reserved or sent.
                 for policy in self.policies:
@@ -311,7 +201,14 @@ class EditService:
                 await asyncio.wait({preflight}, timeout=PREFLIGHT_SECONDS)
                 if preflight.done() and preflight.exception() is not None:
                     preflight.result()  # a bad file: refused before anything is reserved
-                confirmed = await self._confirm(edit, preflight)
+                confirmed = await confirmed_surface(
+                    edit,
+                    preflight,
+                    settings=self.settings,
+                    store=self.store,
+                    cost_usd=self._estimate(edit),
+                    waits_for_own_edit=bool(self._in_flight[order.requester.user_id]),
+                )
                 if confirmed is None:
                     # Cancelled or unanswered: nothing was reserved; the prompt says so.
                     edit.phase = Phase.CANCELLED
@@ -328,7 +225,7 @@ class EditService:
                     raise
                 edit.phase = Phase.FAILED
                 log.info("%s refused: %s", edit.where, message)
-                self._emit(edit, Outcome.REFUSED, reason=message, reason_code=_reason_code(exc))
+                self._emit(edit, Outcome.REFUSED, reason=message, reason_code=reason_code(exc))
                 await surface.tell(message)
                 return edit.phase
             await self._run_reserved(edit, preflight)
@@ -353,138 +250,15 @@ class EditService:
             elif preflight is not None and not preflight.cancelled():
                 preflight.exception()  # already reported to the member, or moot after a refusal
 
-    def _check(self, order: EditOrder, default_model: str | None = None) -> EditOptions:
-        """Everything that can be refused before a byte is downloaded or reserved.
-
-        `default_model`: the model when the member picks none (the server's), else IMAGE_MODEL."""
-        if not self.accepting:
-            raise ShuttingDown()
-        requester = order.requester
-        if requester.guild_id is None and not self.settings.allow_dms:
-            raise UserFacingError(edit_status.SERVERS_ONLY)
-        prompt = order.prompt.strip()
-        if not prompt:
-            raise UserFacingError(edit_status.EMPTY_PROMPT)
-        model = (order.model or default_model or self.settings.image_model).strip()
-        allowed = self.allowed_models()
-        if model not in allowed:
-            raise UserFacingError(edit_status.unknown_model(model, allowed))
-        options = EditOptions(
-            prompt=prompt,
-            model=model,
-            n=order.n or 1,
-            size=(order.size or "").strip().lower().replace("×", "x") or None,
-            quality=order.quality,
-            output_format=order.output_format,
-            background=order.background,
-        )
-        if order.mask_preview and order.mask is None and order.region is None:
-            raise UserFacingError(edit_status.PREVIEW_NEEDS_MASK, reason_code="invalid_request")
-        if order.region is not None and order.mask is not None:
-            raise UserFacingError(edit_status.MASK_AND_REGION, reason_code="invalid_request")
-        if order.region is not None:
-            try:
-                parse_region(order.region)
-            except RegionError as exc:
-                raise UserFacingError(exc.message, reason_code="invalid_region") from None
-        spec = self.models.get(model)
-        if len(order.images) > spec.max_images:
-            raise UserFacingError(edit_status.one_image_only(model, spec.max_images, self._multi_image_models()))
-        check_options(options, spec, with_mask=order.mask is not None or order.region is not None, images=len(order.images))
-        for source in (*order.images, order.mask):
-            if source is not None and source.declared_size is not None and source.declared_size > MAX_DOWNLOAD_BYTES:
-                raise UserFacingError(edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
-        return options
-
-    def _estimate(self, edit: _Edit) -> float | None:
-        """What the edit should cost, from the request alone (None: no price known)."""
-        options = edit.options
-        assert options is not None
-        return estimate_request_cost(
-            options.model,
-            self.prices,
-            size=options.size,
-            quality=options.quality,
-            n=options.n,
-            prompt=options.prompt,
-            unpriced_image_usd=self.settings.unpriced_image_usd,
-        )
-
-    async def _confirm(self, edit: _Edit, preflight: "asyncio.Task[PreparedInput]") -> EditSurface | None:
-        """The surface to go on with: the member's own, unless they asked to see the mask
-        first or the estimate is above CONFIRM_COST_ABOVE_USD; then the one they confirmed
-        on (None: not confirmed). One question covers both, before anything is reserved."""
-        cost_question = await self._cost_question(edit)
-        preview: bytes | None = None
-        lines: list[str] = []
-        if edit.order.mask_preview:
-            inputs = await preflight  # the preview is drawn on the image as it will be sent
-            assert inputs.mask is not None  # _check refuses mask_preview without a mask or region
-            preview = await render_mask_preview_async(inputs)
-            lines = edit_status.mask_preview_lines(inputs.mask.summary, CONFIRM_TIMEOUT_SECONDS)
-        if cost_question is None and preview is None:
-            return edit.surface
-        title = edit_status.MASK_PREVIEW_TITLE
-        if cost_question is not None:
-            title, cost_lines = cost_question
-            lines = [*lines, *cost_lines] if preview is not None else cost_lines
-        minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
-        return await edit.surface.confirm(
-            Confirmation(
-                title=title,
-                lines=lines,
-                image=preview,
-                image_filename=PREVIEW_FILENAME,
-                timed_out_text=spend_messages.not_confirmed(minutes),
-                timeout_seconds=CONFIRM_TIMEOUT_SECONDS,
-            )
-        )
-
-    async def _cost_question(self, edit: _Edit) -> tuple[str, list[str]] | None:
-        """(title, lines) when the estimate is above CONFIRM_COST_ABOVE_USD, else None."""
-        threshold = self.settings.confirm_cost_above_usd
-        cost = self._estimate(edit) if threshold is not None else None
-        if threshold is None or cost is None or cost <= threshold:
-            return None
-        options = edit.options
-        assert options is not None
-        # Don't ask about an edit the quota or a cap would refuse anyway (a read, nothing held).
-        requester = edit.order.requester
-        refusal = await self.store.refusal_for(
-            requester.guild_id, requester.user_id, requester.role_ids, options.n, cost_usd=cost
-        )
-        if refusal is not None and not (refusal.blocked_by_in_flight and self._in_flight[requester.user_id]):
-            raise UserFacingError(self._refusal_text(refusal), reason_code=refusal.reason_code)
-        minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
-        return spend_messages.confirmation_title(cost), spend_messages.confirmation_lines(
-            cost_usd=cost, threshold_usd=threshold, model=options.model, size=options.size,
-            quality=options.quality, n=options.n, timeout_minutes=minutes,
-        )
-
-    @staticmethod
-    def _refusal_text(refusal: QuotaExceeded | SpendCapReached) -> str:
-        if isinstance(refusal, SpendCapReached):
-            return spend_messages.spend_refusal_text(refusal)
-        return refusal_text(refusal)
+    def _estimate(self, edit: Edit) -> float | None:
+        assert edit.options is not None
+        return checks.estimate(edit.options, prices=self.prices, settings=self.settings)
 
     async def _prepare(self, order: EditOrder, spec) -> PreparedInput:  # type: ignore[no-untyped-def]
         async with self._preparing:
-            image = await self._read(order.image)
-            more = [await self._read(source) for source in order.more_images]
-            mask = await self._read(order.mask) if order.mask is not None else None
-            region = parse_region(order.region) if order.region is not None else None
-            return await prepare_input_async(image, mask, more=more, region=region, limits=limits_for(spec))
+            return await checks.prepare_inputs(order, spec)
 
-    @staticmethod
-    async def _read(source: InputSource) -> bytes:
-        data = await source.read()
-        if len(data) > MAX_DOWNLOAD_BYTES:
-            raise UserFacingError(
-                f"Your {source.label} is larger than {MAX_DOWNLOAD_BYTES // 1_048_576} MB. Save it smaller and try again."
-            )
-        return data
-
-    async def _reserve(self, edit: _Edit) -> Reservation:
+    async def _reserve(self, edit: Edit) -> Reservation:
         assert edit.options is not None
         requester = edit.order.requester
         options = edit.options
@@ -501,13 +275,13 @@ class EditService:
                 edit.phase = Phase.RESERVED
                 return outcome
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
-                raise UserFacingError(self._refusal_text(outcome), reason_code=outcome.reason_code)
+                raise UserFacingError(spend_messages.refusal_message(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
             await edit.surface.acknowledge()
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))
             await self._waiters.wait(requester.user_id, seen)
 
-    async def _run_reserved(self, edit: _Edit, preflight: "asyncio.Task[PreparedInput]") -> None:
+    async def _run_reserved(self, edit: Edit, preflight: "asyncio.Task[PreparedInput]") -> None:
         reservation = edit.reservation
         assert reservation is not None and edit.options is not None
         user_id = edit.order.requester.user_id
@@ -525,7 +299,7 @@ class EditService:
 
             edit.outcome = await self.queue.run(user_id, lambda: self._work(edit, preflight), on_position=show_position)
             edit.phase = Phase.DELIVERING
-            delivering = asyncio.create_task(self._deliver_and_settle(edit))
+            delivering = asyncio.create_task(self.delivery.deliver_and_settle(edit))
             try:
                 await asyncio.shield(delivering)
             except asyncio.CancelledError:
@@ -559,7 +333,7 @@ class EditService:
                 edit,
                 Outcome.REJECTED if rejected else Outcome.FAILED,
                 reason=message,
-                reason_code="provider_rejected" if rejected else _reason_code(exc),
+                reason_code="provider_rejected" if rejected else reason_code(exc),
             )
             await edit.surface.tell(edit_status.with_refund(message))
         finally:
@@ -572,7 +346,7 @@ class EditService:
                 del self._in_flight[user_id]
             self._waiters.settled(user_id)
 
-    async def _cancelled_by_member(self, edit: _Edit) -> None:
+    async def _cancelled_by_member(self, edit: Edit) -> None:
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()  # we asked for this cancellation and have handled it
@@ -586,14 +360,14 @@ class EditService:
         log.info("%s cancelled by member %s while %s", edit.where, edit.cancelled_by, "running" if running else "queued")
         await edit.surface.tell(edit_status.cancelled(by_moderator=by_moderator))
 
-    async def _settle_refund(self, edit: _Edit, reason: str) -> None:
+    async def _settle_refund(self, edit: Edit, reason: str) -> None:
         if edit.settled or edit.reservation is None:
             return
         edit.settled = True
         bill = edit.outcome.bill if edit.outcome is not None else None
         await asyncio.shield(self.keeper.refund(edit.reservation, reason, bill))
 
-    async def _work(self, edit: _Edit, preflight: "asyncio.Task[PreparedInput]") -> EditOutcome:
+    async def _work(self, edit: Edit, preflight: "asyncio.Task[PreparedInput]") -> EditOutcome:
         assert edit.options is not None
         options = edit.options
         assert edit.reservation is not None
@@ -614,10 +388,10 @@ class EditService:
             ticker.cancel()
 
     @staticmethod
-    def _elapsed(edit: _Edit) -> float:
+    def _elapsed(edit: Edit) -> float:
         return time.monotonic() - edit.started
 
-    async def _tick_elapsed(self, edit: _Edit, cancel_id: int) -> None:
+    async def _tick_elapsed(self, edit: Edit, cancel_id: int) -> None:
         """Show the time the provider has been working, so a long edit looks alive."""
         assert edit.options is not None
         while True:
@@ -628,7 +402,7 @@ class EditService:
 
     async def _call_provider(
         self,
-        edit: _Edit,
+        edit: Edit,
         inputs: PreparedInput,
         *,
         on_preview: Callable[[PartialImage], Awaitable[None]],
@@ -654,109 +428,7 @@ class EditService:
         notes += [f"the provider does not accept `{name}`, so it was left out" for name in result.dropped_fields]
         return EditOutcome(result=result, messages=messages, seconds=seconds, cost_usd=cost, notes=notes)
 
-    async def _deliver_and_settle(self, edit: _Edit) -> None:
-        reservation, outcome, options = edit.reservation, edit.outcome, edit.options
-        assert reservation is not None and outcome is not None and options is not None
-        kept = await self._keep_result(edit)
-        post = ResultPost(
-            edit_id=reservation.id,
-            prompt=_shortened(options.prompt),
-            summary_lines=await self._summary(edit, outcome),
-            requester_name=edit.order.requester.display_name,
-            messages=outcome.messages,
-            buttons=kept,
-        )
-        report = await edit.surface.deliver(post)
-        edit.settled = True
-        if report.delivered == 0:
-            edit.phase = Phase.FAILED
-            log.warning("%s: the result could not be posted (%s); refunding", edit.where, report.problem)
-            await self.keeper.refund(reservation, "not delivered", outcome.bill)
-            await self._after_delivery(edit, kept, report)
-            self._emit(edit, Outcome.FAILED, reason=report.problem, reason_code="not_delivered")
-            await edit.surface.tell(edit_status.NOT_DELIVERED)
-            return
-        edit.phase = Phase.DELIVERED
-        await self.keeper.commit(reservation, report.delivered, outcome.bill)
-        await self._after_delivery(edit, kept, report)
-        self._emit(edit, Outcome.DELIVERED, images=report.delivered, link=report.link)
-        if report.delivered < post.images:
-            log.warning("%s: only %d of %d image(s) were posted (%s)", edit.where, report.delivered, post.images, report.problem)
-            await edit.surface.tell(edit_status.partly_delivered(report.delivered, post.images))
-        usage = outcome.result.usage
-        log.info(
-            "edit #%d (server %s, member %s, %s): %d of %d image(s) delivered in %.1f s, %s tokens",
-            reservation.id, reservation.guild_id, reservation.user_id, options.model, report.delivered,
-            reservation.images, outcome.seconds, usage.total_tokens if usage else "?",
-        )
-
-    async def _keep_result(self, edit: _Edit) -> bool:
-        """Store what the result's buttons need, before posting it, so a click that comes
-        the moment the message appears finds it. False when not kept (buttons left off)."""
-        if self.results is None or self.results.max_bytes <= 0:
-            return False
-        reservation, outcome, options, inputs = edit.reservation, edit.outcome, edit.options, edit.inputs
-        assert reservation is not None and outcome is not None and options is not None and inputs is not None
-        requester = edit.order.requester
-        try:
-            await self.results.save(
-                ResultFiles(
-                    edit_id=reservation.id,
-                    guild_id=requester.guild_id,
-                    channel_id=edit.order.channel_id,
-                    requester_id=requester.user_id,
-                    prompt=options.prompt,
-                    options=options.as_dict(),
-                    inputs=inputs.images,
-                    mask=inputs.mask.data if inputs.mask else None,
-                    results=[(f.filename, f.data) for m in outcome.messages for f in m.files],
-                )
-            )
-            return True
-        except Exception:
-            # The images matter more than their buttons: post them without.
-            log.warning("%s: could not keep the result for its buttons", edit.where, exc_info=True)
-            return False
-
-    async def _after_delivery(self, edit: _Edit, kept: bool, report: DeliveryReport) -> None:
-        if not kept or self.results is None:
-            return
-        assert edit.reservation is not None
-        try:
-            if report.delivered == 0:
-                await self.results.delete(edit.reservation.id)
-            else:
-                await self.results.set_messages(edit.reservation.id, report.message_ids)
-        except Exception:
-            log.warning("%s: could not update the kept result", edit.where, exc_info=True)
-
-    async def _summary(self, edit: _Edit, outcome: EditOutcome) -> list[str]:
-        reservation, options = edit.reservation, edit.options
-        assert reservation is not None and options is not None
-        requester = edit.order.requester
-        quota: QuotaLeft | None = None
-        try:
-            usage = await self.store.usage_for(requester.guild_id, requester.user_id, requester.role_ids)
-            undelivered = reservation.images - outcome.images
-            quota = QuotaLeft(limit=usage.limit, used=max(usage.used - undelivered, 0), period=usage.period, resets_at=usage.resets_at)
-        except Exception:
-            # The images matter more than the quota line: post them without it.
-            log.warning("%s: could not read the quota for the summary", edit.where, exc_info=True)
-        result = outcome.result
-        return summary_lines(
-            EditSummary(
-                model=result.model or options.model,
-                size=result.size or options.size or "auto",
-                images=outcome.images,
-                seconds=outcome.seconds,
-                usage=result.usage,
-                cost_usd=outcome.cost_usd,
-                quota=quota,
-                notes=outcome.notes,
-            )
-        )
-
-    def _emit(self, edit: _Edit, outcome: Outcome, *, images: int = 0, reason: str | None = None,
+    def _emit(self, edit: Edit, outcome: Outcome, *, images: int = 0, reason: str | None = None,
               reason_code: str | None = None, link: str | None = None) -> None:
         result = edit.outcome.result if edit.outcome is not None else None
         usage = result.usage if result is not None else None
@@ -781,7 +453,7 @@ class EditService:
                 log.exception("an edit listener failed (the edit is not affected)")
 
     @staticmethod
-    def _log_failure(exc: Exception, edit: _Edit) -> None:
+    def _log_failure(exc: Exception, edit: Edit) -> None:
         if isinstance(exc, (BillingError, ProviderAuthError)):
             # The owner must act; the member only sees a generic message.
             log.error("%s: image API problem the bot owner must fix: %s", edit.where, exc)
@@ -789,20 +461,3 @@ class EditService:
             log.warning("%s failed at the provider: %s", edit.where, exc)
         elif user_message_for(exc) is not None:
             log.info("%s refused: %s", edit.where, user_message_for(exc))
-
-
-def _reason_code(exc: BaseException) -> str:
-    if isinstance(exc, UserFacingError):
-        return exc.reason_code
-    if isinstance(exc, ImageRejected):
-        return "bad_mask" if isinstance(exc, MaskRejected) else "bad_image"
-    if isinstance(exc, InvalidRequest):
-        return "invalid_request"
-    if isinstance(exc, ProviderError):
-        return "provider_" + type(exc).__name__.lower()
-    return type(exc).__name__
-
-
-def _shortened(prompt: str) -> str:
-    return prompt if len(prompt) <= PROMPT_PREVIEW_CHARS else prompt[: PROMPT_PREVIEW_CHARS - 3] + "…"
-

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.store.models import SpendCap, SpendCapReached, SpendStatus
+from bot.store.models import QuotaExceeded, SpendCap, SpendCapReached, SpendStatus
 from bot.text.edit_summary import PERIOD_WORDS, cost_text, plural
-from bot.text.quota_messages import resets_text
+from bot.text.quota_messages import refusal_text, resets_text
 
 PER = {"day": "per day", "week": "per week", "month": "per month"}
 CAP_NAMES = {"server": "This server's spending budget", "global": "Retouch's bot-wide spending cap"}
@@ -77,3 +77,10 @@ def confirmation_lines(
 
 def not_confirmed(timeout_minutes: int) -> str:
     return f"No answer within {timeout_minutes} minutes — cancelled, nothing was reserved."
+
+
+def refusal_message(refusal: QuotaExceeded | SpendCapReached) -> str:
+    """Why a reservation was refused: images (quota, daily budget) or money (a cap)."""
+    if isinstance(refusal, SpendCapReached):
+        return spend_refusal_text(refusal)
+    return refusal_text(refusal)

@@ -77,7 +77,7 @@ async def test_cancel_reserves_nothing(bot, fake_discord, image_api):
 
 
 async def test_no_answer_in_time_cancels(bot, fake_discord, image_api, monkeypatch):
-    monkeypatch.setattr("bot.edits.service.CONFIRM_TIMEOUT_SECONDS", 0.3)
+    monkeypatch.setattr("bot.edits.confirmation.CONFIRM_TIMEOUT_SECONDS", 0.3)
     carol = fake_discord.member("carol")
     rec, prompt = await ask(fake_discord, carol)
     await eventually(lambda: prompt.custom_ids == [], timeout=5)
