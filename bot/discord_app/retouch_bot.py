@@ -20,7 +20,6 @@ from bot.config import Settings
 from bot.discord_app.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
-from bot.discord_app.result_buttons import DYNAMIC_ITEMS
 from bot.edits.reservations import ReservationKeeper, journal_path_for
 from bot.edits.server_rules import ServerRules
 from bot.edits.service import EditService
@@ -95,8 +94,6 @@ class Retouch(commands.AutoShardedBot):
         self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         await self.open_database()
         await self.open_edit_service()
-        # Result and Cancel buttons carry their edit's id: any process can answer them.
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
         for name in self._extensions:
             try:
                 await self.load_extension(name)
