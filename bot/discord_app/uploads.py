@@ -6,9 +6,10 @@ value's type. For the usual `io.BytesIO(data)`, aiohttp's BytesIOPayload first c
 memory (~2.5 ms and ~1,150 page faults per 4.7 MB image; four at once in one form, a loop
 stall of tens of ms on a busy machine), then copies it again in 64 KiB `read()`s.
 
-`ImageUpload` is a small read-only, seekable file over the bytes already in memory, and
-`ImageUploadPayload`, registered with aiohttp for that type, writes memoryview slices
-of those bytes straight to the connection. What the socket does not take at once is
+`ImageUpload` is a small read-only, seekable file over the bytes already in memory (one
+buffer, or the pieces of an `ImageBytes` as the provider's response was decoded: they
+are never joined), and `ImageUploadPayload`, registered with aiohttp for that type,
+writes memoryview slices of those buffers straight to the connection. What the socket does not take at once is
 copied by asyncio's transport into its buffer, so each write is one step of at most
 `WRITE_STEP` bytes, and the writer waits for the buffer to drain (aiohttp pauses at
 64 KiB) before the next: the copy per loop step stays ~WRITE_STEP whatever the image's
@@ -32,6 +33,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Order, Payload, payload_type
 
 from bot.images.delivery_plan import Message
+from bot.images.formats import ImageBytes
 
 Buffer = bytes | bytearray | memoryview
 
@@ -44,9 +46,15 @@ class ImageUpload(io.RawIOBase):
     """A read-only, seekable binary file over bytes in memory (one buffer or several in a
     row), that never copies them unless `read()` is called."""
 
-    def __init__(self, data: Buffer | Sequence[Buffer], name: str | None = None) -> None:
+    def __init__(self, data: Buffer | ImageBytes | Sequence[Buffer], name: str | None = None) -> None:
         super().__init__()
-        chunks: Sequence[Buffer] = [data] if isinstance(data, (bytes, bytearray, memoryview)) else data
+        chunks: Sequence[Buffer]
+        if isinstance(data, ImageBytes):
+            chunks = data.pieces
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            chunks = [data]
+        else:
+            chunks = data
         self._views: list[memoryview] = []
         self._ends: list[int] = []  # offset just past each view
         size = 0
@@ -167,14 +175,15 @@ class ImageUploadPayload(Payload):
         await self.write_with_length(writer, None)
 
     async def write_with_length(self, writer: AbstractStreamWriter, content_length: int | None) -> None:
-        first = True
+        unyielded = 0
         for piece in self._pieces(content_length):
-            if not first:
+            if unyielded >= WRITE_STEP:
                 # writer.write waits only while the transport's buffer is full; when the
                 # socket takes everything, let other callbacks run between steps anyway.
                 await asyncio.sleep(0)
-            first = False
+                unyielded = 0
             await writer.write(piece)
+            unyielded += piece.nbytes
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
         return b"".join(self._views).decode(encoding, errors)

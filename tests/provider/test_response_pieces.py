@@ -1,0 +1,48 @@
+"""Decoded images kept as their pieces (ImageBytes): the same bytes, never joined."""
+
+import json
+import random
+
+import pytest
+
+from bot.images.formats import ImageBytes
+from bot.provider import EditRequest
+from bot.provider.response import ImageJsonParser
+from tests.fakes.image_api import Reply, make_image
+from tests.provider.test_response import IMAGES, body, resolve, split
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_pieces_are_the_images_for_any_chunk_split(seed):
+    rng = random.Random(seed)
+    text = json.dumps(body(), indent=rng.choice([None, 1])).encode()
+    if seed % 2:
+        text = text.replace(b"/", b"\\/")
+    parser = ImageJsonParser(pieces=True)
+    for piece in split(text, rng, rng.choice([1, 3, 7, 64, 5000])):
+        parser.feed(piece)
+    document, images = parser.close()
+    assert all(isinstance(image, ImageBytes) and image.pieces for image in images)
+    assert resolve(document, images) == IMAGES
+    assert [bytes(image) for image in resolve(document, images)] == IMAGES
+
+
+def test_one_piece_per_network_chunk_at_most_plus_the_groups_split_between_chunks():
+    text = json.dumps(body()).encode()
+    parser = ImageJsonParser(pieces=True)
+    chunks = split(text, random.Random(5), 1000)
+    for chunk in chunks:
+        parser.feed(chunk)
+    _, images = parser.close()
+    assert sum(len(image.pieces) for image in images) <= 2 * len(chunks)
+
+
+async def test_the_client_hands_over_json_images_as_pieces(client, fake_image_api):
+    fake_image_api.queue(Reply.images(2, size=(300, 200), fill="noise", chunk_size=4096))
+    result = await client.edit(EditRequest(prompt="x", images=[make_image(32, 32)], n=2))
+    assert all(isinstance(image.data, ImageBytes) and len(image.data.pieces) > 1 for image in result.images)
+    assert [image.data for image in result.images] == [
+        make_image(300, 200, fill="noise", color=(200, 40, 40), seed=0),
+        make_image(300, 200, fill="noise", color=(40, 200, 40), seed=1),
+    ]
+    assert [image.format for image in result.images] == ["png", "png"]
