@@ -15,14 +15,16 @@ to 47 ms at a time (GIL hand-off), while each inline step above costs 0.1-1 ms. 
 every step to one network chunk is what bounds the stall (bench/client.py: the longest
 loop stall of a 4-image, ~24 MB response is ~4 ms; the SDK's is ~60 ms).
 
-The decoded pieces of each image (one per network chunk, ~190 KB) are not joined: a
-non-streamed response gives each image as `ImageBytes` (bot/images/formats.py), the
-pieces in a row, which the delivery planner sniffs and the upload writes piece by piece.
-A join copied every image into fresh memory, mostly page faults: ~0.6 ms per MB in a
-fresh process (~3 ms for a 4.5 MB image, 12-18 ms for a 23 MB 8-megapixel noise PNG, each
-in one loop step), and 3-12 ms per image in the bot under a burst, about a third of its
-CPU per edit. Streamed (SSE) images are still joined (`ImageJsonParser(pieces=False)`,
-the default): previews go to discord.py as one buffer, and streams are not the heavy path.
+The decoded pieces of each image (one per network read: ~770 KB, as the client reads an
+images response 1 MiB at a time; a 3-byte one where a read splits a base64 group) are not
+joined: a non-streamed response gives each image as `ImageBytes` (bot/images/formats.py),
+the pieces in a row, which the delivery planner sniffs and the upload writes piece by
+piece. A join copied every image into fresh memory, mostly page faults: ~0.6 ms per MB in
+a fresh process (~3 ms for a 4.5 MB image, 12-18 ms for a 23 MB 8-megapixel noise PNG,
+each in one loop step), and 3-12 ms per image in the bot under a burst (bench/edit.py),
+a large share of its CPU per edit. Streamed (SSE) images are still joined
+(`ImageJsonParser(pieces=False)`, the default): previews go to discord.py as one buffer,
+and streams are not the heavy path.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from bot.images.formats import ImageBytes
-from bot.provider import EditRequest
+from bot.provider import EditRequest, ImageEditClient
 from bot.provider.response import ImageJsonParser
 from tests.fakes.image_api import Reply, make_image
 from tests.provider.test_response import IMAGES, body, resolve, split
@@ -46,3 +46,23 @@ async def test_the_client_hands_over_json_images_as_pieces(client, fake_image_ap
         make_image(300, 200, fill="noise", color=(40, 200, 40), seed=1),
     ]
     assert [image.format for image in result.images] == ["png", "png"]
+
+
+async def test_an_images_response_is_read_a_mebibyte_at_a_time_and_the_connection_gets_its_read_size_back(
+    client, fake_image_api, monkeypatch
+):
+    seen = []
+    read_json = ImageEditClient._read_json
+
+    async def spy(self, resp, *args):
+        transport = resp.connection.transport
+        seen.append((transport, transport.max_size))
+        return await read_json(self, resp, *args)
+
+    monkeypatch.setattr(ImageEditClient, "_read_json", spy)
+    # ~4 MB of JSON: more than aiohttp buffers (2 MiB), so the connection is still in use
+    fake_image_api.queue(Reply.images(1, size=(1024, 1024), fill="noise"))
+    await client.edit(EditRequest(prompt="x", images=[make_image(32, 32)]))
+    [(transport, during)] = seen
+    assert during == 1024 * 1024
+    assert transport.max_size == type(transport).max_size == 256 * 1024
