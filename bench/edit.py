@@ -4,7 +4,7 @@
     /work/venv/bin/python bench/edit.py --before main --rounds 5   # also the version before
 
 Options: --rounds N (default 3), --edits N (20), --input-size WxH (1024x1024),
---upload-limit-mib N (100), --before REF, --only KIND[,KIND] (of ours, before, baseline),
+--output-size WxH (1536x1024), --upload-limit-mib N (100), --before REF, --only KIND[,KIND] (of ours, before, baseline),
 --diagnose, --profile, --pin.
 
 The load: 20 members run `/edit` at the same moment (n=4, a 1024x1024 noise PNG of
@@ -438,7 +438,7 @@ async def fake_api_control(session: Any, origin: str, path: str, body: dict[str,
         await resp.read()
 
 
-async def prime_image_api(session: Any, base_url: str, image: bytes) -> set[str]:
+async def prime_image_api(session: Any, base_url: str, image: bytes, out_size: tuple[int, int]) -> set[str]:
     """Sets the burst's answer as the default, makes the fake encode its PNGs once, and
     returns the sha256 of the images every edit must deliver."""
     import aiohttp
@@ -446,7 +446,7 @@ async def prime_image_api(session: Any, base_url: str, image: bytes) -> set[str]
     origin = base_url.rsplit("/v1", 1)[0]
     await fake_api_control(
         session, origin, "default",
-        {"kind": "images", "n": N_IMAGES, "width": OUT_SIZE[0], "height": OUT_SIZE[1], "fill": "noise"},
+        {"kind": "images", "n": N_IMAGES, "width": out_size[0], "height": out_size[1], "fill": "noise"},
     )
     form = aiohttp.FormData()
     form.add_field("model", "gpt-image-2")
@@ -789,8 +789,9 @@ def print_report(results: dict[str, list[dict[str, Any]]], args: argparse.Namesp
     ratios = [(other, label) for other, label in (("before", "ours/before"), ("baseline", "ours/base"))
               if "ours" in kinds and other in kinds]
     rounds = f"medians of {args.rounds} rounds; " if args.rounds > 1 else ""
-    print(f"\n{rounds}{args.edits} concurrent /edit, n={N_IMAGES}, {OUT_SIZE[0]}x{OUT_SIZE[1]} noise PNGs out "
-          f"(~4.7 MB each), {args.input_size} noise PNG in ({input_mb:.1f} MB), "
+    out_mb = args.out_size[0] * args.out_size[1] * 3 / 1e6  # a noise PNG barely compresses
+    print(f"\n{rounds}{args.edits} concurrent /edit, n={N_IMAGES}, {args.out_size[0]}x{args.out_size[1]} noise PNGs out "
+          f"(~{out_mb:.1f} MB each), {args.input_size} noise PNG in ({input_mb:.1f} MB), "
           f"upload limit {args.upload_limit_mib} MiB")
     if "before" in kinds:
         print(f"before = {args.before_described}")
@@ -897,7 +898,7 @@ async def driver(args: argparse.Namespace) -> None:
     try:
         async with aiohttp.ClientSession() as session:
             print(f"fake image API at {image_api}; priming its image cache...", flush=True)
-            expected = await prime_image_api(session, image_api, input_png)
+            expected = await prime_image_api(session, image_api, input_png, args.out_size)
             with tempfile.TemporaryDirectory(prefix="bench-edit-") as tmp:
                 for i in range(args.rounds):
                     # Alternate: ours runs first in even rounds and last in odd ones (so also
@@ -957,6 +958,8 @@ def main() -> int:
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--upload-limit-mib", type=int, default=100)
     parser.add_argument("--input-size", default="1024x1024", help="the attached noise PNG, WxH")
+    parser.add_argument("--output-size", default=f"{OUT_SIZE[0]}x{OUT_SIZE[1]}",
+                        help="the provider's noise PNGs, WxH (3840x2160: ~25 MB each, the worst case for stalls)")
     parser.add_argument("--timeout", type=float, default=150.0, help="seconds for the burst to finish")
     parser.add_argument("--before", metavar="REF",
                         help="also run this git ref's own bot (a temporary worktree) as 'before', with ratios "
@@ -981,6 +984,10 @@ def main() -> int:
         return 0
     if args.rounds < 1 or args.edits < 1:
         parser.error("--rounds and --edits must be at least 1")
+    width, _, height = args.output_size.partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        parser.error("--output-size is WxH, e.g. 3840x2160")
+    args.out_size = (int(width), int(height))
     if args.pin and not {0, 1} <= os.sched_getaffinity(0):
         parser.error("--pin needs cores 0 and 1")
     if args.only:
