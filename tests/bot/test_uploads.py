@@ -110,3 +110,28 @@ async def test_a_discord_file_over_it_posts_the_same_bytes_every_attempt():
     finally:
         await runner.cleanup()
     assert received == [("edit-1.png", DATA)] * 3
+
+
+def test_freed_as_soon_as_discord_py_is_done_with_it_not_at_the_next_gc():
+    # discord.File puts `fp.close` back on the file when it is done with it; stored as an
+    # instance attribute, that bound method would keep the file (and the image) alive in a
+    # cycle until the cyclic GC, which can be long after the upload.
+    import gc
+    import weakref
+
+    upload = ImageUpload(PIECES)
+    file = discord.File(upload, filename="edit-1.png")
+    upload.close()  # discord.File's no-op stand-in: the file stays open
+    assert not upload.closed
+    file.close()
+    assert upload.read(3) == DATA[:3]
+    ref = weakref.ref(upload)
+    gc.disable()
+    try:
+        del file, upload
+        assert ref() is None
+    finally:
+        gc.enable()
+    closing = ImageUpload(DATA)
+    closing.close()
+    assert closing.closed
