@@ -91,9 +91,26 @@ class _B64String:
     def feed(self, data: bytes, start: int, end: int) -> None:
         if start >= end:
             return
-        if self.escape or data.find(b"\\", start, end) != -1:
-            data = self._unescape(data[start:end])
-            start, end = 0, len(data)
+        if not self.escape:
+            # Base64 has no backslash and the decoder (validate=True) refuses one, so the
+            # text is decoded as it is, without a first pass looking for escapes (a scan of
+            # every byte: ~2% of the bot's CPU per edit); only if that fails, or leaves a
+            # backslash in the undecoded carry, is this stretch done again, unescaped.
+            carry, pieces, size = self.carry, len(self.pieces), self.size
+            try:
+                self._decode_plain(data, start, end)
+                if b"\\" not in self.carry:
+                    return
+            except BadResponse:
+                if data.find(b"\\", start, end) == -1:
+                    raise
+            self.carry, self.size = carry, size
+            del self.pieces[pieces:]
+        data = self._unescape(data[start:end])
+        self._decode_plain(data, 0, len(data))
+
+    def _decode_plain(self, data: bytes, start: int, end: int) -> None:
+        """Decode data[start:end], escape-free base64 text, after the carry."""
         if self.carry:
             take = min(4 - len(self.carry), end - start)
             self.carry += data[start:start + take]

@@ -1,12 +1,13 @@
 """Decoded images kept as their pieces (ImageBytes): the same bytes, never joined."""
 
+import base64
 import json
 import random
 
 import pytest
 
 from bot.images.formats import ImageBytes
-from bot.provider import EditRequest, ImageEditClient
+from bot.provider import BadResponse, EditRequest, ImageEditClient
 from bot.provider.response import ImageJsonParser
 from tests.fakes.image_api import Reply, make_image
 from tests.provider.test_response import IMAGES, body, resolve, split
@@ -66,3 +67,28 @@ async def test_an_images_response_is_read_a_mebibyte_at_a_time_and_the_connectio
     [(transport, during)] = seen
     assert during == 1024 * 1024
     assert transport.max_size == type(transport).max_size == 256 * 1024
+
+
+@pytest.mark.parametrize("pieces", [False, True])
+def test_escapes_anywhere_in_any_two_reads(pieces):
+    # The decoder is tried on the raw text first; an escape (`\/`, `\n`) must send the read
+    # back through unescaping wherever it falls: mid-read, in the carried group, at a read's end.
+    image = make_image(6, 5, fill="noise")
+    b64 = base64.b64encode(image).decode()
+    wrapped = "\n".join(b64[i:i + 7] for i in range(0, len(b64), 7))
+    text = json.dumps({"data": [{"b64_json": wrapped.replace("/", "\\/")}]}).encode().replace(b"\\\\/", b"\\/")
+    assert b"\\/" in text or "/" not in b64
+    for cut in range(1, len(text)):
+        parser = ImageJsonParser(pieces=pieces)
+        parser.feed(text[:cut])
+        parser.feed(text[cut:])
+        document, images = parser.close()
+        assert images[document["data"][0]["b64_json"]] == image, cut
+
+
+def test_invalid_base64_is_still_refused_with_or_without_an_escape_in_the_read():
+    for text in (b'{"data": [{"b64_json": "QUJD@QUJD"}]}', b'{"data": [{"b64_json": "QU\\/D@QUJD"}]}'):
+        with pytest.raises(BadResponse, match="invalid base64"):
+            parser = ImageJsonParser(pieces=True)
+            parser.feed(text)
+            parser.close()
