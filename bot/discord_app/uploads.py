@@ -212,4 +212,4 @@ class ImageUploadPayload(Payload):
 
 def files_for(message: Message) -> list[discord.File]:
     """One upload per planned file, named as planned (`edit-1.png`, ...)."""
-    return [discord.File(ImageUpload(f.data), filename=f.filename) for f in message.files]
+    return [discord.File(ImageUpload(f.content), filename=f.filename) for f in message.files]

@@ -52,16 +52,22 @@ _LOSSLESS = frozenset({"png", "gif", "bmp", "tiff"})
 @dataclass(frozen=True)
 class DeliveredFile:
     filename: str
-    data: bytes | ImageBytes = field(repr=False)  # the provider's own buffers when not re-encoded
-    format: str  # canonical format of `data` ("unknown" if not recognised)
+    content: bytes | ImageBytes = field(repr=False)  # the provider's own buffers when not re-encoded
+    format: str  # canonical format of the file ("unknown" if not recognised)
     reencoded: bool
     original_bytes: int  # size of what the provider sent
     note: str | None = None
     index: int = 0  # 1-based position in the provider's answer
 
     @property
+    def data(self) -> bytes:
+        """The file as one `bytes`: joins the pieces of an ImageBytes, a copy on every call.
+        Uploads send `content` as it is."""
+        return bytes(self.content)
+
+    @property
     def size(self) -> int:
-        return len(self.data)
+        return len(self.content)
 
     @property
     def content_type(self) -> str:
@@ -145,13 +151,13 @@ def _canonical_hint(hint: str | None) -> str | None:
 
 
 def _deliverable(index: int, image: OutputImage, *, budget: int, limit_bytes: int, stem: str) -> DeliveredFile:
-    data = image.data
+    data = image.content
     fmt = sniff_format(data) or _canonical_hint(image.format)
     if len(data) <= budget:
         if fmt is None:
             return DeliveredFile(
                 filename=f"{stem}-{index}.bin",
-                data=data,
+                content=data,
                 format="unknown",
                 reencoded=False,
                 original_bytes=len(data),
@@ -160,7 +166,7 @@ def _deliverable(index: int, image: OutputImage, *, budget: int, limit_bytes: in
             )
         return DeliveredFile(
             filename=f"{stem}-{index}.{EXTENSIONS[fmt]}",
-            data=data,
+            content=data,
             format=fmt,
             reencoded=False,
             original_bytes=len(data),
@@ -170,7 +176,7 @@ def _deliverable(index: int, image: OutputImage, *, budget: int, limit_bytes: in
     out, out_fmt, note = _reencode(index, bytes(data), budget=budget, limit_bytes=limit_bytes)
     return DeliveredFile(
         filename=f"{stem}-{index}.{EXTENSIONS[out_fmt]}",
-        data=out,
+        content=out,
         format=out_fmt,
         reencoded=True,
         original_bytes=len(data),

@@ -32,8 +32,10 @@ class ImageBytes:
 
     It reads like bytes where the bot reads images: `len()`, indexing and slicing (format
     sniffing reads the first bytes), `==` with bytes-like objects (and so in tests), and
-    `bytes(image)`, which joins the pieces, for the rare consumer that needs one buffer
-    (decoding an image to re-encode it). `pieces` are the buffers themselves."""
+    `bytes(image)`, which joins the pieces, for a consumer that needs one buffer (decoding
+    an image to re-encode it, writing it with `Path.write_bytes`). It is not a buffer
+    itself: `OutputImage.content` and `DeliveredFile.content` may hold one, while their
+    `data` stays `bytes` for every consumer. `pieces` are the buffers themselves."""
 
     __slots__ = ("_size", "pieces")
 
@@ -102,12 +104,18 @@ class OutputImage:
 
     # As decoded from a JSON response: ImageBytes (pieces, never joined on their way to
     # Discord); from a download or a stream: bytes.
-    data: bytes | ImageBytes
+    content: bytes | ImageBytes
     format: str | None = None  # sniffed from the bytes (the provider's hint when not recognised)
     revised_prompt: str | None = None
 
+    @property
+    def data(self) -> bytes:
+        """The image as one `bytes`: joins the pieces of an ImageBytes, a copy on every call.
+        What only reads, sniffs or sends the image uses `content` instead."""
+        return bytes(self.content)
+
     def __repr__(self) -> str:
-        return f"OutputImage({self.format}, {len(self.data):,} bytes)"
+        return f"OutputImage({self.format}, {len(self.content):,} bytes)"
 
 # canonical name -> Pillow's format id (the key of Image.OPEN / the `format` of a save)
 PIL_FORMATS = {

@@ -69,7 +69,8 @@ def test_an_image_that_fits_is_delivered_as_the_same_pieces_not_a_copy():
     image = ImageBytes(split(data, random.Random(1), 500))
     (message,) = plan_delivery([OutputImage(image)], limit_bytes=10 * 1024 * 1024)
     (delivered,) = message.files
-    assert delivered.data is image
+    assert delivered.content is image
+    assert delivered.data == data and type(delivered.data) is bytes  # joined only when asked for
     assert (delivered.filename, delivered.format, delivered.size, delivered.reencoded) == ("edit-1.png", "png", len(data), False)
 
 

@@ -41,7 +41,7 @@ def test_one_piece_per_network_chunk_at_most_plus_the_groups_split_between_chunk
 async def test_the_client_hands_over_json_images_as_pieces(client, fake_image_api):
     fake_image_api.queue(Reply.images(2, size=(300, 200), fill="noise", chunk_size=4096))
     result = await client.edit(EditRequest(prompt="x", images=[make_image(32, 32)], n=2))
-    assert all(isinstance(image.data, ImageBytes) and len(image.data.pieces) > 1 for image in result.images)
+    assert all(isinstance(image.content, ImageBytes) and len(image.content.pieces) > 1 for image in result.images)
     assert [image.data for image in result.images] == [
         make_image(300, 200, fill="noise", color=(200, 40, 40), seed=0),
         make_image(300, 200, fill="noise", color=(40, 200, 40), seed=1),
