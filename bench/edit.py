@@ -773,8 +773,11 @@ def before_verdicts(ours: list[dict[str, Any]], before: list[dict[str, Any]]) ->
         which = f"medians of the {len(pairs)} rounds where both were quiet"
     else:
         o_rounds, b_rounds = ours, before
-        which = (f"medians of all {len(ours)} rounds; only {len(pairs)} had both quiet, too few to judge on: "
-                 "the machine was busy")
+        which = f"medians of all {len(ours)} round(s)"
+        if len(pairs) < len(ours):
+            which += f"; only {len(pairs)} had both quiet: the machine was busy, timings are noisy"
+        if len(ours) < MIN_QUIET_PAIRS:
+            which += f"; fewer than {MIN_QUIET_PAIRS} rounds: noisy"
     for key in ("max_stall_ms", "heartbeat_late_ms", "ack_p99_ms"):
         o = statistics.median(r[key] for r in o_rounds)
         b = statistics.median(r[key] for r in b_rounds)
