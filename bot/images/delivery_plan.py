@@ -4,7 +4,9 @@ Discord caps the total size of the files attached to one message
 (`interaction.filesize_limit`, 10 MiB without boosts; treated here as a per-message total)
 and the number of files (10). `plan_delivery`:
 
-- delivers every image byte-for-byte as the provider sent it whenever it fits;
+- delivers every image byte-for-byte as the provider sent it whenever it fits, as the
+  very same buffers (ImageBytes pieces are neither joined nor copied: only the first bytes
+  are read, to sniff the format);
 - names files `edit-1.png`, `edit-2.jpg`, ... by their position in the provider's answer,
   with the extension of the REAL format of the bytes (the provider's hint is only used
   when the bytes are not recognised);
@@ -31,6 +33,7 @@ from .errors import DeliveryError, ImageRejected, dims, format_mb
 from .formats import (
     CONTENT_TYPES,
     EXTENSIONS,
+    ImageBytes,
     OutputImage,
     label_for,
     sniff_format,
@@ -49,16 +52,22 @@ _LOSSLESS = frozenset({"png", "gif", "bmp", "tiff"})
 @dataclass(frozen=True)
 class DeliveredFile:
     filename: str
-    data: bytes = field(repr=False)
-    format: str  # canonical format of `data` ("unknown" if not recognised)
+    content: bytes | ImageBytes = field(repr=False)  # the provider's own buffers when not re-encoded
+    format: str  # canonical format of the file ("unknown" if not recognised)
     reencoded: bool
     original_bytes: int  # size of what the provider sent
     note: str | None = None
     index: int = 0  # 1-based position in the provider's answer
 
     @property
+    def data(self) -> bytes:
+        """The file as one `bytes`: joins the pieces of an ImageBytes, a copy on every call.
+        Uploads send `content` as it is."""
+        return bytes(self.content)
+
+    @property
     def size(self) -> int:
-        return len(self.data)
+        return len(self.content)
 
     @property
     def content_type(self) -> str:
@@ -142,13 +151,13 @@ def _canonical_hint(hint: str | None) -> str | None:
 
 
 def _deliverable(index: int, image: OutputImage, *, budget: int, limit_bytes: int, stem: str) -> DeliveredFile:
-    data = image.data
+    data = image.content
     fmt = sniff_format(data) or _canonical_hint(image.format)
     if len(data) <= budget:
         if fmt is None:
             return DeliveredFile(
                 filename=f"{stem}-{index}.bin",
-                data=data,
+                content=data,
                 format="unknown",
                 reencoded=False,
                 original_bytes=len(data),
@@ -157,16 +166,17 @@ def _deliverable(index: int, image: OutputImage, *, budget: int, limit_bytes: in
             )
         return DeliveredFile(
             filename=f"{stem}-{index}.{EXTENSIONS[fmt]}",
-            data=data,
+            content=data,
             format=fmt,
             reencoded=False,
             original_bytes=len(data),
             index=index,
         )
-    out, out_fmt, note = _reencode(index, data, budget=budget, limit_bytes=limit_bytes)
+    # Decoding needs one buffer: the only place an image's pieces are joined.
+    out, out_fmt, note = _reencode(index, bytes(data), budget=budget, limit_bytes=limit_bytes)
     return DeliveredFile(
         filename=f"{stem}-{index}.{EXTENSIONS[out_fmt]}",
-        data=out,
+        content=out,
         format=out_fmt,
         reencoded=True,
         original_bytes=len(data),

@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
@@ -59,6 +60,13 @@ _JSON = "application/json"
 _STREAM_ACCEPT = "text/event-stream, application/json"
 # A mask changes what the edit does; never drop it silently.
 _DROPPABLE = OPTIONAL_FIELDS - {"mask"}
+# Bytes read from the socket at a time while an images response comes in. asyncio's
+# selector transport reads at most `max_size` (256 KiB) per recv(): ~100 reads for a
+# ~25 MB answer, each a trip through aiohttp's parser (which copies the body part), the
+# StreamReader and the base64 decoder, and one decoded piece. 1 MiB reads make a quarter
+# of the trips and pieces (bench/edit.py --before: ~10% less CPU per edit, 10-15% lower
+# peak RSS); a step still costs only ~1-2 ms of loop time.
+_RESPONSE_READ_SIZE = MiB
 
 
 @dataclass(frozen=True)
@@ -261,9 +269,10 @@ class ImageEditClient:
                 responded = True
                 request_id = resp.headers.get("x-request-id")
                 await self._raise_for_status(resp, request_id)
-                if resp.content_type == "text/event-stream":
-                    return await self._read_stream(resp, request, request_id, on_partial)
-                return await self._read_json(resp, request, request_id, deadline)
+                with _larger_reads(resp):
+                    if resp.content_type == "text/event-stream":
+                        return await self._read_stream(resp, request, request_id, on_partial)
+                    return await self._read_json(resp, request, request_id, deadline)
         except ProviderError as error:
             error.request_id = error.request_id or request_id
             raise
@@ -452,6 +461,24 @@ class ImageEditClient:
             attempts=1,
             elapsed=0.0,
         )
+
+
+@contextmanager
+def _larger_reads(resp: aiohttp.ClientResponse) -> Iterator[None]:
+    """Read this response in _RESPONSE_READ_SIZE pieces, then give the pooled connection
+    its usual read size back. `max_size` is asyncio's (the default selector event loop's)
+    per-read size, not a public knob: transports without it (uvloop) are left alone."""
+    connection = resp.connection
+    transport = connection.transport if connection is not None else None
+    usual = getattr(transport, "max_size", None)
+    if not isinstance(usual, int) or usual >= _RESPONSE_READ_SIZE:
+        yield
+        return
+    transport.max_size = _RESPONSE_READ_SIZE  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        transport.max_size = usual  # type: ignore[union-attr]
 
 
 def _field_to_drop(error: ProviderError, request: EditRequest) -> str | None:

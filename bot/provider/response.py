@@ -13,10 +13,18 @@ Why not `asyncio.to_thread`: pybase64 and json.loads hold the GIL, so a worker t
 frees nothing. Measured here: 32 MB decodes in a thread left the main thread waiting up
 to 47 ms at a time (GIL hand-off), while each inline step above costs 0.1-1 ms. Keeping
 every step to one network chunk is what bounds the stall (bench/client.py: the longest
-loop stall of a 4-image, ~24 MB response is ~4 ms; the SDK's is ~60 ms). The remaining
-cost per image is the one join of its decoded pieces into `bytes`, mostly page faults of
-fresh memory: ~0.6 ms per MB in a fresh process (~3 ms for a 4.5 MB image; 12-18 ms for
-the worst case, a 23 MB 8-megapixel noise PNG).
+loop stall of a 4-image, ~24 MB response is ~4 ms; the SDK's is ~60 ms).
+
+The decoded pieces of each image (one per network read: ~770 KB, as the client reads an
+images response 1 MiB at a time; a 3-byte one where a read splits a base64 group) are not
+joined: a non-streamed response gives each image as `ImageBytes` (bot/images/formats.py),
+the pieces in a row, which the delivery planner sniffs and the upload writes piece by
+piece. A join copied every image into fresh memory, mostly page faults: ~0.6 ms per MB in
+a fresh process (~3 ms for a 4.5 MB image, 12-18 ms for a 23 MB 8-megapixel noise PNG,
+each in one loop step), and 3-12 ms per image in the bot under a burst (bench/edit.py),
+a large share of its CPU per edit. Streamed (SSE) images are still joined
+(`ImageJsonParser(pieces=False)`, the default): previews go to discord.py as one buffer,
+and streams are not the heavy path.
 """
 
 from __future__ import annotations
@@ -33,7 +41,7 @@ import aiohttp
 import pybase64
 import yarl
 
-from bot.images.formats import PROVIDER_FORMATS, OutputImage, sniff_format
+from bot.images.formats import PROVIDER_FORMATS, ImageBytes, OutputImage, sniff_format
 
 from .download_policy import MAX_REDIRECTS, DownloadPolicy, PinnedURL, shown_host
 from .errors import LOGGER_NAME, BadResponse, WrongBaseURL
@@ -83,9 +91,26 @@ class _B64String:
     def feed(self, data: bytes, start: int, end: int) -> None:
         if start >= end:
             return
-        if self.escape or data.find(b"\\", start, end) != -1:
-            data = self._unescape(data[start:end])
-            start, end = 0, len(data)
+        if not self.escape:
+            # Base64 has no backslash and the decoder (validate=True) refuses one, so the
+            # text is decoded as it is, without a first pass looking for escapes (a scan of
+            # every byte: ~2% of the bot's CPU per edit); only if that fails, or leaves a
+            # backslash in the undecoded carry, is this stretch done again, unescaped.
+            carry, pieces, size = self.carry, len(self.pieces), self.size
+            try:
+                self._decode_plain(data, start, end)
+                if b"\\" not in self.carry:
+                    return
+            except BadResponse:
+                if data.find(b"\\", start, end) == -1:
+                    raise
+            self.carry, self.size = carry, size
+            del self.pieces[pieces:]
+        data = self._unescape(data[start:end])
+        self._decode_plain(data, 0, len(data))
+
+    def _decode_plain(self, data: bytes, start: int, end: int) -> None:
+        """Decode data[start:end], escape-free base64 text, after the carry."""
         if self.carry:
             take = min(4 - len(self.carry), end - start)
             self.carry += data[start:start + take]
@@ -127,7 +152,8 @@ class _B64String:
             )
         self.pieces.append(decoded)
 
-    def finish(self) -> bytes:
+    def finish(self) -> list[bytes]:
+        """The decoded pieces, in order (at least one byte in all)."""
         if self.escape:
             raise BadResponse("The provider sent invalid base64 image data (escape sequence)")
         if self.carry:
@@ -135,27 +161,30 @@ class _B64String:
                 raise BadResponse("The provider sent truncated base64 image data")
             self._emit(self.carry + b"=" * (4 - len(self.carry)))  # tolerate missing padding
             self.carry = b""
-        data = b"".join(self.pieces)
-        self.pieces.clear()
-        if not data:
+        if not self.size:
             raise BadResponse("The provider sent an empty image")
-        return data
+        pieces, self.pieces = self.pieces, []
+        return pieces
 
 
 class ImageJsonParser:
     """Incremental JSON reader that decodes `b64_json` strings as they stream past.
 
     `feed()` each chunk, then `close()` returns `(document, images)`: the parsed JSON
-    with every decoded b64_json value replaced by its index into `images`.
+    with every decoded b64_json value replaced by its index into `images`. Each image is
+    `bytes`, or with `pieces=True` an `ImageBytes` of its decoded pieces (no join).
     """
 
-    def __init__(self, *, max_image_bytes: int = 50 * MiB, max_skeleton_bytes: int = 8 * MiB):
+    def __init__(
+        self, *, max_image_bytes: int = 50 * MiB, max_skeleton_bytes: int = 8 * MiB, pieces: bool = False
+    ):
         self._skeleton = bytearray()
         self._scan_from = 0
         self._current: _B64String | None = None
         self._max_image_bytes = max_image_bytes
         self._max_skeleton_bytes = max_skeleton_bytes
-        self.images: list[bytes] = []
+        self._pieces = pieces
+        self.images: list[bytes | ImageBytes] = []
         self.head = b""  # the body's first bytes, for error messages and HTML detection
 
     def feed(self, data: bytes, start: int = 0, end: int | None = None) -> None:
@@ -175,7 +204,8 @@ class ImageJsonParser:
                 ):
                     raise BadResponse("The provider sent invalid base64 image data (quote)")
                 current.feed(data, pos, quote)
-                self.images.append(current.finish())
+                decoded = current.finish()
+                self.images.append(ImageBytes(decoded) if self._pieces else b"".join(decoded))
                 self._current = None
                 pos = quote + 1
                 continue
@@ -223,7 +253,7 @@ class ImageJsonParser:
     def skeleton(self) -> bytes:
         return bytes(self._skeleton)
 
-    def close(self) -> tuple[Any, list[bytes]]:
+    def close(self) -> tuple[Any, list[bytes | ImageBytes]]:
         if self._current is not None:
             raise BadResponse("The provider's response ended in the middle of an image")
         try:
@@ -240,9 +270,10 @@ def looks_like_html(head: bytes) -> bool:
 
 async def read_json_images(
     content: aiohttp.StreamReader, *, max_image_bytes: int, max_body_bytes: int
-) -> tuple[Any, list[bytes]]:
-    """Read a JSON images response as it arrives: (document, images)."""
-    parser = ImageJsonParser(max_image_bytes=max_image_bytes)
+) -> tuple[Any, list[bytes | ImageBytes]]:
+    """Read a JSON images response as it arrives: (document, images), each decoded image
+    as the ImageBytes of its pieces."""
+    parser = ImageJsonParser(max_image_bytes=max_image_bytes, pieces=True)
     received = 0
     # iter_chunks hands over each received buffer as is; readany would join them first.
     async for chunk, _ in content.iter_chunks():
@@ -262,7 +293,7 @@ async def read_json_images(
 Downloader = Callable[[str], Awaitable[bytes]]
 
 
-def image_bytes(value: Any, images: list[bytes]) -> bytes | None:
+def image_bytes(value: Any, images: list[bytes | ImageBytes]) -> bytes | ImageBytes | None:
     """The decoded bytes for a b64_json value: an index from the parser, or (if the
     parser did not see it as a b64 string) the base64 text itself."""
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(images):
@@ -273,7 +304,7 @@ def image_bytes(value: Any, images: list[bytes]) -> bytes | None:
     return None
 
 
-def checked_image(data: bytes, what: str = "The provider's image") -> str:
+def checked_image(data: bytes | ImageBytes, what: str = "The provider's image") -> str:
     fmt = sniff_format(data)
     if fmt not in PROVIDER_FORMATS:
         raise BadResponse(f"{what} is not a PNG, JPEG, WebP or GIF file")
@@ -281,7 +312,7 @@ def checked_image(data: bytes, what: str = "The provider's image") -> str:
 
 
 async def images_from_document(
-    document: Any, images: list[bytes], download: Downloader
+    document: Any, images: list[bytes | ImageBytes], download: Downloader
 ) -> list[OutputImage]:
     """The output images of a (non-streamed) images response, in order."""
     if not isinstance(document, dict):
@@ -295,7 +326,7 @@ async def images_from_document(
     async def one(item: Any) -> OutputImage:
         if not isinstance(item, dict):
             raise BadResponse("The provider's `data` entries are not objects")
-        raw = image_bytes(item.get("b64_json"), images)
+        raw: bytes | ImageBytes | None = image_bytes(item.get("b64_json"), images)
         if raw is None:
             url = item.get("url")
             if not isinstance(url, str) or not url:
