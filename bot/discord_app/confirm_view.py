@@ -12,7 +12,6 @@ longer answer, which is fine for a question that expires in minutes.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
@@ -21,6 +20,7 @@ from typing import Any
 import discord
 
 from bot.discord_app.replies import defer_public
+from bot.discord_app.uploads import ImageUpload
 from bot.edits.surface import Confirmation
 
 log = logging.getLogger("retouch.edit")
@@ -93,7 +93,7 @@ async def ask_to_confirm(interaction: discord.Interaction, request: Confirmation
     embed = discord.Embed(title=request.title[:256], description="\n".join(request.lines)[:4096], colour=EMBED_COLOUR)
     kwargs: dict[str, Any] = {"embed": embed, "view": view, "ephemeral": True}
     if request.image is not None:
-        kwargs["file"] = discord.File(io.BytesIO(request.image), filename=request.image_filename)
+        kwargs["file"] = discord.File(ImageUpload(request.image), filename=request.image_filename)
         embed.set_image(url=f"attachment://{request.image_filename}")
     edit_prompt: Callable[..., Awaitable[Any]]
     try:

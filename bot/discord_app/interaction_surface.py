@@ -10,7 +10,6 @@ the member, when the bot may post there.
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -21,7 +20,7 @@ import discord
 from bot.discord_app.moderators import role_ids_of
 from bot.discord_app.replies import defer_public, mark_answered, send_private
 from bot.discord_app.result_buttons import cancel_view, result_view
-from bot.discord_app.uploads import files_for
+from bot.discord_app.uploads import ImageUpload, files_for
 from bot.edits.order import Requester
 from bot.edits.surface import DeliveryReport, ResultPost, Status
 from bot.images.formats import extension_for
@@ -111,7 +110,7 @@ class InteractionSurface:
         kwargs: dict = {"content": status.text, "view": cancel_view(status.cancel_id) if status.cancel_id else None}
         if status.preview is not None:
             preview = status.preview
-            kwargs["attachments"] = [discord.File(io.BytesIO(preview.data), filename=f"preview.{extension_for(preview.format)}")]
+            kwargs["attachments"] = [discord.File(ImageUpload(preview.data), filename=f"preview.{extension_for(preview.format)}")]
         try:
             await self.interaction.edit_original_response(**kwargs)
         except discord.NotFound:

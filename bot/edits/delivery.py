@@ -88,7 +88,7 @@ class ResultDelivery:
                     options=options.as_dict(),
                     inputs=inputs.images,
                     mask=inputs.mask.data if inputs.mask else None,
-                    results=[(f.filename, f.data) for m in outcome.messages for f in m.files],
+                    results=[(f.filename, f.content) for m in outcome.messages for f in m.files],
                 )
             )
             return True

@@ -22,7 +22,7 @@ from typing import Any, Sequence
 
 import aiosqlite
 
-from bot.images.formats import extension_for, sniff_format
+from bot.images.formats import ImageBytes, extension_for, sniff_format
 from bot.store.periods import Clock, utc_now
 
 log = logging.getLogger("retouch.results")
@@ -40,7 +40,7 @@ class ResultFiles:
     options: dict[str, Any]
     inputs: Sequence[bytes]
     mask: bytes | None
-    results: Sequence[tuple[str, bytes]]  # (file name as delivered, bytes)
+    results: Sequence[tuple[str, bytes | ImageBytes]]  # (file name as delivered, bytes as delivered)
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,9 @@ class ResultStore:
             (folder / mask_name).write_bytes(result.mask)
             size += len(result.mask)
         for name, data in result.results:
-            (folder / Path(name).name).write_bytes(data)
+            with open(folder / Path(name).name, "wb") as out:
+                # The provider's decoded pieces as they are: no join into one buffer.
+                out.writelines(data.pieces if isinstance(data, ImageBytes) else (data,))
             size += len(data)
         return names, mask_name, size
 
