@@ -9,13 +9,7 @@ import pytest
 from tests.conftest import make_settings, running_bot
 from tests.e2e.test_edit import eventually, png
 from tests.fakes.discord_server import FakeAttachment
-from tests.fakes.image_api import FakeImageAPI, Reply
-
-
-@pytest.fixture
-async def image_api():
-    async with FakeImageAPI() as api:
-        yield api
+from tests.fakes.image_api import Reply
 
 
 @pytest.fixture

@@ -9,25 +9,9 @@ import sqlite3
 import pytest
 from PIL import Image
 
-from tests.conftest import make_settings, running_bot
+from tests.conftest import running_bot
 from tests.fakes.discord_server import FakeAttachment
-from tests.fakes.image_api import FakeImageAPI, Reply, make_image
-
-
-@pytest.fixture
-async def image_api():
-    async with FakeImageAPI() as api:
-        yield api
-
-
-@pytest.fixture
-def settings_for(tmp_path, image_api):
-    def build(**overrides):
-        values = dict(image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, quota_default_limit=10)
-        values.update(overrides)
-        return make_settings(tmp_path, **values)
-
-    return build
+from tests.fakes.image_api import Reply, make_image
 
 
 @pytest.fixture

@@ -17,26 +17,6 @@ from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
 
 
-@pytest.fixture
-def settings_for(tmp_path, image_api):
-    from tests.conftest import make_settings
-
-    def build(**overrides):
-        values = dict(image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, quota_default_limit=10)
-        values.update(overrides)
-        return make_settings(tmp_path, **values)
-
-    return build
-
-
-@pytest.fixture
-async def image_api():
-    from tests.fakes.image_api import FakeImageAPI
-
-    async with FakeImageAPI() as api:
-        yield api
-
-
 class WriteLock:
     """Another program holding the database's write lock (a sqlite3 shell mid-transaction)."""
 

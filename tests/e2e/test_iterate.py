@@ -6,33 +6,16 @@ from __future__ import annotations
 import io
 import sqlite3
 
-import pytest
 from PIL import Image
 
-from tests.conftest import make_settings, running_bot
+from tests.conftest import running_bot
 from tests.e2e.test_edit import eventually, png
 from tests.fakes.discord_server import (
     MANAGE_GUILD,
     MEMBER_DEFAULT_PERMISSIONS,
     FakeAttachment,
 )
-from tests.fakes.image_api import FakeImageAPI, Reply, make_image
-
-
-@pytest.fixture
-async def image_api():
-    async with FakeImageAPI() as api:
-        yield api
-
-
-@pytest.fixture
-def settings(tmp_path, image_api):
-    def build(**overrides):
-        values = dict(image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, quota_default_limit=10)
-        values.update(overrides)
-        return make_settings(tmp_path, **values)
-
-    return build
+from tests.fakes.image_api import Reply, make_image
 
 
 def ids(message) -> list[str]:
@@ -60,8 +43,8 @@ async def first_result(fake_discord, member, **options):
 # ----- result buttons -------------------------------------------------------------------
 
 
-async def test_every_result_carries_the_three_buttons(fake_discord, settings, image_api):
-    async with running_bot(settings(), fake_discord) as bot:
+async def test_every_result_carries_the_three_buttons(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(), fake_discord) as bot:
         _, reply = await first_result(fake_discord, fake_discord.member("alice"))
         [row] = ledger_rows(bot.settings.database_path)
         assert ids(reply) == [f"retouch:again:{row[0]}", f"retouch:reroll:{row[0]}", f"retouch:delete:{row[0]}"]
@@ -69,10 +52,10 @@ async def test_every_result_carries_the_three_buttons(fake_discord, settings, im
         assert count == 1 and size > 0
 
 
-async def test_reroll_after_a_restart_by_another_member_is_their_edit(fake_discord, settings, image_api):
+async def test_reroll_after_a_restart_by_another_member_is_their_edit(fake_discord, settings_for, image_api):
     alice, bob = fake_discord.member("alice"), fake_discord.member("bob")
     source = make_image(80, 60, fill="noise", seed=3)
-    config = settings()
+    config = settings_for()
     async with running_bot(config, fake_discord):
         _, reply = await first_result(fake_discord, alice, image=source, prompt="make it night", n=2)
     async with running_bot(config, fake_discord) as bot:  # a new process on the same database
@@ -90,9 +73,9 @@ async def test_reroll_after_a_restart_by_another_member_is_their_edit(fake_disco
         assert "Requested by Bob" in again.text
 
 
-async def test_reroll_respects_the_clickers_quota(fake_discord, settings, image_api):
+async def test_reroll_respects_the_clickers_quota(fake_discord, settings_for, image_api):
     alice, carol = fake_discord.member("alice"), fake_discord.member("carol")
-    async with running_bot(settings(quota_default_limit=1), fake_discord) as bot:
+    async with running_bot(settings_for(quota_default_limit=1), fake_discord) as bot:
         _, reply = await first_result(fake_discord, alice)
         [reroll] = [i for i in ids(reply) if "reroll" in i]
         await (await fake_discord.click(reply, reroll, by=carol)).wait_result()
@@ -102,9 +85,9 @@ async def test_reroll_respects_the_clickers_quota(fake_discord, settings, image_
         assert (await bot.store.usage_for(fake_discord.guild.id, carol.id, [])).used == 1
 
 
-async def test_edit_again_after_a_restart_starts_from_the_chosen_result_with_a_mask(fake_discord, settings, image_api):
+async def test_edit_again_after_a_restart_starts_from_the_chosen_result_with_a_mask(fake_discord, settings_for, image_api):
     alice = fake_discord.member("alice")
-    config = settings()
+    config = settings_for()
     async with running_bot(config, fake_discord):
         _, reply = await first_result(fake_discord, alice, n=2)
     async with running_bot(config, fake_discord):
@@ -124,9 +107,9 @@ async def test_edit_again_after_a_restart_starts_from_the_chosen_result_with_a_m
         assert any(p.field == "mask" for p in sent.files)
 
 
-async def test_edit_again_without_a_mask_on_a_single_result(fake_discord, settings, image_api):
+async def test_edit_again_without_a_mask_on_a_single_result(fake_discord, settings_for, image_api):
     alice = fake_discord.member("alice")
-    async with running_bot(settings(), fake_discord):
+    async with running_bot(settings_for(), fake_discord):
         _, reply = await first_result(fake_discord, alice)
         click = await fake_discord.click(reply, next(i for i in ids(reply) if "again" in i), by=alice)
         modal = await click.wait_modal()
@@ -137,10 +120,10 @@ async def test_edit_again_without_a_mask_on_a_single_result(fake_discord, settin
         assert [p.field for p in sent.files] == ["image"] and sent.files[0].data == reply.files[0].data
 
 
-async def test_delete_is_for_the_requester_or_a_moderator_and_removes_what_was_kept(fake_discord, settings, image_api):
+async def test_delete_is_for_the_requester_or_a_moderator_and_removes_what_was_kept(fake_discord, settings_for, image_api):
     alice, stranger = fake_discord.member("alice"), fake_discord.member("stranger")
     moderator = fake_discord.member("mod", permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
-    config = settings()
+    config = settings_for()
     async with running_bot(config, fake_discord):
         _, mine = await first_result(fake_discord, alice)
         _, other = await first_result(fake_discord, alice)
@@ -158,9 +141,9 @@ async def test_delete_is_for_the_requester_or_a_moderator_and_removes_what_was_k
         assert [r[2] for r in ledger_rows(bot.settings.database_path)] == ["committed", "committed"], "usage stays counted"
 
 
-async def test_an_expired_or_missing_result_says_so_privately(fake_discord, settings, image_api):
+async def test_an_expired_or_missing_result_says_so_privately(fake_discord, settings_for, image_api):
     alice = fake_discord.member("alice")
-    async with running_bot(settings(), fake_discord) as bot:
+    async with running_bot(settings_for(), fake_discord) as bot:
         _, old = await first_result(fake_discord, alice)
         _, lost = await first_result(fake_discord, alice)
         old_id = int(ids(old)[0].rsplit(":", 1)[1])
@@ -178,9 +161,9 @@ async def test_an_expired_or_missing_result_says_so_privately(fake_discord, sett
         assert await bot.results.get(old_id) is None
 
 
-async def test_storage_is_bounded_oldest_first(fake_discord, settings, image_api):
+async def test_storage_is_bounded_oldest_first(fake_discord, settings_for, image_api):
     image_api.set_default(Reply.images(1, size=(512, 512), fill="noise"))  # ~790 KB each
-    async with running_bot(settings(result_storage_mb=2), fake_discord) as bot:
+    async with running_bot(settings_for(result_storage_mb=2), fake_discord) as bot:
         alice = fake_discord.member("alice")
         replies = [(await first_result(fake_discord, alice))[1] for _ in range(3)]
         await bot.results.cleanup()
@@ -194,9 +177,9 @@ async def test_storage_is_bounded_oldest_first(fake_discord, settings, image_api
 # ----- progress and cancel --------------------------------------------------------------
 
 
-async def test_cancel_while_queued_refunds_at_once_and_never_calls_the_provider(fake_discord, settings, image_api):
+async def test_cancel_while_queued_refunds_at_once_and_never_calls_the_provider(fake_discord, settings_for, image_api):
     image_api.queue(Reply.images(1, delay=4))
-    async with running_bot(settings(max_concurrent_edits=1), fake_discord) as bot:
+    async with running_bot(settings_for(max_concurrent_edits=1), fake_discord) as bot:
         busy = await fake_discord.invoke("edit", by=fake_discord.member("first"), image=FakeAttachment.image(png()), prompt="x")
         await eventually(lambda: len(image_api.edits) == 1)
         member = fake_discord.member("waiter")
@@ -216,10 +199,10 @@ async def test_cancel_while_queued_refunds_at_once_and_never_calls_the_provider(
         assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
 
 
-async def test_cancel_while_running_abandons_the_call_and_the_report_counts_it_apart(fake_discord, settings, image_api):
+async def test_cancel_while_running_abandons_the_call_and_the_report_counts_it_apart(fake_discord, settings_for, image_api):
     image_api.queue(Reply.images(1, delay=20))
     moderator = fake_discord.member("mod", permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
-    async with running_bot(settings(), fake_discord) as bot:
+    async with running_bot(settings_for(), fake_discord) as bot:
         member = fake_discord.member("impatient")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=2)
         await eventually(lambda: len(image_api.edits) == 1)
@@ -237,8 +220,8 @@ async def test_cancel_while_running_abandons_the_call_and_the_report_counts_it_a
         assert "cancelled while the provider was working" in shown.text
 
 
-async def test_a_finished_edit_cannot_be_cancelled_and_the_cancel_button_goes(fake_discord, settings, image_api):
-    async with running_bot(settings(), fake_discord) as bot:
+async def test_a_finished_edit_cannot_be_cancelled_and_the_cancel_button_goes(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(), fake_discord) as bot:
         member = fake_discord.member("late")
         image_api.queue(Reply.images(1, delay=2.5))
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
@@ -254,9 +237,9 @@ async def test_a_finished_edit_cannot_be_cancelled_and_the_cancel_button_goes(fa
         assert answer.ephemeral and "isn't running any more" in answer.text
 
 
-async def test_progress_shows_elapsed_time_at_most_every_two_seconds(fake_discord, settings, image_api):
+async def test_progress_shows_elapsed_time_at_most_every_two_seconds(fake_discord, settings_for, image_api):
     image_api.queue(Reply.images(1, delay=7))
-    async with running_bot(settings(), fake_discord):
+    async with running_bot(settings_for(), fake_discord):
         rec = await fake_discord.invoke("edit", by=fake_discord.member("watcher"), image=FakeAttachment.image(png()), prompt="x")
         await rec.wait_result(timeout=20)
         updates = [h for h in rec.original.history if h["content"] and "Editing" in h["content"]]
@@ -266,9 +249,9 @@ async def test_progress_shows_elapsed_time_at_most_every_two_seconds(fake_discor
         assert gaps and min(gaps) >= 1.9, gaps
 
 
-async def test_a_deleted_placeholder_stops_updates_and_the_result_still_arrives(fake_discord, settings, image_api):
+async def test_a_deleted_placeholder_stops_updates_and_the_result_still_arrives(fake_discord, settings_for, image_api):
     image_api.queue(Reply.images(1, delay=4))
-    async with running_bot(settings(), fake_discord) as bot:
+    async with running_bot(settings_for(), fake_discord) as bot:
         member = fake_discord.member("tidy")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
         await rec.wait_for(lambda r: r.original is not None and "Editing" in (r.original.content or ""), 10)
@@ -282,9 +265,9 @@ async def test_a_deleted_placeholder_stops_updates_and_the_result_still_arrives(
 # ----- several input images -------------------------------------------------------------
 
 
-async def test_several_input_images_go_upstream_in_order(fake_discord, settings, image_api):
+async def test_several_input_images_go_upstream_in_order(fake_discord, settings_for, image_api):
     images = [make_image(32, 32, color=c) for c in ((200, 0, 0), (0, 200, 0), (0, 0, 200))]
-    async with running_bot(settings(), fake_discord):
+    async with running_bot(settings_for(), fake_discord):
         rec = await fake_discord.invoke(
             "edit", by=fake_discord.member("collage"), prompt="combine them",
             image=FakeAttachment.image(images[0], "a.png"), image2=FakeAttachment.image(images[1], "b.png"),
@@ -297,8 +280,8 @@ async def test_several_input_images_go_upstream_in_order(fake_discord, settings,
         assert [p.data for p in sent.files] == images
 
 
-async def test_a_model_that_takes_one_image_refuses_image2_before_reserving(fake_discord, settings, image_api):
-    async with running_bot(settings(), fake_discord) as bot:
+async def test_a_model_that_takes_one_image_refuses_image2_before_reserving(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(), fake_discord) as bot:
         square = make_image(64, 64)
         rec = await fake_discord.invoke(
             "edit", by=fake_discord.member("oldschool"), prompt="x", model="dall-e-2",
@@ -313,10 +296,10 @@ async def test_a_model_that_takes_one_image_refuses_image2_before_reserving(fake
 # ----- Apps › Edit image ----------------------------------------------------------------
 
 
-async def test_apps_menu_edit_image_on_an_attachment(fake_discord, settings, image_api):
+async def test_apps_menu_edit_image_on_an_attachment(fake_discord, settings_for, image_api):
     alice, bob = fake_discord.member("alice"), fake_discord.member("bob")
     photo_bytes = make_image(48, 48, fill="noise", seed=7)
-    async with running_bot(settings(), fake_discord) as bot:
+    async with running_bot(settings_for(), fake_discord) as bot:
         photo = fake_discord.post_message(alice, "my cat", attachments=[FakeAttachment.image(photo_bytes, "cat.png")])
         rec = await fake_discord.invoke_message_command("Edit image", by=bob, message=photo)
         modal = await rec.wait_modal()
@@ -332,10 +315,10 @@ async def test_apps_menu_edit_image_on_an_attachment(fake_discord, settings, ima
         assert any("retouch:reroll:" in i for i in ids(result)), "same result buttons as /edit"
 
 
-async def test_apps_menu_with_a_mask_and_a_choice_of_images(fake_discord, settings, image_api):
+async def test_apps_menu_with_a_mask_and_a_choice_of_images(fake_discord, settings_for, image_api):
     alice = fake_discord.member("alice")
     first, second = make_image(64, 64, color=(250, 0, 0)), make_image(64, 64, color=(0, 0, 250))
-    async with running_bot(settings(), fake_discord):
+    async with running_bot(settings_for(), fake_discord):
         post = fake_discord.post_message(alice, attachments=[FakeAttachment.image(first, "1.png"), FakeAttachment.image(second, "2.png")])
         rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=post)
         modal = await rec.wait_modal()
@@ -349,10 +332,10 @@ async def test_apps_menu_with_a_mask_and_a_choice_of_images(fake_discord, settin
         assert any(p.field == "mask" for p in sent.files)
 
 
-async def test_apps_menu_on_a_forwarded_message(fake_discord, settings, image_api):
+async def test_apps_menu_on_a_forwarded_message(fake_discord, settings_for, image_api):
     alice, bob = fake_discord.member("alice"), fake_discord.member("bob")
     original = make_image(40, 40, fill="noise", seed=11)
-    async with running_bot(settings(), fake_discord):
+    async with running_bot(settings_for(), fake_discord):
         forward = fake_discord.post_message(bob, forwarded_from=[FakeAttachment.image(original, "elsewhere.png")])
         rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=forward)
         await rec.wait_modal()
@@ -360,10 +343,10 @@ async def test_apps_menu_on_a_forwarded_message(fake_discord, settings, image_ap
         assert image_api.edits[0].files[0].data == original
 
 
-async def test_apps_menu_on_an_embed_image(fake_discord, settings, image_api):
+async def test_apps_menu_on_an_embed_image(fake_discord, settings_for, image_api):
     alice = fake_discord.member("alice")
     linked = make_image(40, 30, fill="noise", seed=5)
-    async with running_bot(settings(), fake_discord):
+    async with running_bot(settings_for(), fake_discord):
         post = fake_discord.post_message(alice, embeds=[{"image": FakeAttachment.image(linked, "preview.png")}])
         rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=post)
         await rec.wait_modal()
@@ -371,9 +354,9 @@ async def test_apps_menu_on_an_embed_image(fake_discord, settings, image_api):
         assert image_api.edits[0].files[0].data == linked
 
 
-async def test_apps_menu_on_a_message_without_an_image_answers_privately(fake_discord, settings, image_api):
+async def test_apps_menu_on_a_message_without_an_image_answers_privately(fake_discord, settings_for, image_api):
     alice = fake_discord.member("alice")
-    async with running_bot(settings(), fake_discord) as bot:
+    async with running_bot(settings_for(), fake_discord) as bot:
         text_only = fake_discord.post_message(alice, "just words", attachments=[FakeAttachment("notes.txt", b"hello", "text/plain")])
         rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=text_only)
         reply = await rec.wait_result()
@@ -381,9 +364,9 @@ async def test_apps_menu_on_a_message_without_an_image_answers_privately(fake_di
         assert image_api.edits == [] and ledger_rows(bot.settings.database_path) == []
 
 
-async def test_apps_menu_refusals_are_private_first_replies(fake_discord, settings, image_api):
+async def test_apps_menu_refusals_are_private_first_replies(fake_discord, settings_for, image_api):
     alice = fake_discord.member("alice")
-    async with running_bot(settings(quota_default_limit=0), fake_discord):
+    async with running_bot(settings_for(quota_default_limit=0), fake_discord):
         post = fake_discord.post_message(alice, attachments=[FakeAttachment.image(png(), "a.png")])
         rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=post)
         await rec.wait_modal()

@@ -11,13 +11,7 @@ from PIL import Image, ImageDraw
 from tests.conftest import make_settings, running_bot
 from tests.e2e.test_edit import eventually
 from tests.fakes.discord_server import FakeAttachment
-from tests.fakes.image_api import FakeImageAPI, make_image
-
-
-@pytest.fixture
-async def image_api():
-    async with FakeImageAPI() as api:
-        yield api
+from tests.fakes.image_api import make_image
 
 
 @pytest.fixture

@@ -15,26 +15,6 @@ async def bot(fake_discord, settings_for):
         yield bot
 
 
-@pytest.fixture
-def settings_for(tmp_path, image_api):
-    from tests.conftest import make_settings
-
-    def build(**overrides):
-        values = dict(image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, quota_default_limit=10)
-        values.update(overrides)
-        return make_settings(tmp_path, **values)
-
-    return build
-
-
-@pytest.fixture
-async def image_api():
-    from tests.fakes.image_api import FakeImageAPI
-
-    async with FakeImageAPI() as api:
-        yield api
-
-
 async def settings(fake, name: str, **options) -> str:
     rec = await fake.invoke(f"settings {name}", by=fake.moderator(), **options)
     reply = await rec.wait_result()

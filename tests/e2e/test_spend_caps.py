@@ -11,19 +11,13 @@ from bot.provider.pricing import estimate_request_cost, load_prices
 from tests.conftest import make_settings, running_bot
 from tests.e2e.test_edit import eventually, png
 from tests.fakes.discord_server import FakeAttachment
-from tests.fakes.image_api import FakeImageAPI, Reply
+from tests.fakes.image_api import Reply
 
 PROMPT = "give the cat a red scarf"
 OPTIONS = dict(size="1024x1024", quality="high")
 ESTIMATE = estimate_request_cost("gpt-image-2", load_prices(), n=1, prompt=PROMPT, **OPTIONS)
 # What the fake provider bills for one gpt-image-2 image (226 in: 194 image, 32 text; 4160 out).
 BILLED = (194 * 8 + 32 * 5 + 4160 * 30) / 1e6
-
-
-@pytest.fixture
-async def image_api():
-    async with FakeImageAPI() as api:
-        yield api
 
 
 @pytest.fixture

@@ -8,16 +8,10 @@ import pytest
 
 from tests.conftest import make_settings, running_bot
 from tests.fakes.discord_server import FakeAttachment
-from tests.fakes.image_api import FakeImageAPI, Reply, make_image
+from tests.fakes.image_api import Reply, make_image
 
 MiB = 1024 * 1024
 COLORS = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (200, 200, 40)]
-
-
-@pytest.fixture
-async def image_api():
-    async with FakeImageAPI() as api:
-        yield api
 
 
 @pytest.fixture
