@@ -278,6 +278,9 @@ def _point_discord_at(api_base: str, gateway: str) -> None:
     discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
 
 
+RESULT_STORAGE_ENV = "RETOUCH_BENCH_RESULT_STORAGE_MB"  # read by our child only: older bots ignore it
+
+
 def _make_bot(args: argparse.Namespace) -> Any:
     if args.child == "ours":
         from bot.config import Settings
@@ -289,6 +292,8 @@ def _make_bot(args: argparse.Namespace) -> Any:
             image_api_base_url=args.image_api,
             database_path=Path(args.workdir) / "retouch.db",
             quota_default_limit=-1,  # unlimited: the quota is not what is measured
+            # --result-storage-mb: what is kept on disk for the result buttons (default 2048).
+            result_storage_mb=int(os.environ.get(RESULT_STORAGE_ENV, "2048")),
         )
         return Retouch(settings, guild_ready_timeout=0.2)
     from bench.baseline_bot import BaselineBot
@@ -966,6 +971,8 @@ def remove_before_worktree(path: Path) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="runs per bot, alternating order; medians are shown")
+    parser.add_argument("--result-storage-mb", type=int, default=None,
+                        help="ours: RESULT_STORAGE_MB (0 keeps nothing for the result buttons, as versions before them)")
     parser.add_argument("--edits", type=int, default=20)
     parser.add_argument("--upload-limit-mib", type=int, default=100)
     parser.add_argument("--input-size", default="1024x1024", help="the attached noise PNG, WxH")
@@ -995,6 +1002,8 @@ def main() -> int:
         return 0
     if args.rounds < 1 or args.edits < 1:
         parser.error("--rounds and --edits must be at least 1")
+    if args.result_storage_mb is not None:
+        os.environ[RESULT_STORAGE_ENV] = str(args.result_storage_mb)  # the children inherit it
     width, _, height = args.output_size.partition("x")
     if not (width.isdigit() and height.isdigit()):
         parser.error("--output-size is WxH, e.g. 3840x2160")
