@@ -119,7 +119,7 @@ def main() -> int:
     print(header)
     for name in INPUTS:
         this = statistics.median(times["this"][name]) * 1000
-        line = f"{name:<11} {facts['this'][name]['bytes']:>10,}  {str(facts['this'][name]['passed_through']):>10}  {this:8.2f}"
+        line = f"{name:<11} {facts['this'][name]['bytes']:>10,}  {facts['this'][name]['passed_through']!s:>10}  {this:8.2f}"
         if "before" in versions:
             before_ms = statistics.median(times["before"][name]) * 1000
             line += f"  {before_ms:8.2f}  {this / before_ms:11.2f}"
