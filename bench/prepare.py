@@ -10,8 +10,9 @@ directory:
   re-encoded (decoded at a reduced DCT scale);
 - webp-small: a photo-like 512×384 lossy WebP (q=85): sent as it is.
 
-Each version runs in its own process (`--child ROOT`, which imports `bot` from ROOT):
-a warm-up call per input, then --runs calls per input, each timed as process CPU
+Each version and input runs in a process of its own (`--child ROOT`, which imports `bot`
+from ROOT; one input per process, so what an input leaves in the heap does not tilt the
+next one's page faults): a warm-up call, then --runs calls, each timed as process CPU
 (`time.process_time`; the work is single-threaded). With `--before REF`, REF's `bot/`
 is extracted with `git archive` into a temporary directory (no worktree is created) and
 the two versions alternate --alternations times (this one first, then last, ...), so a
@@ -53,30 +54,30 @@ def make_inputs(folder: Path) -> None:
         (folder / name).write_bytes(data)
 
 
-def child(root: str, folder: str, runs: int) -> None:
+def child(root: str, path: str, runs: int) -> None:
     sys.path.insert(0, root)
     from bot.images.inputs import prepare_input
 
-    out: dict[str, dict] = {}
-    for name in INPUTS:
-        data = (Path(folder) / name).read_bytes()
-        first = prepare_input(data).image
-        times = []
-        for _ in range(runs):
-            start = time.process_time()
-            prepare_input(data)
-            times.append(time.process_time() - start)
-        out[name] = {"bytes": len(data), "passed_through": not first.reencoded, "times": times}
-    print(json.dumps(out))
+    data = Path(path).read_bytes()
+    first = prepare_input(data).image
+    times = []
+    for _ in range(runs):
+        start = time.process_time()
+        prepare_input(data)
+        times.append(time.process_time() - start)
+    print(json.dumps({"bytes": len(data), "passed_through": not first.reencoded, "times": times}))
 
 
 def run_version(root: Path, folder: Path, runs: int) -> dict[str, dict]:
     script = Path(__file__).resolve()
-    done = subprocess.run(
-        [sys.executable, str(script), "--child", str(root), "--inputs", str(folder), "--runs", str(runs)],
-        check=True, capture_output=True, text=True, cwd=root,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    out = {}
+    for name in INPUTS:
+        done = subprocess.run(
+            [sys.executable, str(script), "--child", str(root), "--inputs", str(folder / name), "--runs", str(runs)],
+            check=True, capture_output=True, text=True, cwd=root,
+        )
+        out[name] = json.loads(done.stdout.strip().splitlines()[-1])
+    return out
 
 
 def main() -> int:
