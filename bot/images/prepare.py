@@ -7,10 +7,17 @@ Rules, in order:
 1. Refuse what is not usable: empty, over `max_input_bytes`, not an image by its bytes,
    a recognised but undecodable format (HEIC without a plugin), more pixels than
    `max_decoded_pixels` according to the header (checked before decoding anything), and
-   truncated/corrupt data (the first frame is fully decoded to find out).
+   truncated/corrupt data (the first frame is fully decoded to find out; for bytes passed
+   through, see 2).
 2. Pass the ORIGINAL BYTES through unchanged when the model can take them as they are:
    accepted format, no EXIF orientation to apply, a single frame, a plain pixel mode
-   (`passthrough_modes`), within the edge/pixel limits and under `max_bytes`.
+   (`passthrough_modes`), within the edge/pixel limits and under `max_bytes`. That is
+   decided from the header first, and then the bytes are checked whole without a full
+   decode where the format allows (`decode.check_intact`: a PNG's chunk CRCs up to IEND,
+   a JPEG decoded at 1/8 scale); otherwise, or when metadata after a PNG's image data
+   may change the verdict, the first frame is decoded and the rules are applied to what
+   it tells. A PNG passed through always has every chunk intact up to IEND (Pillow
+   itself would decode one that lacks its end).
 3. Otherwise re-encode once, after: first frame only; pixel mode normalised (palette,
    CMYK, 16-bit, greyscale+alpha... become RGB/RGBA/L; alpha kept); downscale with LANCZOS
    into `max_edge`/`max_pixels`; EXIF orientation baked into the pixels (the tag is not
@@ -32,7 +39,16 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
-from .decode import ORIENTATION_TRANSPOSE, ORIENTATION_WORDS, SWAPS_AXES, decode
+from .decode import (
+    ORIENTATION_TRANSPOSE,
+    ORIENTATION_WORDS,
+    SWAPS_AXES,
+    Intact,
+    check_container,
+    check_intact,
+    decode,
+    read_header,
+)
 from .errors import MIB, ImageRejected, RejectReason, check_input_bytes, dims, format_mb
 from .formats import content_type_for, extension_for, label_for, webp_is_lossless
 from .pixels import alpha_is_meaningful, encode_to_fit, normalize_mode, resize, scaled
@@ -140,12 +156,20 @@ def _within(size: tuple[int, int], limits: ImageLimits) -> bool:
 def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> PreparedImage:
     """Validate and, only if needed, convert/downscale/re-orient the member's image."""
     check_input_bytes(data, max_input_bytes=limits.max_input_bytes, error=ImageRejected, subject="image")
+    head = read_header(data, max_decoded_pixels=limits.max_decoded_pixels, error=ImageRejected, subject="image")
+    intact = Intact.UNKNOWN
+    if _sendable_as_is(data, head.format, head.mode, head.orientation, head.animated, head.display_size, limits):
+        intact = check_intact(data, head, error=ImageRejected, subject="image")
+        if intact is Intact.FINAL:
+            return _as_is(data, head.format, head.display_size)
+
     dec = decode(
         data,
         max_decoded_pixels=limits.max_decoded_pixels,
         error=ImageRejected,
         subject="image",
         draft=lambda stored: target_size(stored, limits),
+        header=head,
     )
     display = dec.display_size
     if limits.square_required and display[0] != display[1]:
@@ -157,29 +181,10 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
     target = target_size(display, limits)
     im = dec.image
 
-    if (
-        dec.format in limits.formats
-        and dec.orientation == 1
-        and not dec.animated
-        and target is None
-        and im.mode in limits.passthrough_modes
-        and len(data) <= limits.max_bytes
-    ):
-        return PreparedImage(
-            data=data,
-            format=dec.format,
-            content_type=content_type_for(dec.format),
-            width=display[0],
-            height=display[1],
-            original_width=display[0],
-            original_height=display[1],
-            converted=False,
-            resized=False,
-            notes=[],
-            source_format=dec.format,
-            orientation=1,
-            reencoded=False,
-        )
+    if _sendable_as_is(data, dec.format, im.mode, dec.orientation, dec.animated, display, limits):
+        if intact is Intact.UNKNOWN:  # decoded, but a PNG decodes without its last bytes
+            check_container(data, dec.format, error=ImageRejected, subject="image")
+        return _as_is(data, dec.format, display)
 
     notes: list[str] = []
     source_mode = im.mode
@@ -243,6 +248,44 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
 
 
 # --- helpers ----------------------------------------------------------------------------
+
+
+def _sendable_as_is(
+    data: bytes,
+    fmt: str,
+    mode: str,
+    orientation: int,
+    animated: bool,
+    display: tuple[int, int],
+    limits: ImageLimits,
+) -> bool:
+    return (
+        fmt in limits.formats
+        and orientation == 1
+        and not animated
+        and target_size(display, limits) is None
+        and not (limits.square_required and display[0] != display[1])
+        and mode in limits.passthrough_modes
+        and len(data) <= limits.max_bytes
+    )
+
+
+def _as_is(data: bytes, fmt: str, size: tuple[int, int]) -> PreparedImage:
+    return PreparedImage(
+        data=data,
+        format=fmt,
+        content_type=content_type_for(fmt),
+        width=size[0],
+        height=size[1],
+        original_width=size[0],
+        original_height=size[1],
+        converted=False,
+        resized=False,
+        notes=[],
+        source_format=fmt,
+        orientation=1,
+        reencoded=False,
+    )
 
 
 def _primary_encoding(src: str, data: bytes, limits: ImageLimits) -> tuple[str, int | None]:

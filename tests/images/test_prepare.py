@@ -3,11 +3,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import os
+import struct
 import time
+import zlib
 
 import psutil
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, JpegImagePlugin, PngImagePlugin
 
 from bot.images import (
     DALLE2_LIMITS,
@@ -30,6 +32,7 @@ from .helpers import (
     heic_like,
     noise,
     patch_png_size,
+    png_chunk,
     real_png_bomb,
     with_exif_orientation,
 )
@@ -497,3 +500,286 @@ def test_parallel_threads_give_the_same_results_as_serial(small_limits):
     serial = [run(d) for d in inputs]
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(run, inputs)) == serial
+
+
+# --- bytes sent as they are: checked whole without a full decode ---------------------------
+
+
+def _chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(type, offset of the chunk, offset just past its CRC) of every PNG chunk."""
+    out, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        out.append((data[pos + 4 : pos + 8], pos, pos + 12 + length))
+        pos += 12 + length
+    return out
+
+
+def _offset(data: bytes, kind: bytes, which: int = 0) -> tuple[int, int]:
+    found = [(start, end) for k, start, end in _chunks(data) if k == kind]
+    return found[which]
+
+
+def _before_iend(data: bytes, *chunks: bytes) -> bytes:
+    """`chunks` inserted after the image data, before IEND."""
+    iend, _ = _offset(data, b"IEND")
+    return data[:iend] + b"".join(chunks) + data[iend:]
+
+
+def _exif_chunk(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    body = exif.tobytes()
+    return png_chunk(b"eXIf", body[6:] if body.startswith(b"Exif\x00\x00") else body)
+
+
+def _text_chunk(key: bytes, text: bytes) -> bytes:
+    return png_chunk(b"tEXt", key + b"\x00" + text)
+
+
+def _refused_as_corrupt(data: bytes, limits: ImageLimits) -> None:
+    with pytest.raises(ImageRejected) as info:
+        prepare_image(data, limits=limits)
+    assert info.value.reason_code == RejectReason.CORRUPT
+    assert "damaged or incomplete" in info.value.message
+
+
+PNGS_SENT_AS_IS = {
+    "photo": lambda: encode(gradient((64, 48)), "PNG"),
+    "noise": lambda: encode(noise((64, 48)), "PNG"),
+    "rgba": lambda: encode(gradient((64, 48)).convert("RGBA"), "PNG"),
+    "stored": lambda: encode(gradient((64, 48)), "PNG", compress_level=0),  # deflate without compression
+    "late text": lambda: _before_iend(encode(gradient((64, 48)), "PNG"), _text_chunk(b"Comment", b"hello")),
+}
+
+
+@pytest.mark.parametrize("name", PNGS_SENT_AS_IS)
+def test_png_sent_as_is_decodes_no_pixel(monkeypatch, limits, name):
+    data = PNGS_SENT_AS_IS[name]()
+    if name == "late text":  # metadata after the image data: decoded to read it, then sent as is
+        assert prepare_image(data, limits=limits).data == data
+        return
+    monkeypatch.setattr(PngImagePlugin.PngImageFile, "load", _no_decoding)
+    out = prepare_image(data, limits=limits)
+    assert out.data == data and not out.reencoded and out.size == (64, 48)
+
+
+def _no_decoding(self):
+    raise AssertionError("the pixels were decoded")
+
+
+@pytest.mark.parametrize("name", PNGS_SENT_AS_IS)
+@pytest.mark.parametrize(
+    "cut",
+    [
+        "inside IDAT",
+        "before the zlib checksum",  # the last 4 bytes of the image data
+        "inside the zlib checksum",
+        "before the IDAT CRC",
+        "inside the IDAT CRC",
+        "right before IEND",
+        "inside IEND",
+        "one byte short",
+    ],
+)
+def test_truncated_png_that_would_be_sent_as_is_is_refused(limits, name, cut):
+    data = PNGS_SENT_AS_IS[name]()
+    start, end = _offset(data, b"IDAT", -1)  # Pillow writes one IDAT for these sizes
+    iend, _ = _offset(data, b"IEND")
+    at = {
+        "inside IDAT": (start + end) // 2,
+        "before the zlib checksum": end - 8,
+        "inside the zlib checksum": end - 6,
+        "before the IDAT CRC": end - 4,
+        "inside the IDAT CRC": end - 2,
+        "right before IEND": iend,
+        "inside IEND": iend + 6,
+        "one byte short": len(data) - 1,
+    }[cut]
+    _refused_as_corrupt(data[:at], limits)
+
+
+@pytest.mark.parametrize("name", PNGS_SENT_AS_IS)
+@pytest.mark.parametrize("where", ["start of IDAT", "middle of IDAT", "end of IDAT", "IDAT CRC"])
+def test_png_with_a_flipped_byte_in_its_image_data_is_refused(limits, name, where):
+    data = bytearray(PNGS_SENT_AS_IS[name]())
+    start, end = _offset(bytes(data), b"IDAT")
+    at = {"start of IDAT": start + 12, "middle of IDAT": (start + end) // 2, "end of IDAT": end - 6, "IDAT CRC": end - 2}
+    data[at[where]] ^= 0x10
+    _refused_as_corrupt(bytes(data), limits)
+
+
+@pytest.mark.parametrize("where", ["IDAT CRC", "IEND CRC"])
+def test_damage_a_full_decode_misses_is_refused(limits, where):
+    """Pillow checks no CRC from the image data on: it decodes these as if intact."""
+    data = bytearray(PNGS_SENT_AS_IS["photo"]())
+    _, end = _offset(bytes(data), where[:4].encode())
+    data[end - 3] ^= 0x10
+    decode(bytes(data))
+    _refused_as_corrupt(bytes(data), limits)
+
+
+def test_damaged_chunk_after_the_image_data_is_refused(limits):
+    data = bytearray(PNGS_SENT_AS_IS["late text"]())
+    start, _ = _offset(bytes(data), b"tEXt")
+    data[start + 9] ^= 0x01
+    _refused_as_corrupt(bytes(data), limits)
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d[:8] + d[8:].replace(b"IDAT", b"ID4T", 1),  # not a chunk type
+        lambda d: _before_iend(d, struct.pack(">I", 1 << 31) + b"tEXt"),  # impossible length
+    ],
+)
+def test_broken_chunk_structure_is_refused(limits, damage):
+    _refused_as_corrupt(damage(PNGS_SENT_AS_IS["photo"]()), limits)
+
+
+def test_bad_zlib_header_is_refused(limits):
+    data = bytearray(PNGS_SENT_AS_IS["photo"]())
+    start, end = _offset(bytes(data), b"IDAT")
+    data[start + 8 : start + 10] = b"\x78\x00"  # (0x7800 % 31) != 0
+    data[end - 4 : end] = struct.pack(">I", zlib.crc32(bytes(data[start + 4 : end - 4])))
+    _refused_as_corrupt(bytes(data), limits)
+
+
+def test_bytes_after_iend_are_still_sent_as_they_are(limits):
+    data = PNGS_SENT_AS_IS["photo"]() + b"appended by some app"
+    assert prepare_image(data, limits=limits).data == data
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+def test_damaged_image_that_needs_converting_is_judged_by_decoding_as_before(limits, fmt):
+    data = encode(noise((64, 48)).convert("P") if fmt == "PNG" else Image.new("CMYK", (64, 48)), fmt)
+    _refused_as_corrupt(data[: len(data) // 2], limits)
+
+
+@pytest.mark.parametrize(
+    ("chunk", "orientation"),
+    [
+        (_exif_chunk(6), 6),
+        (_exif_chunk(1), 1),
+        (_text_chunk(b"Raw profile type exif", b""), 1),  # no EXIF in it: ignored as before
+        (png_chunk(b"iTXt", b"XML:com.adobe.xmp\x00\x00\x00\x00\x00" + b'<x tiff:Orientation="6"/>'), 6),
+    ],
+)
+def test_png_orientation_after_the_image_data_is_still_applied(limits, chunk, orientation):
+    data = _before_iend(encode(halves((80, 40)), "PNG"), chunk)
+    out = prepare_image(data, limits=limits)
+    assert out.orientation == orientation
+    if orientation == 1:
+        assert out.data == data and not out.reencoded
+        return
+    im = decode(out.data)
+    assert out.reencoded and out.format == "png" and im.size == (40, 80) == out.size
+    assert im.getpixel((20, 10))[:3] == (255, 0, 0) and im.getpixel((20, 70))[:3] == (0, 0, 255)
+    assert any("EXIF orientation" in n for n in out.notes)
+
+
+def test_png_orientation_after_the_image_data_overrides_the_one_before(limits):
+    """Pillow keeps the last eXIf; a file that is sent as it is after decoding still has its
+    chunks checked (here: cut right before IEND)."""
+    data = encode(halves((80, 40)), "PNG", exif=_exif_tag(6))
+    data = _before_iend(data, _exif_chunk(1))
+    assert prepare_image(data, limits=limits).data == data
+    iend, _ = _offset(data, b"IEND")
+    _refused_as_corrupt(data[:iend], limits)
+
+
+def _exif_tag(orientation: int) -> bytes:
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+def test_single_frame_apng_is_decoded_and_its_chunks_checked(limits):
+    png = encode(gradient((16, 16)), "PNG")
+    ihdr_end = _offset(png, b"IHDR")[1]
+    actl = png_chunk(b"acTL", struct.pack(">II", 1, 0))
+    fctl = png_chunk(b"fcTL", struct.pack(">IIIIIHHBB", 0, 16, 16, 0, 0, 1, 10, 0, 0))
+    data = png[:ihdr_end] + actl + fctl + png[ihdr_end:]
+    assert not decode(data).is_animated
+    assert prepare_image(data, limits=limits).data == data
+    iend, _ = _offset(data, b"IEND")
+    _refused_as_corrupt(data[:iend], limits)
+
+
+@pytest.mark.parametrize("default_image", [False, True])
+def test_animated_png_is_still_reduced_to_its_first_frame(limits, default_image):
+    frames = [Image.new("RGB", (16, 16), c) for c in ((0, 255, 0), (255, 0, 0), (0, 0, 255))]
+    data = encode(frames[0], "PNG", save_all=True, append_images=frames[1:], duration=100, default_image=default_image)
+    out = prepare_image(data, limits=limits)
+    assert out.reencoded and out.converted and out.format == "png"
+    im = decode(out.data)
+    assert not getattr(im, "is_animated", False) and im.convert("RGB").getpixel((4, 4)) == (0, 255, 0)
+    assert "used only the first frame of the animated PNG" in out.notes
+
+
+@pytest.mark.parametrize("lossless", [False, True])
+def test_animated_webp_is_still_reduced_to_its_first_frame(limits, lossless):
+    frames = [Image.new("RGB", (16, 16), c) for c in ((0, 255, 0), (255, 0, 0))]
+    data = encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=lossless)
+    out = prepare_image(data, limits=limits)
+    assert out.reencoded and out.converted and out.format == "webp"
+    im = decode(out.data)
+    assert not getattr(im, "is_animated", False)
+    assert _is(im.convert("RGB").getpixel((4, 4)), (0, 255, 0), tol=8)
+    assert "used only the first frame of the animated WebP" in out.notes
+
+
+JPEGS_SENT_AS_IS = {
+    "baseline": lambda: encode(gradient((64, 48)), "JPEG", quality=90),
+    "progressive": lambda: encode(gradient((64, 48)), "JPEG", quality=90, progressive=True),
+    "4:4:4": lambda: encode(noise((64, 48)), "JPEG", quality=90, subsampling=0),
+    "greyscale": lambda: encode(noise((64, 48), "L"), "JPEG", quality=90),
+    "restart markers": lambda: encode(noise((64, 48)), "JPEG", quality=90, restart_marker_rows=1),
+}
+
+
+@pytest.mark.parametrize("name", JPEGS_SENT_AS_IS)
+def test_jpeg_sent_as_is_is_decoded_at_reduced_scale_only(monkeypatch, limits, name):
+    data = JPEGS_SENT_AS_IS[name]()
+    loaded: list[tuple[int, int]] = []
+    load = JpegImagePlugin.JpegImageFile.load
+
+    def spy(self):
+        loaded.append(self.size)
+        return load(self)
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load", spy)
+    out = prepare_image(data, limits=limits)
+    assert out.data == data and not out.reencoded and out.size == (64, 48)
+    assert loaded == [(8, 6)]
+
+
+@pytest.mark.parametrize("name", JPEGS_SENT_AS_IS)
+@pytest.mark.parametrize("cut", ["half of EOI", "before EOI", "in the last bytes", "middle", "after the scan header"])
+def test_truncated_jpeg_that_would_be_sent_as_is_is_refused(limits, name, cut):
+    data = JPEGS_SENT_AS_IS[name]()
+    sos = data.index(b"\xff\xda")
+    at = {
+        "half of EOI": len(data) - 1,
+        "before EOI": len(data) - 2,
+        "in the last bytes": len(data) - 12,
+        "middle": (sos + len(data)) // 2,
+        "after the scan header": sos + 20,
+    }[cut]
+    _refused_as_corrupt(data[:at], limits)
+
+
+def test_jpeg_reduced_decode_failing_falls_back_to_the_full_decode(monkeypatch, limits):
+    data = JPEGS_SENT_AS_IS["baseline"]()
+
+    def broken(self, mode, size):
+        raise OSError("no reduced decoding today")
+
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "draft", broken)
+    assert prepare_image(data, limits=limits).data == data
+    _refused_as_corrupt(data[:-2], limits)
+
+
+def test_webp_sent_as_is_is_still_fully_decoded(limits, photo_webp):
+    _refused_as_corrupt(photo_webp[:-10], limits)
+    assert prepare_image(photo_webp, limits=limits).data == photo_webp
