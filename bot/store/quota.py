@@ -464,6 +464,15 @@ class QuotaStore:
         self._rules[guild] = rules
         return rules
 
+    def now(self) -> float:
+        """The store's clock, as Unix seconds."""
+        return self._clock().timestamp()
+
+    @property
+    def shared(self) -> bool:
+        """Whether other bot processes may use this database at the same time (PostgreSQL)."""
+        return self.dialect != "sqlite"
+
     def _forget_rules(self) -> None:
         self._rules.clear()
 
