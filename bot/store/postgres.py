@@ -58,8 +58,17 @@ async def connect(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MA
         max_size=max_size,
         timeout=CONNECT_TIMEOUT,
         server_settings={"application_name": "retouch"},
+        # asyncpg resets a connection each time it goes back to the pool (UNLISTEN, RESET
+        # ALL, advisory unlock: one more round trip per statement, a third of a pair's
+        # time). The stores leave no session state: their advisory locks are transaction
+        # scoped or let go explicitly (dead_owners), settings are never SET.
+        reset=_no_reset,
     )
     return PostgresDatabase(pool, url)
+
+
+async def _no_reset(conn: "asyncpg.Connection") -> None:
+    return None
 
 
 async def _ensure_version_table(conn: "asyncpg.Connection") -> None:
