@@ -311,6 +311,8 @@ class _Statements:
     touch: str
     report_rows: str
     report_totals: str
+    usage: str
+    global_usage: str
 
 
 _SQLITE = _Statements(
@@ -321,6 +323,8 @@ _SQLITE = _Statements(
     touch=_TOUCH_SQL,
     report_rows=_REPORT_ROWS_SQL,
     report_totals=_REPORT_TOTALS_SQL,
+    usage=_USAGE_SQL,
+    global_usage="SELECT images FROM ledger_days WHERE day = :day AND scope = -1",
 )
 
 _POSTGRES = _Statements(
@@ -331,6 +335,8 @@ _POSTGRES = _Statements(
     touch=pg.TOUCH_SQL,
     report_rows=pg.REPORT_ROWS_SQL,
     report_totals=pg.report_totals_sql(CANCELLED_RUNNING_REASON),
+    usage=pg.usage_sql(_USAGE_SQL),
+    global_usage=pg.GLOBAL_USAGE_SQL,
 )
 
 # Parameters the PostgreSQL reservation always takes (SQLite's statement without caps
@@ -1005,7 +1011,7 @@ class QuotaStore:
         self, guild: int, user_id: int, rules: RuleSet, effective: EffectiveLimit, now: Instant
     ) -> tuple[MemberUsage | None, int]:
         """Usage under `effective`, or None if the rules changed since they were read."""
-        row = await self._fetchone(_USAGE_SQL, self._window(guild, user_id, rules, effective, now))
+        row = await self._fetchone(self._sql.usage, self._window(guild, user_id, rules, effective, now))
         if row[0] != rules.version:
             return None, 0
         used = row[1]
@@ -1043,7 +1049,7 @@ class QuotaStore:
     async def global_usage(self) -> GlobalUsage:
         """Images reserved or delivered today (UTC) across all servers."""
         now = Instant.read(self._clock)
-        row = await self._fetchone("SELECT images FROM ledger_days WHERE day = ? AND scope = -1", (now.day,))
+        row = await self._fetchone(self._sql.global_usage, {"day": now.day})
         used = row[0] if row else 0
         budget = self.global_daily_limit
         return GlobalUsage(

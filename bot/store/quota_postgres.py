@@ -27,7 +27,7 @@ INSERT INTO ledger_days (day, scope, period, period_start, period_end, spend_mic
 VALUES ({CAP_ROWS}, -1, :period::text, :start::integer, :end::integer,
         (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger
           WHERE id >= COALESCE((SELECT MIN(first_id) FROM ledger_days
-                                 WHERE day >= :start::integer AND day < {CAP_ROWS} AND scope = -1),
+                                 WHERE day >= :start::integer AND day < {CAP_ROWS} AND scope BETWEEN -16 AND -1),
                                (SELECT COALESCE(MAX(id), 0) + 1 FROM ledger))
             AND created_at >= :start::integer * 86400.0))
 ON CONFLICT (day, scope) DO UPDATE
@@ -95,3 +95,15 @@ UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :re
    AND owner = ANY(:owners::text[])
 RETURNING id
 """
+
+
+# A day's images: the sum of its summary slots (migrations/postgresql/001_initial.sql).
+DAY_IMAGES = "(SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = :day AND scope BETWEEN -16 AND -1)"
+GLOBAL_USAGE_SQL = "SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = :day AND scope BETWEEN -16 AND -1"
+
+
+def usage_sql(sqlite_usage: str) -> str:
+    """quota._USAGE_SQL with the day's images read from the slots."""
+    old = "COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)"
+    assert old in sqlite_usage
+    return sqlite_usage.replace(old, DAY_IMAGES)

@@ -176,3 +176,40 @@ async def test_a_killed_process_reservation_is_released_and_the_survivors_live_e
         err_b = await stop(b)
     assert b.returncode == 0, err_b[-2000:]
     assert "bot process that stopped running" in err_b or "no sign of life" in err_b
+
+
+async def test_an_unreachable_postgresql_at_start_is_one_clear_line(fakes, tmp_path):
+    import socket
+
+    discord_fake, api = fakes
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "DATABASE_"))}
+    env.update(
+        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
+        TEST_DISCORD_API=discord_fake.api_base,
+        TEST_DISCORD_GATEWAY=discord_fake.gateway_url,
+        DISCORD_TOKEN=TEST_TOKEN,
+        IMAGE_API_KEY=api.api_key,
+        IMAGE_API_BASE_URL=api.base_url,
+        DATABASE_URL=f"postgresql://retouch:do-not-print-me@127.0.0.1:{port}/retouch",
+        DATABASE_PATH=str(tmp_path / "retouch.db"),
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = err.decode()
+    assert proc.returncode == 1, text[-2000:]
+    lines = text.strip().splitlines()
+    assert "Traceback" not in text and "do-not-print-me" not in text, text[-2000:]
+    assert lines[-1] == (
+        f"retouch: cannot connect to PostgreSQL at postgresql://127.0.0.1:{port}/retouch "
+        f"(ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', {port})); "
+        "check DATABASE_URL and that the server is running"
+    ), lines[-1]
+    assert not (tmp_path / "retouch.db").exists(), "no SQLite file is made when DATABASE_URL is set"

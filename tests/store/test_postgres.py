@@ -111,7 +111,7 @@ def test_placeholders_are_rewritten_outside_strings_and_casts() -> None:
 
 @pytest.mark.parametrize(
     "sql",
-    [quota._RULES_SQL, quota._USAGE_SQL, quota._RESET_SQL, quota_postgres.REPORT_ROWS_SQL,
+    [quota._RULES_SQL, quota._POSTGRES.usage, quota._RESET_SQL, quota_postgres.REPORT_ROWS_SQL,
      quota._RELEASE_STALE_SQL, quota_postgres.OPEN_OWNERS_SQL],
 )
 async def test_statements_never_scan_the_whole_ledger(postgres_url: str, sql: str) -> None:

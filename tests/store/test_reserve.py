@@ -210,3 +210,26 @@ async def test_naive_clock_is_refused(make_store: StoreFactory) -> None:
     store = make_store(clock=lambda: datetime(2026, 3, 10, 12))
     with pytest.raises(ValueError, match="timezone-aware"):
         await store.reserve(GUILD, USER, [], 1, model="m")
+
+
+async def test_a_late_commit_counts_images_whose_reservation_was_released(
+    store: QuotaStore, target: Target, clock: ManualClock
+) -> None:
+    """The commit journal replays commits that could not be written in time; meanwhile the
+    row may have been released as stale or (another process's crash recovery) abandoned.
+    The images reached Discord: they count. A real refund is never turned into a commit."""
+    released = await store.reserve(GUILD, USER, [], 3, model="m")
+    refunded = await store.reserve(GUILD, USER, [], 1, model="m")
+    assert isinstance(released, Reservation) and isinstance(refunded, Reservation)
+    assert await store.refund(refunded, "provider error")
+    clock.advance(seconds=10)
+    assert await store.release_stale(5) == 1
+    assert await store.commit_row(released.id, 2) is False  # an ordinary commit comes too late
+    assert await store.commit_row(released.id, 2, total_tokens=5, cost_usd=0.1, late=True) is True
+    assert await store.commit_row(released.id, 2, late=True) is False  # once
+    assert await store.commit_row(refunded.id, 1, late=True) is False
+    usage = await store.usage_for(GUILD, USER)
+    assert (usage.used, usage.images, usage.reserved_in_flight) == (2, 2, 0)
+    assert (await store.global_usage()).used == 2
+    row = ledger_rows(target, "id = ?", (released.id,))[0]
+    assert (row["status"], row["images_delivered"], row["total_tokens"]) == ("committed", 2, 5)
