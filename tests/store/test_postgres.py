@@ -6,6 +6,7 @@ both backends by the other files here.)"""
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 from pathlib import Path
@@ -109,31 +110,69 @@ def test_placeholders_are_rewritten_outside_strings_and_casts() -> None:
         translate("SELECT :a, ?")
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [quota._RULES_SQL, quota._POSTGRES.usage, quota._RESET_SQL, quota_postgres.REPORT_ROWS_SQL,
-     quota._RELEASE_STALE_SQL, quota_postgres.OPEN_OWNERS_SQL],
-)
-async def test_statements_never_scan_the_whole_ledger(postgres_url: str, sql: str) -> None:
-    """With plenty of rows, the planner reads the member's, the server's or the open rows
-    by index, as SQLite does (tests/store/test_schema.py)."""
-    db = await postgres.connect(postgres_url)
-    try:
-        async with db.pool.acquire() as conn:
+@pytest.fixture(scope="module")
+def planned(postgres_server: str, postgres_template: str):  # type: ignore[no-untyped-def]
+    """One database with 50,000 ledger rows (loaded without the summary triggers: only the
+    plans matter here), analyzed, shared by the plan tests."""
+    from tests.conftest import _run_apart, _with_database
+
+    name = f"retouch_plans_{os.getpid()}"
+
+    async def create() -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(postgres_server)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {postgres_template}")
+        await admin.close()
+        conn = await asyncpg.connect(_with_database(postgres_server, name))
+        try:
+            await conn.execute("ALTER TABLE ledger DISABLE TRIGGER USER")
             await conn.execute(
                 "INSERT INTO ledger (guild_id, user_id, model, images_reserved, images_delivered, status, rule, "
                 "quota_limit, period, created_at, owner) "
                 "SELECT g % 500, g, 'm', 1, 1, 'committed', 'bot default', 10, 'day', 1.7e9 + g, 'o' "
                 "FROM generate_series(1, 50000) AS g"
             )
+            await conn.execute("ALTER TABLE ledger ENABLE TRIGGER USER")
+            await conn.execute("INSERT INTO ledger_days (day, scope, first_id) VALUES (19675, -1, 1)")
             await conn.execute("ANALYZE")
-            text, order = translate(sql)
-            params = {"guild": 1, "user": 2, "start": 1.7e9, "end": 1.8e9, "day": 19675, "now": 1.8e9, "rules_version": 0,
-                      "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x"}
-            plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {text}", *[params[n] for n in order]))
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        import asyncpg
+
+        admin = await asyncpg.connect(postgres_server)
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+    _run_apart(create)
+    try:
+        yield _with_database(postgres_server, name)
     finally:
-        await db.close()
-    # (ledger_days, one row per day, may be read whole, as on SQLite.)
+        _run_apart(drop)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [quota._RULES_SQL, quota._POSTGRES.usage, quota._RESET_SQL, quota_postgres.REPORT_ROWS_SQL,
+     quota._RELEASE_STALE_SQL, quota_postgres.OPEN_OWNERS_SQL],
+)
+async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) -> None:
+    """With plenty of rows, the planner reads the member's, the server's or the open rows
+    by index, as SQLite does (tests/store/test_schema.py)."""
+    import asyncpg
+
+    conn = await asyncpg.connect(planned)
+    try:
+        text, order = translate(sql)
+        params = {"guild": 1, "user": 2, "start": 1.7e9, "end": 1.8e9, "day": 19675, "now": 1.8e9, "rules_version": 0,
+                  "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x"}
+        plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {text}", *[params[n] for n in order]))
+    finally:
+        await conn.close()
+    # (ledger_days, one row per day and slot, may be read whole, as on SQLite.)
     assert not re.search(r"Seq Scan on ledger\b(?!_days)", plan), plan
 
 
