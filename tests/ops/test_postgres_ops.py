@@ -109,3 +109,17 @@ def test_backup_without_pg_dump_says_how_in_one_line(tmp_path):
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "pg_dump is not installed here" in lines[0] and "pg_restore" in lines[0]
     assert "hush-hush-42" not in done.stderr
+
+
+async def test_the_health_probe_writes_to_postgresql(postgres_url):
+    from bot.ops.health import PROBE_KEY, database_writable
+
+    db = await postgres.connect(postgres_url)
+    try:
+        assert await database_writable(db) is True
+        assert (await db.fetchone("SELECT value FROM meta WHERE key = ?", (PROBE_KEY,))) is not None
+        await db.execute("ALTER DATABASE " + postgres_url.rsplit("/", 1)[1] + " SET default_transaction_read_only = on")
+        await db.pool.expire_connections()  # new connections read the setting
+        assert await database_writable(db, timeout=5) is False
+    finally:
+        await db.close()
