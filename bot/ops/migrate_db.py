@@ -1,7 +1,8 @@
 """`python -m bot migrate-db --to postgresql://...`: copy the SQLite database into an empty
 PostgreSQL database.
 
-Stop the bot first (anything it writes after the copy is not carried over). Steps:
+Stop the bot first (anything it writes after the copy is not carried over; a bot still
+running on DATABASE_PATH is detected by its instance lock and refused). Steps:
   1. a consistent snapshot of DATABASE_PATH (SQLite's backup API, as `backup` takes),
      brought to the current SQLite schema in a temporary folder (the original is only read);
   2. the target migrated to the current PostgreSQL schema and checked to be empty (no
@@ -112,8 +113,30 @@ async def migrate_to_postgres(source: Path, url: str) -> Copied:
     from bot.store.connect import DatabaseOpenError, open_postgres
     from bot.store.database import MigrationError
 
+    from bot.ops.instance_lock import AlreadyRunning, InstanceLock
+
     started = time.monotonic()
     shown = without_credentials(url)
+    # The bot holds this lock while it runs: what it wrote after the snapshot would be lost.
+    lock = InstanceLock(source)
+    if source.is_file():
+        try:
+            lock.acquire()
+        except AlreadyRunning:
+            raise MigrateError(f"a Retouch bot is running on {source}: stop it first (what it writes during the copy would be lost)") from None
+    try:
+        return await _migrate(source, url, shown, started)
+    finally:
+        lock.release()
+
+
+async def _migrate(source: Path, url: str, shown: str, started: float) -> Copied:
+    import asyncpg
+
+    from bot.store import postgres
+    from bot.store.connect import DatabaseOpenError, open_postgres
+    from bot.store.database import MigrationError
+
     with tempfile.TemporaryDirectory(prefix="retouch-migrate-") as tmp:
         copy = _snapshot(source, Path(tmp))
         await _upgrade(copy)

@@ -132,3 +132,18 @@ async def test_the_command_copies_and_says_so_and_fails_in_one_line(tmp_path: Pa
     assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr
     assert "cannot connect to PostgreSQL at postgresql://127.0.0.1:9/retouch" in down.stderr and "s3cret-pw" not in down.stderr
     assert json.dumps(down.stderr)  # one plain line
+
+
+async def test_a_running_bot_on_the_file_is_refused(tmp_path: Path, empty_postgres_url: str) -> None:
+    from bot.ops.instance_lock import InstanceLock
+
+    source = tmp_path / "retouch.db"
+    await fill(source)
+    lock = InstanceLock(source)
+    lock.acquire()  # as the running bot holds it
+    try:
+        with pytest.raises(MigrateError, match="a Retouch bot is running on .*: stop it first"):
+            await migrate_to_postgres(source, empty_postgres_url)
+    finally:
+        lock.release()
+    assert (await migrate_to_postgres(source, empty_postgres_url)).counts["ledger"] == 5
