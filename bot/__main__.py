@@ -1,4 +1,4 @@
-"""`python -m bot [run|doctor|backup PATH|health]`."""
+"""`python -m bot [run|doctor|backup PATH|health|migrate-db --to URL]`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="write a consistent copy of the database while the bot runs")
     backup.add_argument("path", help="where to write the copy, e.g. backups/retouch-2026-11-21.db")
     sub.add_parser("health", help="exit 0 when the running bot is connected and its database writable (for Docker)")
+    move = sub.add_parser("migrate-db", help="copy the SQLite database into an empty PostgreSQL database (stop the bot first)")
+    move.add_argument("--to", required=True, metavar="URL", help="the PostgreSQL database, e.g. postgresql://retouch:password@localhost:5432/retouch")
+    move.add_argument("--from", dest="source", metavar="PATH", help="the SQLite file (default: DATABASE_PATH)")
     return parser
 
 
@@ -39,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.ops.health import main as health
 
         return health()
+    if command == "migrate-db":
+        from bot.ops.migrate_db import main as migrate_db
+
+        return migrate_db(args.to, args.source)
     if command == "backup":
         from bot.ops.backup import main as backup
 

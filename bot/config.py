@@ -115,6 +115,26 @@ def _url(name: str, raw: str) -> str:
     return value
 
 
+def _database_url(name: str, raw: str) -> str | None:
+    """A PostgreSQL URL (postgresql://user:password@host:5432/database), or None: SQLite."""
+    value = raw.strip()
+    if not value:
+        return None
+    shown = without_credentials(value)  # the password is never quoted back
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        raise ConfigError(f"{name} is not a valid URL, got {shown!r}") from None
+    if parts.scheme.lower() not in ("postgresql", "postgres"):
+        raise ConfigError(
+            f"{name} must be a PostgreSQL URL such as postgresql://retouch:password@localhost:5432/retouch "
+            f"(leave it empty for the SQLite file at DATABASE_PATH), got {shown!r}"
+        )
+    if not parts.path.strip("/"):
+        raise ConfigError(f"{name} must name the database after the host, e.g. postgresql://retouch@localhost:5432/retouch, got {shown!r}")
+    return value
+
+
 def _optional_snowflake(name: str, raw: str) -> int | None:
     value = raw.strip()
     if not value:
@@ -219,6 +239,7 @@ class Settings:
     shard_ids: tuple[int, ...] | None = _setting("SHARD_IDS", _shard_ids, None)
     database_busy_timeout: float = _setting("DATABASE_BUSY_TIMEOUT", _positive_float, 5.0)
     stale_reservation_seconds: float | None = _setting("STALE_RESERVATION_SECONDS", _optional_seconds, None)
+    database_url: str | None = field(default=None, repr=False, metadata={"env": "DATABASE_URL", "parse": _database_url, "required": False})
 
     def __post_init__(self) -> None:
         if self.shard_ids is not None:
@@ -230,7 +251,8 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         password = url_password(self.image_api_base_url)
-        return tuple(s for s in (self.discord_token, self.image_api_key, password) if s)
+        database_password = url_password(self.database_url or "")
+        return tuple(s for s in (self.discord_token, self.image_api_key, password, database_password) if s)
 
     @property
     def reservation_ttl_seconds(self) -> float:

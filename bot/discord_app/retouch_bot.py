@@ -20,14 +20,16 @@ from bot.config import Settings
 from bot.discord_app.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
-from bot.edits.reservations import ReservationKeeper, journal_path_for
+from bot.edits.reservations import ReservationKeeper
 from bot.edits.server_rules import ServerRules
 from bot.edits.service import EditService
 from bot.ops.health import HealthReporter, health_state
 from bot.provider.client import ImageEditClient
 from bot.provider.models import load_model_table
 from bot.provider.pricing import load_prices
-from bot.store.database import migrate, open_database
+from bot.store import connect
+from bot.store.backend import Database, SqliteDatabase
+from bot.store.meta import MetaStore
 from bot.store.quota import QuotaStore
 from bot.store.results import ResultStore
 from bot.store.server_settings import ServerSettingsStore
@@ -48,7 +50,10 @@ def discover_extensions(package: str = "cogs") -> list[str]:
 class Retouch(commands.AutoShardedBot):
     settings: Settings
     http_session: aiohttp.ClientSession
-    db: aiosqlite.Connection
+    # The aiosqlite connection with SQLite; the PostgreSQL pool's Database otherwise.
+    db: aiosqlite.Connection | Database
+    database: Database
+    meta: MetaStore
     store: QuotaStore
     server_settings: ServerSettingsStore
     server_rules: ServerRules
@@ -113,12 +118,14 @@ class Retouch(commands.AutoShardedBot):
 
     async def open_database(self) -> None:
         settings = self.settings
-        self.db = await open_database(settings.database_path, busy_timeout_ms=int(settings.database_busy_timeout * 1000))
-        applied = await migrate(self.db)
+        self.database = await connect.open_database(settings)
+        self.db = self.database.conn if isinstance(self.database, SqliteDatabase) else self.database
+        applied = await connect.migrate(self.database)
         if applied:
-            log.info("database %s upgraded to schema version %d", settings.database_path, applied[-1])
+            log.info("database %s upgraded to schema version %d", self.database.location, applied[-1])
+        self.meta = MetaStore(self.database)
         self.store = QuotaStore(
-            self.db,
+            self.database,
             owner=self.boot_id,
             default_limit=settings.quota_default_limit,
             default_period=settings.quota_default_period,  # type: ignore[arg-type]
@@ -127,12 +134,21 @@ class Retouch(commands.AutoShardedBot):
             global_spend_period=settings.global_spend_period,  # type: ignore[arg-type]
             store_prompts=settings.store_prompts,
         )
-        self.server_settings = ServerSettingsStore(self.db)
+        self.server_settings = ServerSettingsStore(self.database)
+        liveness = None
+        if self.database.dialect == "postgresql":
+            # Several processes share the database: this one's presence (bot/store/postgres.py).
+            from bot.store.postgres import ProcessLiveness
+
+            shards = ",".join(map(str, settings.shard_ids)) if settings.shard_ids is not None else "all"
+            liveness = ProcessLiveness(self.database, self.boot_id, shards=shards)  # type: ignore[arg-type]
+            await liveness.start(self.store.now())
         self.reservations = ReservationKeeper(
-            self.store, stale_after=settings.reservation_ttl_seconds, journal=journal_path_for(settings.database_path)
+            self.store, stale_after=settings.reservation_ttl_seconds, journal=connect.journal_path(settings), liveness=liveness
         )
-        # The instance lock proves no other process is alive, so every open
-        # reservation from an earlier process was abandoned by a crash.
+        # SQLite: the instance lock proves no other process is alive, so every open
+        # reservation from an earlier process was abandoned by a crash. PostgreSQL: only
+        # those of processes whose liveness lock is gone.
         await self.reservations.recover(self.boot_id)
         self.reservations.start()
         if settings.health_file is not None:
@@ -157,7 +173,7 @@ class Retouch(commands.AutoShardedBot):
             salt = secrets.token_hex(16)
             await self.set_meta("user_id_salt", salt)
         self.results = ResultStore(
-            self.db,
+            self.database,
             settings.database_path.parent / "results",
             retention=timedelta(days=settings.result_retention_days),
             max_bytes=settings.result_storage_mb * 1024 * 1024 if settings.result_retention_days else 0,
@@ -193,14 +209,10 @@ class Retouch(commands.AutoShardedBot):
             await asyncio.sleep(RESULT_CLEANUP_SECONDS)
 
     async def get_meta(self, key: str) -> str | None:
-        async with self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)) as cursor:
-            row = await cursor.fetchone()
-        return row[0] if row else None
+        return await self.meta.get(key)
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self.db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
-        )
+        await self.meta.set(key, value)
 
     def spawn(self, coro) -> asyncio.Task:  # type: ignore[no-untyped-def]
         """A background task the bot keeps a reference to and cancels at close."""
@@ -239,5 +251,5 @@ class Retouch(commands.AutoShardedBot):
             await self.reservations.close()
         if hasattr(self, "http_session"):
             await self.http_session.close()
-        if hasattr(self, "db"):
-            await self.db.close()
+        if hasattr(self, "database"):
+            await self.database.close()

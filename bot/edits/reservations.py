@@ -19,11 +19,12 @@ import asyncio
 import json
 import logging
 import os
-import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from bot.provider.usage import Usage
+from bot.store.backend import DATABASE_ERRORS
 from bot.store.quota import QuotaStore, Reservation
 
 log = logging.getLogger("retouch.reservations")
@@ -72,8 +73,11 @@ def journal_path_for(database_path: Path) -> Path:
 
 
 class ReservationKeeper:
-    def __init__(self, store: QuotaStore, *, stale_after: float, journal: Path) -> None:
+    def __init__(self, store: QuotaStore, *, stale_after: float, journal: Path, liveness: Any = None) -> None:
         self.store = store
+        # With a database shared by several processes (PostgreSQL): this process's
+        # presence there, refreshed by the loop below (bot/store/postgres.py).
+        self.liveness = liveness
         self.stale_after = stale_after
         self.journal = journal
         self._live: dict[int, Reservation] = {}
@@ -91,8 +95,10 @@ class ReservationKeeper:
     async def recover(self, owner: str) -> None:
         """At start, before any edit: settle what a previous process left behind.
 
-        Only safe while this process holds the database's instance lock (no other
-        process can still be working on those rows)."""
+        Journaled commits first (they count even if their row was released meanwhile),
+        then the reservations of processes that are gone: with SQLite every other
+        owner's (the instance lock proves no other process runs), with PostgreSQL only
+        those of owners whose liveness lock nobody holds (see QuotaStore.release_abandoned)."""
         for pending in self._read_journal():
             self._pending[pending.reservation_id] = pending
             self._journaled = True
@@ -119,6 +125,8 @@ class ReservationKeeper:
                 "%d delivered edit(s) could not be recorded before stopping; they are kept in %s and recorded at the next start",
                 len(self._pending), self.journal,
             )
+        if self.liveness is not None:
+            await self.liveness.stop()
 
     # -- live edits ------------------------------------------------------------------
 
@@ -137,10 +145,18 @@ class ReservationKeeper:
         """Refresh the live, then release the dead: in that order, in one place, so a
         live edit's row is never older than the bound when the release runs."""
         try:
+            if self.liveness is not None:
+                await self.liveness.beat(self.store.now())
             await self.store.touch([*self._live, *self._pending])
             released = await self.store.release_stale(self.stale_after)
             if released:
                 log.warning("refunded %d reservation(s) whose edit showed no sign of life for %.0f s", released, self.stale_after)
+            if self.store.shared:
+                # Another process sharing the database died: its reservations go now,
+                # not only once they are stale.
+                abandoned = await self.store.release_abandoned(self.store.owner)
+                if abandoned:
+                    log.warning("refunded %d reservation(s) of a bot process that stopped running", abandoned)
         except Exception:
             log.exception("could not refresh or release reservations (retrying in %.0f s)", self.interval)
         if self._pending:
@@ -161,7 +177,7 @@ class ReservationKeeper:
                 await self._write_commit(pending)
                 self._forget_pending(pending.reservation_id)
                 return
-            except sqlite3.Error as exc:
+            except DATABASE_ERRORS as exc:
                 error = exc
                 if attempt == 0:
                     self._rewrite_journal()  # from now on a crash cannot lose it either
@@ -193,7 +209,7 @@ class ReservationKeeper:
                 else:
                     await asyncio.sleep(0.5)
 
-    async def _write_commit(self, pending: PendingCommit) -> None:
+    async def _write_commit(self, pending: PendingCommit, *, late: bool = False) -> None:
         bill = pending.bill
         await self.store.commit_row(
             pending.reservation_id,
@@ -202,13 +218,16 @@ class ReservationKeeper:
             output_tokens=bill.output_tokens,
             total_tokens=bill.total_tokens,
             cost_usd=bill.cost_usd,
+            late=late,
         )
 
     async def _flush_pending(self, *, log_failures: bool) -> None:
         for pending in list(self._pending.values()):
             try:
-                await self._write_commit(pending)
-            except sqlite3.Error as exc:
+                # Late: the row may have been released as stale or abandoned meanwhile
+                # (by this process or, with PostgreSQL, another); the images were delivered.
+                await self._write_commit(pending, late=True)
+            except DATABASE_ERRORS as exc:
                 if log_failures:
                     log.error("edit #%d: still cannot record its delivered images (%s)", pending.reservation_id, exc)
                 return

@@ -8,12 +8,19 @@ even while the bot keeps writing. It does not take the bot's instance lock.
 The copy is a single self-contained file (journal mode DELETE, no -wal/-shm beside it),
 checked with `PRAGMA integrity_check`, and only then moved to PATH; an existing PATH is
 never overwritten.
+
+With DATABASE_URL (PostgreSQL) the backup is PostgreSQL's own: `pg_dump --format=custom`
+(one consistent snapshot while the bots run), checked with `pg_restore --list`, written to
+PATH the same way (never overwriting). Without pg_dump on this machine (the bot's image has
+none) it says so and how to run it where PostgreSQL is (README, Growing).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, fields
@@ -166,8 +173,69 @@ def _publish(partial: Path, destination: Path) -> None:
         os.close(dir_fd)
 
 
+PG_DUMP_HINT = (
+    "back it up with PostgreSQL's pg_dump where it is installed, e.g. "
+    "`pg_dump --format=custom --file retouch.dump \"$DATABASE_URL\"` "
+    "(docker compose: `docker compose exec postgres pg_dump -U retouch --format=custom retouch > retouch.dump`); "
+    "restore with pg_restore into an empty database"
+)
+
+
+def backup_postgres(url: str, destination: Path | str, *, timeout: float = 3600) -> BackupResult:
+    """pg_dump's custom format, verified with pg_restore --list, published without overwriting."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from bot.redact import url_password, without_credentials
+
+    destination = Path(destination)
+    started = time.monotonic()
+    pg_dump, pg_restore = shutil.which("pg_dump"), shutil.which("pg_restore")
+    if pg_dump is None or pg_restore is None:
+        raise BackupError(f"DATABASE_URL is PostgreSQL and pg_dump is not installed here: {PG_DUMP_HINT}")
+    if destination.exists() or destination.is_symlink():
+        raise BackupError(f"{destination} already exists: choose a new file name (backups are never overwritten)")
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BackupError(f"cannot create the folder {destination.parent}: {exc.strerror or exc}") from None
+    # The password travels in the environment, never on a command line others can read.
+    env = dict(os.environ)
+    password = url_password(url)
+    parts = urlsplit(url)
+    if password:
+        env["PGPASSWORD"] = password
+        netloc = parts.netloc.replace(f":{password}@", "@", 1)
+        url = urlunsplit(parts._replace(netloc=netloc))
+    partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
+    try:
+        done = subprocess.run(
+            [pg_dump, "--format=custom", "--no-owner", "--file", str(partial), f"--dbname={url}"],
+            env=env, capture_output=True, text=True, timeout=timeout,
+        )
+        if done.returncode != 0:
+            reason = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise BackupError(f"pg_dump of {without_credentials(url)} failed: {reason}")
+        listed = subprocess.run([pg_restore, "--list", str(partial)], capture_output=True, text=True, timeout=300)
+        if listed.returncode != 0 or "TABLE DATA" not in listed.stdout:
+            raise BackupError("the dump could not be read back with pg_restore --list; the database may be damaged: run `python -m bot doctor`")
+        _publish(partial, destination)
+    except subprocess.TimeoutExpired:
+        raise BackupError(f"pg_dump took longer than {timeout:.0f} s") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return BackupResult(destination, destination.stat().st_size, 0, time.monotonic() - started)
+
+
 def main(path: str, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> int:
     """`python -m bot backup PATH`: exit 0 with the path and size, 1 with one line why."""
+    from bot.config import read_environment
+
+    try:
+        database_url = read_environment(environ, env_file).get("DATABASE_URL", "").strip()
+    except Exception:  # noqa: BLE001 - the SQLite path below reports an unreadable .env
+        database_url = ""
+    if database_url:
+        return _main_postgres(database_url, path)
     hint = ""
     if in_container(environ) and not Path(path).absolute().is_relative_to("/data"):
         hint = " (in the container only /data is kept and writable: use e.g. /data/backups/retouch.db)"
@@ -184,6 +252,28 @@ def main(path: str, environ: Mapping[str, str] | None = None, env_file: Path | N
     print(
         f"backup written: {result.path} ({result.size:,} bytes, schema version {result.schema_version}, "
         f"integrity ok, {result.seconds:.1f} s)",
+        flush=True,
+    )
+    return 0
+
+
+def _main_postgres(url: str, path: str) -> int:
+    from bot.redact import redact, register_secret, url_password
+
+    password = url_password(url)
+    if password:
+        register_secret(password)
+    try:
+        result = backup_postgres(url, Path(path))
+    except BackupError as exc:
+        print(redact(f"retouch: backup failed: {exc}"), file=sys.stderr, flush=True)
+        return 1
+    except OSError as exc:
+        print(redact(f"retouch: backup failed: {exc.strerror or exc}"), file=sys.stderr, flush=True)
+        return 1
+    print(
+        f"backup written: {result.path} ({result.size:,} bytes, pg_dump custom format, readable by pg_restore, "
+        f"{result.seconds:.1f} s); restore: pg_restore --dbname=NEW_EMPTY_DATABASE {result.path}",
         flush=True,
     )
     return 0

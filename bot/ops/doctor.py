@@ -34,7 +34,7 @@ from bot.config import (
 )
 from bot.ops.container import IMAGE_UID, in_container
 from bot.provider.download_policy import Resolver, host_is_local, system_resolver
-from bot.redact import redact, register_secret, url_password, without_credentials
+from bot.redact import redact, register_secret, url_password, without_credentials  # noqa: F401
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
@@ -272,6 +272,59 @@ async def check_schema(db_path: Path) -> Check:
     return Check(PASS, "database schema", f"version {status.current}, current")
 
 
+async def check_postgres(url: str) -> list[Check]:
+    """DATABASE_URL: the server answers, is new enough, and its schema is current; which
+    bot processes it knows (several may share it)."""
+    from bot.store import postgres
+    from bot.store.connect import DatabaseOpenError, open_postgres
+
+    shown = without_credentials(url)
+    try:
+        db = await asyncio.wait_for(open_postgres(url, min_size=1, max_size=1), TIMEOUT_SECONDS + 2)
+    except DatabaseOpenError as exc:
+        return [
+            Check(FAIL, "database", str(exc), "start PostgreSQL or correct DATABASE_URL (user, password, host, port, database)"),
+            Check(SKIP, "database schema", "skipped: PostgreSQL cannot be reached"),
+        ]
+    except asyncio.TimeoutError:
+        return [
+            Check(FAIL, "database", f"PostgreSQL at {shown} did not answer within {TIMEOUT_SECONDS:.0f} s", "check DATABASE_URL's host and port and the network"),
+            Check(SKIP, "database schema", "skipped: PostgreSQL cannot be reached"),
+        ]
+    checks: list[Check] = []
+    try:
+        number, text = await postgres.server_version(db)
+        if number < postgres.MIN_SERVER_VERSION:
+            checks.append(Check(FAIL, "database", f"PostgreSQL {text} at {shown} is too old (Retouch needs 13 or newer)", "upgrade PostgreSQL"))
+        else:
+            checks.append(Check(PASS, "database", f"PostgreSQL {text} at {shown} answers"))
+        try:
+            status = await postgres.schema_status(db)
+        except Exception as exc:  # noqa: BLE001
+            checks.append(Check(FAIL, "database schema", f"cannot read the schema version ({type(exc).__name__}: {exc})",
+                                "check that DATABASE_URL names Retouch's database"))
+            return checks
+        names = ", ".join(f"postgresql/{m.version:03d}_{m.name}" for m in status.pending)
+        if status.too_new:
+            checks.append(Check(FAIL, "database schema", f"version {status.current} is newer than this Retouch, which knows up to {status.latest}",
+                                "upgrade Retouch (every process sharing the database) or restore a backup made with this version"))
+        elif not status.exists:
+            checks.append(Check(PASS, "database schema", f"empty database: the {status.latest} PostgreSQL migration(s) will be applied at the first start"))
+        elif status.pending:
+            checks.append(Check(PASS, "database schema", f"version {status.current} of {status.latest}: {len(status.pending)} migration(s) will be applied at start ({names}); "
+                                "take a backup first (pg_dump, see README)"))
+        else:
+            checks.append(Check(PASS, "database schema", f"version {status.current}, current"))
+            rows = await db.fetchall("SELECT owner, host, pid, shards, last_seen FROM processes ORDER BY started_at")
+            if rows:
+                checks[-1].notes.append(
+                    "bot processes using it: " + "; ".join(f"{r[1]} pid {r[2]} shards {r[3]}" for r in rows)
+                )
+    finally:
+        await db.close()
+    return checks
+
+
 # ----- network ---------------------------------------------------------------------------
 
 
@@ -455,12 +508,17 @@ async def diagnose(
     volume = check_database_volume(db_path, container)
     if volume is not None:
         checks.append(volume)
-    file_check = check_database_file(db_path, container)
-    checks.append(file_check)
-    if file_check.status == FAIL:
-        checks.append(Check(SKIP, "database schema", "skipped: the database file cannot be used"))
+    if settings.database_url:
+        # PostgreSQL holds the data; DATABASE_PATH's folder keeps kept results and the
+        # commit journal, so it must still be writable.
+        checks += await check_postgres(settings.database_url)
     else:
-        checks.append(await check_schema(db_path))
+        file_check = check_database_file(db_path, container)
+        checks.append(file_check)
+        if file_check.status == FAIL:
+            checks.append(Check(SKIP, "database schema", "skipped: the database file cannot be used"))
+        else:
+            checks.append(await check_schema(db_path))
 
     timeout = aiohttp.ClientTimeout(total=TIMEOUT_SECONDS)
     async with aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": USER_AGENT}) as session:
@@ -509,6 +567,7 @@ def main(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(
         raw = {}
     secrets = [raw.get(name, "").strip() for name in ("DISCORD_TOKEN", "IMAGE_API_KEY")]
     secrets.append(url_password(raw.get("IMAGE_API_BASE_URL", "").strip()) or "")
+    secrets.append(url_password(raw.get("DATABASE_URL", "").strip()) or "")
     for line in render(checks, [s for s in secrets if s]):
         print(line, file=out, flush=True)
     return 1 if any(c.status in (FAIL, SKIP) for c in checks) else 0

@@ -119,6 +119,14 @@ async def database_writable(db: "aiosqlite.Connection", *, timeout: float = PROB
     """
 
     async def probe() -> None:
+        from bot.store.backend import Database
+
+        if isinstance(db, Database):  # either backend through the store interface (PostgreSQL)
+            await db.execute(
+                f"INSERT INTO {table} (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (PROBE_KEY, str(int(time.time()))),
+            )
+            return
         was_in_transaction = db.in_transaction
         await db.execute(
             f"INSERT INTO {table} (key, value) VALUES (?, ?) "

@@ -12,6 +12,7 @@ import discord
 from bot.config import Settings
 from bot.discord_app.retouch_bot import Retouch
 from bot.ops.instance_lock import InstanceLock
+from bot.store.connect import DatabaseOpenError, describe, uses_postgres
 from bot.store.database import MigrationError
 
 log = logging.getLogger("retouch")
@@ -22,9 +23,12 @@ class StartupError(Exception):
 
 
 async def run_bot(settings: Settings, *, bot: Retouch | None = None) -> None:
-    lock = InstanceLock(settings.database_path)
+    # One process per SQLite file; several processes may share one PostgreSQL database
+    # (each proves it is alive there itself: bot/store/postgres.py).
+    lock = None if uses_postgres(settings) else InstanceLock(settings.database_path)
     try:
-        lock.acquire()
+        if lock is not None:
+            lock.acquire()
     except Exception as exc:
         raise StartupError(str(exc)) from None
     bot = bot or Retouch(settings)
@@ -51,7 +55,9 @@ async def run_bot(settings: Settings, *, bot: Retouch | None = None) -> None:
                 await bot.close()
                 await asyncio.wait_for(runner, timeout=30)
     except MigrationError as exc:
-        raise StartupError(f"database {settings.database_path}: {exc}") from None
+        raise StartupError(f"database {describe(settings)}: {exc}") from None
+    except DatabaseOpenError as exc:
+        raise StartupError(str(exc)) from None
     except discord.LoginFailure:
         raise StartupError("DISCORD_TOKEN was rejected by Discord: copy a fresh bot token from the Developer Portal (Bot > Reset Token)") from None
     except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
@@ -66,5 +72,6 @@ async def run_bot(settings: Settings, *, bot: Retouch | None = None) -> None:
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
-        lock.release()
+        if lock is not None:
+            lock.release()
     log.info("Retouch stopped cleanly")

@@ -11,6 +11,12 @@ autocommit mode. Nothing here holds a transaction across an await, so any number
 of coroutines can share the connection, and each statement is atomic on its own.
 Rules are cached per server and every statement that depends on them checks the
 database's rules_version, so the cache can be out of date but never wrong.
+
+The store runs on SQLite (one process per file) or PostgreSQL (several processes on
+one database), through bot/store/backend.py. The statements below are SQLite's; the
+few PostgreSQL spells differently are in bot/store/quota_postgres.py, chosen once per
+store (`_Statements`). On PostgreSQL a reservation is a function call that takes
+advisory locks for the member and each cap before it checks and inserts (see there).
 """
 
 from __future__ import annotations
@@ -18,11 +24,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import aiosqlite
 
+from bot.store import quota_postgres as pg
+from bot.store.backend import Database, as_database
 from bot.store.models import (
     BLOCKED,
     MAX_BUDGET_USD,
@@ -283,6 +292,56 @@ _USER_RULES = ("user_limits", "user_id")
 _ROLE_RULES = ("role_limits", "role_id")
 _GUILD_RULES = ("guild_defaults", None)
 
+# A commit recorded late (from the commit journal, after a restart or a long lock) also
+# settles a row that crash recovery or the stale release refunded meanwhile: the images
+# reached Discord, so they count (never a refund for an image a member received).
+_LATE_COMMIT_SQL = _COMMIT_SQL.replace(
+    "WHERE id = ? AND status = 'reserved'",
+    f"WHERE id = ? AND (status = 'reserved' OR (status = 'refunded' AND refund_reason IN ('{STALE_REASON}', '{ABANDONED_REASON}')))",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Statements:
+    reserve: str
+    reserve_no_caps: str
+    guild_spend: str
+    global_cap: str
+    touch: str
+    report_rows: str
+    report_totals: str
+    usage: str
+    global_usage: str
+
+
+_SQLITE = _Statements(
+    reserve=_RESERVE_SQL,
+    reserve_no_caps=_RESERVE_NO_CAPS_SQL,
+    guild_spend=_GUILD_SPEND_SQL,
+    global_cap=_GLOBAL_CAP_SQL,
+    touch=_TOUCH_SQL,
+    report_rows=_REPORT_ROWS_SQL,
+    report_totals=_REPORT_TOTALS_SQL,
+    usage=_USAGE_SQL,
+    global_usage="SELECT images FROM ledger_days WHERE day = :day AND scope = -1",
+)
+
+_POSTGRES = _Statements(
+    reserve=pg.RESERVE_SQL,
+    reserve_no_caps=pg.RESERVE_SQL,
+    guild_spend=pg.GUILD_SPEND_SQL,
+    global_cap=pg.GLOBAL_CAP_SQL,
+    touch=pg.TOUCH_SQL,
+    report_rows=pg.REPORT_ROWS_SQL,
+    report_totals=pg.report_totals_sql(CANCELLED_RUNNING_REASON),
+    usage=pg.usage_sql(_USAGE_SQL),
+    global_usage=pg.GLOBAL_USAGE_SQL,
+)
+
+# Parameters the PostgreSQL reservation always takes (SQLite's statement without caps
+# does not mention them).
+_NO_CAPS = {"budget": None, "budget_start": 0, "spend_limit": None, "spend_start": 0, "cost": 0}
+
 
 def _guild(guild_id: int | None) -> int:
     # Direct messages have no guild; they share the id 0 and the bot default.
@@ -319,7 +378,9 @@ def _dt(timestamp: float) -> datetime:
 
 
 class QuotaStore:
-    """Quota rules and the usage ledger over one shared aiosqlite connection.
+    """Quota rules and the usage ledger over one shared aiosqlite connection, or a
+    PostgreSQL pool (a bot/store/backend.py Database; a bare aiosqlite connection is taken
+    as one).
 
     `owner` identifies this process (a boot id); `release_abandoned` refunds
     reservations left open by any other owner. `default_limit`/`default_period`
@@ -339,7 +400,7 @@ class QuotaStore:
 
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        conn: aiosqlite.Connection | Database,
         *,
         owner: str,
         default_limit: int,
@@ -359,7 +420,10 @@ class QuotaStore:
             _check_usd("global_spend_limit_usd", global_spend_limit_usd)
         if not owner:
             raise ValueError("owner must be a non-empty string identifying this process")
-        self._conn = conn
+        self._db = as_database(conn)
+        self.dialect = self._db.dialect
+        self._sql = _SQLITE if self.dialect == "sqlite" else _POSTGRES
+        self._fetch = self._db.fetchall
         self.owner = owner
         self.default_limit = default_limit
         self.default_period = default_period
@@ -376,9 +440,9 @@ class QuotaStore:
     # -- helpers ---------------------------------------------------------------
 
     async def _fetchall(self, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> list[Any]:
-        # One round trip to the connection's thread; the cursor is created and
+        # SQLite: one round trip to the connection's thread; the cursor is created and
         # dropped there, so there is no cursor to close (a second round trip).
-        return await self._conn.execute_fetchall(sql, params)  # type: ignore[return-value]
+        return await self._fetch(sql, params)  # type: ignore[return-value]
 
     async def _fetchone(self, sql: str, params: dict[str, Any] | tuple[Any, ...] = ()) -> Any:
         rows = await self._fetchall(sql, params)
@@ -404,6 +468,15 @@ class QuotaStore:
             self._rules_version = version
         self._rules[guild] = rules
         return rules
+
+    def now(self) -> float:
+        """The store's clock, as Unix seconds."""
+        return self._clock().timestamp()
+
+    @property
+    def shared(self) -> bool:
+        """Whether other bot processes may use this database at the same time (PostgreSQL)."""
+        return self.dialect != "sqlite"
 
     def _forget_rules(self) -> None:
         self._rules.clear()
@@ -577,8 +650,13 @@ class QuotaStore:
             params["prompt"] = prompt if self.store_prompts else None
             params["global_limit"] = self.global_daily_limit
             params["cost_usd"] = None if cost is None else to_usd(cost)
-            row = await self._fetchone(_RESERVE_SQL if capped else _RESERVE_NO_CAPS_SQL, params)
-            if row is not None:
+            if capped:
+                row = await self._fetchone(self._sql.reserve, params)
+            else:
+                if self.dialect != "sqlite":
+                    params.update(_NO_CAPS)
+                row = await self._fetchone(self._sql.reserve_no_caps, params)
+            if row is not None and row[0] is not None:
                 return Reservation(
                     id=row[0],
                     guild_id=guild,
@@ -664,7 +742,12 @@ class QuotaStore:
                     "start": int(now.start(period) // 86400),
                     "end": int(now.resets_at(period).timestamp() // 86400),
                 }
-                await self._fetchall(_GLOBAL_CAP_SQL, params)
+                if self.dialect == "sqlite":
+                    await self._fetchall(_GLOBAL_CAP_SQL, params)
+                else:
+                    # Other processes keep writing the ledger: hold their writes for the
+                    # sum, so none falls between the sum and the row.
+                    await self._db.fetch_locked(pg.LEDGER_WRITE_LOCK, (), pg.GLOBAL_CAP_SQL, params)  # type: ignore[attr-defined]
             self._global_cap_ready = True
 
     def _spend_window(self, rules: RuleSet, now: Instant) -> dict[str, Any]:
@@ -710,7 +793,7 @@ class QuotaStore:
         server, bot_wide, server_spent = await self._spend_caps(guild, rules, now)
         period: Period = rules.budget[1] if rules.budget is not None else "month"
         if rules.budget is None:
-            row = await self._fetchone(_GUILD_SPEND_SQL, {"guild": guild, "start": now.start(period)})
+            row = await self._fetchone(self._sql.guild_spend, {"guild": guild, "start": now.start(period)})
             server_spent = row[0]
         return SpendStatus(server, bot_wide, server_spent, period, now.resets_at(period))
 
@@ -733,13 +816,20 @@ class QuotaStore:
         try:
             # A new budget (or a new period) sums what the server spent so far in its
             # current period from the ledger (a trigger, in this same statement).
-            row = await self._fetchone(
+            sql = (
                 "INSERT INTO guild_budgets (guild_id, limit_micros, period, updated_at) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT (guild_id) DO UPDATE SET limit_micros = excluded.limit_micros, "
                 "period = excluded.period, updated_at = excluded.updated_at "
-                "RETURNING limit_micros, period, updated_at",
-                (guild, to_micros(limit_usd), period, now),
+                "RETURNING limit_micros, period, updated_at"
             )
+            params = (guild, to_micros(limit_usd), period, now)
+            if self.dialect == "sqlite":
+                row = await self._fetchone(sql, params)
+            else:
+                # The trigger's sum must not miss a reservation another process is
+                # writing in this server right now (it does not know of the budget yet).
+                rows = await self._db.fetch_locked(pg.LEDGER_WRITE_LOCK, (), sql, params)  # type: ignore[attr-defined]
+                row = rows[0]
         finally:
             self._forget_rules()
         return Budget(to_usd(row[0]), row[1], _dt(row[2]))
@@ -817,9 +907,11 @@ class QuotaStore:
         output_tokens: int | None = None,
         total_tokens: int | None = None,
         cost_usd: float | None = None,
+        late: bool = False,
     ) -> bool:
         """`commit` by row id, for commits recorded before a restart (the schema
-        still refuses more delivered images than were reserved)."""
+        still refuses more delivered images than were reserved). `late=True` (the commit
+        journal) also settles a row that was released as stale or abandoned meanwhile."""
         if not _is_int(delivered_images) or delivered_images < 0:
             raise ValueError(f"delivered_images must be a non-negative integer, not {delivered_images!r}")
         _check_tokens(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
@@ -827,7 +919,7 @@ class QuotaStore:
             raise ValueError(f"cost_usd must be a non-negative number or None, not {cost_usd!r}")
         now = self._clock().timestamp()
         params = (delivered_images, input_tokens, output_tokens, total_tokens, cost_usd, now, reservation_id)
-        return bool(await self._fetchall(_COMMIT_SQL, params))
+        return bool(await self._fetchall(_LATE_COMMIT_SQL if late else _COMMIT_SQL, params))
 
     async def refund(
         self,
@@ -853,7 +945,9 @@ class QuotaStore:
         """Record a sign of life for open reservations whose edits are still alive."""
         ids = sorted(set(reservation_ids))
         if ids:
-            await self._fetchall(_TOUCH_SQL, {"now": self._clock().timestamp(), "ids": json.dumps(ids)})
+            await self._fetchall(
+                self._sql.touch, {"now": self._clock().timestamp(), "ids": json.dumps(ids) if self.dialect == "sqlite" else ids}
+            )
 
     async def edit_requester(self, edit_id: int) -> int | None:
         """The member an edit (a ledger row) was made for, or None if there is no such row."""
@@ -872,13 +966,26 @@ class QuotaStore:
         return len(rows)
 
     async def release_abandoned(self, current_owner: str | None = None) -> int:
-        """Refund every open reservation made by another process. Returns how many.
+        """Refund every open reservation made by a process that is gone. Returns how many.
 
-        Only safe while this process holds the exclusive lock on the database,
-        which proves that no other instance is still working on them.
+        SQLite: every other owner's, which is only safe while this process holds the
+        exclusive lock on the database (bot/ops/instance_lock.py): it proves that no
+        other instance is still working on them. PostgreSQL, shared by several
+        processes: only the rows of owners whose liveness lock nobody holds any more
+        (bot/store/postgres.py); a running process's reservations are never touched.
         """
-        params = {"reason": ABANDONED_REASON, "now": self._clock().timestamp(), "owner": current_owner or self.owner}
-        return len(await self._fetchall(_RELEASE_ABANDONED_SQL, params))
+        owner = current_owner or self.owner
+        params: dict[str, Any] = {"reason": ABANDONED_REASON, "now": self._clock().timestamp(), "owner": owner}
+        if self.dialect == "sqlite":
+            return len(await self._fetchall(_RELEASE_ABANDONED_SQL, params))
+        from bot.store.postgres import dead_owners
+
+        owners = [r[0] for r in await self._fetchall(pg.OPEN_OWNERS_SQL, {"owner": owner})]
+        dead = await dead_owners(self._db, owners) if owners else []  # type: ignore[arg-type]
+        if not dead:
+            return 0
+        params["owners"] = dead
+        return len(await self._fetchall(pg.RELEASE_OWNERS_SQL, params))
 
     async def reset_user(self, guild_id: int | None, user_id: int, role_ids: Iterable[int] = ()) -> int:
         """Clear the member's usage in the current period of their effective rule.
@@ -903,7 +1010,7 @@ class QuotaStore:
         self, guild: int, user_id: int, rules: RuleSet, effective: EffectiveLimit, now: Instant
     ) -> tuple[MemberUsage | None, int]:
         """Usage under `effective`, or None if the rules changed since they were read."""
-        row = await self._fetchone(_USAGE_SQL, self._window(guild, user_id, rules, effective, now))
+        row = await self._fetchone(self._sql.usage, self._window(guild, user_id, rules, effective, now))
         if row[0] != rules.version:
             return None, 0
         used = row[1]
@@ -941,7 +1048,7 @@ class QuotaStore:
     async def global_usage(self) -> GlobalUsage:
         """Images reserved or delivered today (UTC) across all servers."""
         now = Instant.read(self._clock)
-        row = await self._fetchone("SELECT images FROM ledger_days WHERE day = ? AND scope = -1", (now.day,))
+        row = await self._fetchone(self._sql.global_usage, {"day": now.day})
         used = row[0] if row else 0
         budget = self.global_daily_limit
         return GlobalUsage(
@@ -971,8 +1078,8 @@ class QuotaStore:
         _check_period(period)
         start, end = period_bounds(period, at if at is not None else self._clock())
         params = {"guild": guild, "start": start.timestamp(), "end": end.timestamp(), "top": max(0, top)}
-        rows = await self._fetchall(_REPORT_ROWS_SQL, params)
-        totals = await self._fetchone(_REPORT_TOTALS_SQL, params)
+        rows = await self._fetchall(self._sql.report_rows, params)
+        totals = await self._fetchone(self._sql.report_totals, params)
         return ServerReport(
             guild_id=guild,
             period=period,

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import aiosqlite
 
 from bot.images.formats import ImageBytes, extension_for, sniff_format
+from bot.store.backend import Database, as_database
 from bot.store.periods import Clock, utc_now
 
 log = logging.getLogger("retouch.results")
@@ -74,14 +75,14 @@ class StoredResult:
 class ResultStore:
     def __init__(
         self,
-        conn: aiosqlite.Connection,
+        conn: aiosqlite.Connection | Database,
         root: Path,
         *,
         retention: timedelta,
         max_bytes: int,
         clock: Clock = utc_now,
     ) -> None:
-        self._conn = conn
+        self._db = as_database(conn)
         self.root = root
         self.retention = retention
         self.max_bytes = max_bytes
@@ -110,9 +111,13 @@ class ResultStore:
 
     async def _insert(self, result: ResultFiles, inputs: int, has_mask: bool, size: int) -> None:
         now = self._clock().timestamp()
-        await self._conn.execute_fetchall(
-            "INSERT OR REPLACE INTO edit_results (id, guild_id, channel_id, requester_id, prompt, options, inputs, "
-            "has_mask, results, bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        await self._db.fetchall(
+            "INSERT INTO edit_results (id, guild_id, channel_id, requester_id, prompt, options, inputs, "
+            "has_mask, results, bytes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (id) DO UPDATE SET guild_id = excluded.guild_id, channel_id = excluded.channel_id, "
+            "requester_id = excluded.requester_id, prompt = excluded.prompt, options = excluded.options, "
+            "inputs = excluded.inputs, has_mask = excluded.has_mask, results = excluded.results, "
+            "message_ids = '[]', bytes = excluded.bytes, created_at = excluded.created_at, expires_at = excluded.expires_at",
             (
                 result.edit_id,
                 result.guild_id or 0,
@@ -121,7 +126,7 @@ class ResultStore:
                 result.prompt,
                 json.dumps(result.options),
                 inputs,
-                has_mask,
+                int(has_mask),
                 json.dumps([name for name, _ in result.results]),
                 size,
                 now,
@@ -153,13 +158,13 @@ class ResultStore:
         return names, mask_name, size
 
     async def set_messages(self, edit_id: int, message_ids: Sequence[int]) -> None:
-        await self._conn.execute_fetchall(
+        await self._db.fetchall(
             "UPDATE edit_results SET message_ids = ? WHERE id = ?", (json.dumps(list(message_ids)), edit_id)
         )
 
     async def get(self, edit_id: int) -> StoredResult | None:
         """The result, or None when it expired, was deleted, or its files are gone."""
-        rows = await self._conn.execute_fetchall(
+        rows = await self._db.fetchall(
             "SELECT guild_id, channel_id, requester_id, prompt, options, inputs, has_mask, results, message_ids, "
             "created_at, expires_at FROM edit_results WHERE id = ?",
             (edit_id,),
@@ -193,7 +198,7 @@ class ResultStore:
         return stored
 
     async def delete(self, edit_id: int) -> None:
-        await self._conn.execute_fetchall("DELETE FROM edit_results WHERE id = ?", (edit_id,))
+        await self._db.fetchall("DELETE FROM edit_results WHERE id = ?", (edit_id,))
         await asyncio.to_thread(shutil.rmtree, self.folder(edit_id), True)
 
     async def cleanup(self) -> int:
@@ -201,11 +206,11 @@ class ResultStore:
         folders no row points at. Returns how many results were removed."""
         async with self._lock:
             now = self._clock().timestamp()
-            expired = await self._conn.execute_fetchall(
+            expired = await self._db.fetchall(
                 "DELETE FROM edit_results WHERE expires_at <= ? RETURNING id", (now,)
             )
             removed = [r[0] for r in expired]
-            rows = await self._conn.execute_fetchall("SELECT id, bytes FROM edit_results ORDER BY created_at DESC, id DESC")
+            rows = await self._db.fetchall("SELECT id, bytes FROM edit_results ORDER BY created_at DESC, id DESC")
             total = 0
             over: list[int] = []
             for edit_id, size in rows:
@@ -213,9 +218,12 @@ class ResultStore:
                 if total > self.max_bytes:
                     over.append(edit_id)
             if over:
-                await self._conn.execute_fetchall(
-                    "DELETE FROM edit_results WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(over),)
-                )
+                if self._db.dialect == "sqlite":
+                    await self._db.fetchall(
+                        "DELETE FROM edit_results WHERE id IN (SELECT value FROM json_each(?))", (json.dumps(over),)
+                    )
+                else:
+                    await self._db.fetchall("DELETE FROM edit_results WHERE id = ANY(?::bigint[])", (over,))
                 removed += over
             kept = ({r[0] for r in rows} - set(over)) | self._saving
             await asyncio.to_thread(self._remove_folders, removed, kept)
@@ -233,7 +241,7 @@ class ResultStore:
 
     async def usage(self) -> tuple[int, int]:
         """(results kept, bytes on disk)."""
-        rows = await self._conn.execute_fetchall("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM edit_results")
+        rows = await self._db.fetchall("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM edit_results")
         return rows[0][0], rows[0][1]
 
 

@@ -2,8 +2,11 @@
 the number of images members may ask for, blocked words.
 
 Every change is one SQL statement (atomic on its own, like the quota store's writes).
-Settings are read on every edit, so each server's are cached in memory; this process is
-the only writer (the instance lock), and every write here refreshes the cache.
+Settings are read on every edit, so each server's are cached in memory; every write here
+refreshes the cache. With SQLite this process is the only writer (the instance lock).
+With PostgreSQL several processes share the database, each running some of Discord's
+shards: a server's /settings commands reach the process running its shard, which is the
+one whose cache they refresh.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.store.backend import Database, as_database
 from bot.store.periods import Clock, utc_now
 
 MAX_IMAGES_PER_EDIT = 10
@@ -43,6 +47,13 @@ UNION ALL
 SELECT 'word', match_key, word, NULL FROM (SELECT match_key, word FROM blocked_words WHERE guild_id = :guild ORDER BY word)
 """
 
+# PostgreSQL: one type per column of a UNION.
+_READ_SQL_POSTGRES = """
+SELECT 'settings', log_channel_id::text, allowed_models, max_images FROM server_settings WHERE guild_id = :guild
+UNION ALL
+SELECT 'word', match_key, word, NULL FROM (SELECT match_key, word FROM blocked_words WHERE guild_id = :guild ORDER BY word) AS w
+"""
+
 _UPSERT = """
 INSERT INTO server_settings (guild_id, {column}, updated_at) VALUES (:guild, :value, :now)
 ON CONFLICT (guild_id) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at
@@ -63,6 +74,28 @@ ON CONFLICT (guild_id, match_key) DO NOTHING
 RETURNING match_key, word
 """
 
+# PostgreSQL: READ COMMITTED would let two statements count the same old list, so the
+# insert runs after a per-server advisory lock, in one transaction (fetch_locked).
+_ADD_WORDS_LOCK_POSTGRES = "SELECT pg_advisory_xact_lock(hashtextextended('retouch-blocked-words:' || :guild::bigint, 0))"
+_ADD_WORDS_SQL_POSTGRES = f"""
+INSERT INTO blocked_words (guild_id, match_key, word, added_by, added_at)
+SELECT :guild::bigint, value ->> 0, value ->> 1, :by::bigint, :now::float8
+  FROM json_array_elements(:words::json) AS value
+ WHERE (SELECT COUNT(*) FROM blocked_words WHERE guild_id = :guild::bigint)
+       + (SELECT COUNT(*) FROM json_array_elements(:words::json) AS adding
+           WHERE NOT EXISTS (SELECT 1 FROM blocked_words AS b
+                              WHERE b.guild_id = :guild::bigint AND b.match_key = adding ->> 0))
+       <= {MAX_BLOCKED_WORDS}
+ON CONFLICT (guild_id, match_key) DO NOTHING
+RETURNING match_key, word
+"""
+
+_REMOVE_WORDS_SQL_POSTGRES = """
+DELETE FROM blocked_words
+ WHERE guild_id = :guild AND match_key = ANY(:keys::text[])
+RETURNING match_key, word
+"""
+
 _REMOVE_WORDS_SQL = """
 DELETE FROM blocked_words
  WHERE guild_id = :guild AND match_key IN (SELECT value FROM json_each(:keys))
@@ -78,13 +111,14 @@ class TooManyBlockedWords(Exception):
 
 
 class ServerSettingsStore:
-    def __init__(self, conn: aiosqlite.Connection, *, clock: Clock = utc_now) -> None:
-        self._conn = conn
+    def __init__(self, conn: aiosqlite.Connection | Database, *, clock: Clock = utc_now) -> None:
+        self._db = as_database(conn)
+        self._postgres = self._db.dialect == "postgresql"
         self._clock = clock
         self._cache: dict[int, ServerSettings] = {}
 
     async def _fetchall(self, sql: str, params: dict[str, Any]) -> list[Any]:
-        return list(await self._conn.execute_fetchall(sql, params))
+        return list(await self._db.fetchall(sql, params))
 
     async def get(self, guild_id: int) -> ServerSettings:
         cached = self._cache.get(guild_id)
@@ -93,14 +127,14 @@ class ServerSettingsStore:
         return await self._load(guild_id)
 
     async def _load(self, guild_id: int) -> ServerSettings:
-        rows = await self._fetchall(_READ_SQL, {"guild": guild_id})
+        rows = await self._fetchall(_READ_SQL_POSTGRES if self._postgres else _READ_SQL, {"guild": guild_id})
         settings = ServerSettings(guild_id)
         words = tuple(BlockedWord(r[1], r[2]) for r in rows if r[0] == "word")
         for kind, channel, models, max_images in rows:
             if kind == "settings":
                 settings = ServerSettings(
                     guild_id,
-                    log_channel_id=channel,
+                    log_channel_id=None if channel is None else int(channel),
                     allowed_models=tuple(json.loads(models)) if models else (),
                     max_images=max_images,
                 )
@@ -146,7 +180,10 @@ class ServerSettingsStore:
         payload = json.dumps([[w.key, w.word] for w in unique.values()], ensure_ascii=False)
         params = {"guild": guild_id, "words": payload, "by": added_by, "now": self._clock().timestamp()}
         try:
-            rows = await self._fetchall(_ADD_WORDS_SQL, params)
+            if self._postgres:
+                rows = list(await self._db.fetch_locked(_ADD_WORDS_LOCK_POSTGRES, {"guild": guild_id}, _ADD_WORDS_SQL_POSTGRES, params))  # type: ignore[attr-defined]
+            else:
+                rows = await self._fetchall(_ADD_WORDS_SQL, params)
         finally:
             self._cache.pop(guild_id, None)
         if not rows:
@@ -157,9 +194,12 @@ class ServerSettingsStore:
         return [BlockedWord(r[0], r[1]) for r in rows]
 
     async def remove_blocked_words(self, guild_id: int, keys: Iterable[str]) -> list[BlockedWord]:
-        params = {"guild": guild_id, "keys": json.dumps(sorted(set(keys)), ensure_ascii=False)}
+        unique = sorted(set(keys))
         try:
-            rows = await self._fetchall(_REMOVE_WORDS_SQL, params)
+            if self._postgres:
+                rows = await self._fetchall(_REMOVE_WORDS_SQL_POSTGRES, {"guild": guild_id, "keys": unique})
+            else:
+                rows = await self._fetchall(_REMOVE_WORDS_SQL, {"guild": guild_id, "keys": json.dumps(unique, ensure_ascii=False)})
         finally:
             self._cache.pop(guild_id, None)
         return [BlockedWord(r[0], r[1]) for r in rows]

@@ -66,9 +66,9 @@ async def test_reroll_after_a_restart_by_another_member_is_their_edit(fake_disco
         first, second = image_api.edits
         assert second.fields["prompt"] == ["make it night"] and second.fields["n"] == ["2"]
         assert [p.data for p in second.files] == [p.data for p in first.files], "the same inputs, byte for byte"
-        await eventually(lambda: ledger_rows(bot.settings.database_path)[-1][2] == "committed")
-        rows = ledger_rows(bot.settings.database_path)
-        assert [(r[1], r[2], r[4]) for r in rows] == [(alice.id, "committed", 2), (bob.id, "committed", 2)]
+        # The commit follows the delivery: wait for it rather than race it.
+        expected = [(alice.id, "committed", 2), (bob.id, "committed", 2)]
+        await eventually(lambda: [(r[1], r[2], r[4]) for r in ledger_rows(bot.settings.database_path)] == expected)
         assert (await bot.store.usage_for(fake_discord.guild.id, bob.id, [])).used == 2
         assert "Requested by Bob" in again.text
 

@@ -45,7 +45,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from tests.fakes.discord_server import FakeDiscord, FakeUser, InteractionRecord, SentMessage
+    from tests.fakes.discord_server import (
+        FakeDiscord,
+        FakeUser,
+        InteractionRecord,
+        SentMessage,
+    )
     from tests.fakes.image_api import FakeImageAPI
 
 

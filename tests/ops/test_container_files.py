@@ -100,9 +100,32 @@ def test_compose_contract():
         "      driver: json-file\n",
         '        max-size: "10m"\n',
         "\nvolumes:\n  retouch-data:\n",
+        "\n  retouch-postgres:\n",
     ):
         assert needle in COMPOSE, needle
     assert "\t" not in COMPOSE
+
+
+def test_compose_postgres_profile():
+    """An optional PostgreSQL service: only with `--profile postgres`, its data on a volume,
+    a health check, a password that must come from .env, and no port on the host."""
+    service = COMPOSE.split("\n  postgres:\n", 1)[1].split("\nvolumes:\n", 1)[0]
+    for needle in (
+        '    profiles: ["postgres"]\n',
+        "    image: postgres:",
+        "      - retouch-postgres:/var/lib/postgresql/data\n",
+        "    healthcheck:\n",
+        "pg_isready -U retouch -d retouch",
+        "      POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-}\n",
+        "    restart: unless-stopped\n",
+    ):
+        assert needle in service, needle
+    assert "ports:" not in service
+    assert ":?" not in COMPOSE, "compose checks such variables for every profile: the SQLite setup would need it too"
+    retouch = COMPOSE.split("\n  retouch:\n", 1)[1].split("\n  postgres:\n", 1)[0]
+    assert "profiles:" not in retouch, "the bot runs with or without the profile"
+    assert "DATABASE_URL=postgresql://retouch:<the same password>@postgres:5432/retouch" in COMPOSE
+    assert "postgres:5432/retouch" in ENV_EXAMPLE
 
 
 def test_dockerignore_keeps_secrets_and_data_out():

@@ -1,4 +1,4 @@
-"""A process killed between reserve and commit leaves nothing stuck."""
+"""A process killed between reserve and commit leaves nothing stuck (both backends)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.database import migrate, open_database
 from bot.store.quota import QuotaStore, Reservation
-from tests.store.conftest import GUILD, USER, ManualClock, ledger_rows
+from tests.store.conftest import GUILD, USER, ManualClock, Target, ledger_rows
 
 HELPER = Path(__file__).with_name("crash_helper.py")
 IMAGE_API_TIMEOUT = 600
 
 
-async def crash_mid_request(db_path: Path, clock: ManualClock) -> int:
-    """Run the helper until it holds an open reservation, then SIGKILL it."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
+async def crash_mid_request(target: Target, clock: ManualClock, while_alive=None) -> int:  # type: ignore[no-untyped-def]
+    """Run the helper until it holds an open reservation (then await `while_alive()`, if
+    given, while it still runs), then SIGKILL it."""
+    target.path.parent.mkdir(parents=True, exist_ok=True)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, str(HELPER), str(db_path), "boot-crashed", str(clock().timestamp()),
+        sys.executable, str(HELPER), target.url or str(target.path), "boot-crashed", str(clock().timestamp()),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     try:
         line = await asyncio.wait_for(process.stdout.readline(), timeout=30)  # type: ignore[union-attr]
         assert line.startswith(b"READY"), (line, await process.stderr.read())  # type: ignore[union-attr]
+        if while_alive is not None:
+            await while_alive()
     finally:
         process.send_signal(signal.SIGKILL)
         await process.wait()
@@ -34,22 +36,26 @@ async def crash_mid_request(db_path: Path, clock: ManualClock) -> int:
     return int(line.split()[1])
 
 
-async def open_store(db_path: Path, clock: ManualClock) -> tuple[QuotaStore, object]:
-    conn = await open_database(db_path)
-    await migrate(conn)
+async def open_store(target: Target, clock: ManualClock) -> tuple[QuotaStore, object]:
+    conn = await target.connect()
+    if not target.postgres:
+        from bot.store.database import migrate
+
+        await migrate(conn.conn)  # type: ignore[attr-defined]
     return QuotaStore(conn, owner="boot-restarted", default_limit=10, default_period="day", clock=clock), conn
 
 
-async def test_restart_refunds_the_dead_process_reservation(db_path: Path, clock: ManualClock) -> None:
-    open_id = await crash_mid_request(db_path, clock)
-    store, conn = await open_store(db_path, clock)
+async def test_restart_refunds_the_dead_process_reservation(target: Target, clock: ManualClock) -> None:
+    open_id = await crash_mid_request(target, clock)
+    store, conn = await open_store(target, clock)
     try:
         before = await store.usage_for(GUILD, USER)
         assert (before.used, before.reserved_in_flight) == (5, 3)  # the crash left 3 images held
         mine = await store.reserve(GUILD, USER, [], 1, model="m")  # the new process's own request
         assert isinstance(mine, Reservation)
 
-        # Holding the instance lock, the new process refunds the old owner's rows only.
+        # SQLite: holding the instance lock, the new process refunds the old owner's rows
+        # only. PostgreSQL: the old owner's liveness lock died with it.
         assert await store.release_abandoned() == 1
         assert await store.release_abandoned() == 0
         after = await store.usage_for(GUILD, USER)
@@ -58,13 +64,13 @@ async def test_restart_refunds_the_dead_process_reservation(db_path: Path, clock
         assert await store.commit(mine, 1)
     finally:
         await conn.close()  # type: ignore[attr-defined]
-    row = ledger_rows(db_path, "id = ?", (open_id,))[0]
+    row = ledger_rows(target, "id = ?", (open_id,))[0]
     assert (row["status"], row["refund_reason"], row["owner"]) == ("refunded", "abandoned", "boot-crashed")
 
 
-async def test_stale_reservations_are_released_after_the_timeout(db_path: Path, clock: ManualClock) -> None:
-    open_id = await crash_mid_request(db_path, clock)
-    store, conn = await open_store(db_path, clock)
+async def test_stale_reservations_are_released_after_the_timeout(target: Target, clock: ManualClock) -> None:
+    open_id = await crash_mid_request(target, clock)
+    store, conn = await open_store(target, clock)
     try:
         ttl = IMAGE_API_TIMEOUT + 60
         clock.advance(seconds=ttl - 1)
@@ -78,7 +84,7 @@ async def test_stale_reservations_are_released_after_the_timeout(db_path: Path, 
         assert isinstance(await store.reserve(GUILD, USER, [], 8, model="m"), Reservation)
     finally:
         await conn.close()  # type: ignore[attr-defined]
-    row = ledger_rows(db_path, "id = ?", (open_id,))[0]
+    row = ledger_rows(target, "id = ?", (open_id,))[0]
     assert (row["status"], row["refund_reason"]) == ("refunded", "stale")
 
 
@@ -95,3 +101,23 @@ async def test_release_finds_open_rows_of_any_age(store: QuotaStore, clock: Manu
     clock.set(real_now)
     assert isinstance(leftover, Reservation)
     assert await store.release_stale(IMAGE_API_TIMEOUT + 60) == (1 if days_ago else 0)
+
+
+@pytest.mark.postgres_only(reason="SQLite has no second live process: the instance lock refuses it (tests/e2e/test_process.py)")
+async def test_a_running_process_reservations_are_never_released_as_abandoned(
+    target: Target, clock: ManualClock
+) -> None:
+    """PostgreSQL is shared by several processes: a new one releases only the rows of
+    processes that are gone."""
+    store, conn = await open_store(target, clock)
+    try:
+        async def meanwhile() -> None:
+            assert await store.release_abandoned() == 0  # the helper is alive: its lock is held
+            processes = target.rows("SELECT owner, pid FROM processes")
+            assert [p["owner"] for p in processes] == ["boot-crashed"]
+
+        open_id = await crash_mid_request(target, clock, while_alive=meanwhile)
+        assert await store.release_abandoned() == 1  # killed: PostgreSQL dropped its lock
+        assert ledger_rows(target, "id = ?", (open_id,))[0]["refund_reason"] == "abandoned"
+    finally:
+        await conn.close()  # type: ignore[attr-defined]

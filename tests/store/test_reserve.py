@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import aiosqlite
 import pytest
 
-from bot.store.database import open_database
+from bot.store.backend import Database
 from bot.store.quota import QuotaExceeded, QuotaStore, Reservation, Rule
 from tests.store.conftest import (
     GUILD,
@@ -16,6 +14,7 @@ from tests.store.conftest import (
     USER,
     ManualClock,
     StoreFactory,
+    Target,
     ledger_rows,
 )
 
@@ -24,13 +23,13 @@ def reserved(results: list[Reservation | QuotaExceeded]) -> list[Reservation]:
     return [r for r in results if isinstance(r, Reservation)]
 
 
-async def test_200_concurrent_reservations_spend_exactly_the_limit(store: QuotaStore, db_path: Path) -> None:
+async def test_200_concurrent_reservations_spend_exactly_the_limit(store: QuotaStore, target: Target) -> None:
     results = await asyncio.gather(*(store.reserve(GUILD, USER, [], 1, model="m") for _ in range(200)))
     assert len(reserved(results)) == 10
     refusals = [r for r in results if isinstance(r, QuotaExceeded)]
     assert len(refusals) == 190
     assert all(r.remaining == 0 and r.limit == 10 for r in refusals)
-    assert len(ledger_rows(db_path)) == 10
+    assert len(ledger_rows(target)) == 10
     assert (await store.usage_for(GUILD, USER)).used == 10
 
 
@@ -44,11 +43,11 @@ async def test_concurrent_multi_image_reservations_never_pass_the_limit(store: Q
 
 
 async def test_concurrent_reservations_from_two_connections(
-    make_store: StoreFactory, db_path: Path, clock: ManualClock
+    make_store: StoreFactory, target: Target, clock: ManualClock
 ) -> None:
-    # Two connections (each with its own thread) on one file, as two processes
-    # would be: the single-statement check-and-insert still cannot overspend.
-    other: aiosqlite.Connection = await open_database(db_path)
+    # Two connections (SQLite: each with its own thread, on one file; PostgreSQL: two
+    # pools), as two processes would be: the check-and-insert still cannot overspend.
+    other = await target.connect()
     try:
         first = make_store()
         second = make_store(conn=other, owner="boot-other")
@@ -57,7 +56,7 @@ async def test_concurrent_reservations_from_two_connections(
     finally:
         await other.close()
     assert len(reserved(results)) == 5
-    assert sum(r["images_reserved"] for r in ledger_rows(db_path)) == 10
+    assert sum(r["images_reserved"] for r in ledger_rows(target)) == 10
 
 
 async def test_members_and_guilds_have_separate_quotas(store: QuotaStore) -> None:
@@ -66,21 +65,21 @@ async def test_members_and_guilds_have_separate_quotas(store: QuotaStore) -> Non
     assert isinstance(await store.reserve(GUILD, USER, [], 1, model="m"), QuotaExceeded)
 
 
-async def test_direct_messages_are_stored_as_guild_zero(store: QuotaStore, db_path: Path) -> None:
+async def test_direct_messages_are_stored_as_guild_zero(store: QuotaStore, target: Target) -> None:
     reservation = await store.reserve(None, USER, [], 2, model="m")
     assert isinstance(reservation, Reservation) and reservation.guild_id == 0
-    assert ledger_rows(db_path)[0]["guild_id"] == 0
+    assert ledger_rows(target)[0]["guild_id"] == 0
     assert (await store.usage_for(None, USER)).used == 2
     assert (await store.usage_for(0, USER)).used == 2
 
 
-async def test_request_larger_than_the_whole_limit_is_refused(store: QuotaStore, db_path: Path) -> None:
+async def test_request_larger_than_the_whole_limit_is_refused(store: QuotaStore, target: Target) -> None:
     refusal = await store.reserve(GUILD, USER, [], 11, model="m")
     assert isinstance(refusal, QuotaExceeded)
     assert (refusal.limit, refusal.used, refusal.remaining, refusal.images_requested) == (10, 0, 10, 11)
     assert refusal.rule is Rule.BOT and refusal.rule_text == "bot default"
     assert not refusal.blocked_by_in_flight
-    assert ledger_rows(db_path) == []
+    assert ledger_rows(target) == []
 
 
 async def test_reservation_describes_the_rule_and_reset(store: QuotaStore, clock: ManualClock) -> None:
@@ -104,20 +103,20 @@ async def test_refusal_explains_used_remaining_and_reset(store: QuotaStore) -> N
     assert refusal.blocked_by_in_flight
 
 
-async def test_refund_restores_quota(store: QuotaStore, db_path: Path) -> None:
+async def test_refund_restores_quota(store: QuotaStore, target: Target) -> None:
     reservation = await store.reserve(GUILD, USER, [], 10, model="m")
     assert isinstance(reservation, Reservation)
     assert isinstance(await store.reserve(GUILD, USER, [], 1, model="m"), QuotaExceeded)
     assert await store.refund(reservation, "provider error") is True
     usage = await store.usage_for(GUILD, USER)
     assert (usage.used, usage.remaining, usage.reserved_in_flight) == (0, 10, 0)
-    row = ledger_rows(db_path)[0]
+    row = ledger_rows(target)[0]
     assert (row["status"], row["refund_reason"], row["images_delivered"]) == ("refunded", "provider error", 0)
     assert row["settled_at"] is not None
     assert isinstance(await store.reserve(GUILD, USER, [], 10, model="m"), Reservation)
 
 
-async def test_commit_with_fewer_images_gives_back_the_difference(store: QuotaStore, db_path: Path) -> None:
+async def test_commit_with_fewer_images_gives_back_the_difference(store: QuotaStore, target: Target) -> None:
     reservation = await store.reserve(GUILD, USER, [], 4, model="m")
     assert isinstance(reservation, Reservation)
     assert await store.commit(
@@ -127,7 +126,7 @@ async def test_commit_with_fewer_images_gives_back_the_difference(store: QuotaSt
     assert (usage.used, usage.remaining, usage.images, usage.reserved_in_flight) == (1, 9, 1, 0)
     assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (100, 4000, 4100)
     assert usage.cost_usd == pytest.approx(0.12)
-    row = ledger_rows(db_path)[0]
+    row = ledger_rows(target)[0]
     assert (row["status"], row["images_reserved"], row["images_delivered"]) == ("committed", 4, 1)
     assert row["owner"] == "boot-test" and row["model"] == "m"
 
@@ -176,25 +175,25 @@ async def test_reserve_refuses_impossible_image_counts(store: QuotaStore, images
         await store.reserve(GUILD, USER, [], images, model="m")  # type: ignore[arg-type]
 
 
-async def test_unknown_token_counts_are_stored_as_unknown(store: QuotaStore, db_path: Path) -> None:
+async def test_unknown_token_counts_are_stored_as_unknown(store: QuotaStore, target: Target) -> None:
     reservation = await store.reserve(GUILD, USER, [], 1, model="m")
     assert isinstance(reservation, Reservation)
     assert await store.commit(reservation, 1)
-    row = ledger_rows(db_path)[0]
+    row = ledger_rows(target)[0]
     assert (row["input_tokens"], row["total_tokens"], row["cost_usd"]) == (None, None, None)
     usage = await store.usage_for(GUILD, USER)
     assert (usage.total_tokens, usage.cost_usd) == (0, 0.0)
 
 
-async def test_prompts_are_kept_only_when_enabled(make_store: StoreFactory, db_path: Path) -> None:
+async def test_prompts_are_kept_only_when_enabled(make_store: StoreFactory, target: Target) -> None:
     private = make_store()
     await private.reserve(GUILD, USER, [], 1, model="m", prompt="a secret prompt")
     keeping = make_store(store_prompts=True)
     await keeping.reserve(GUILD, USER, [], 1, model="m", prompt="make the sky purple")
-    assert [r["prompt"] for r in ledger_rows(db_path)] == [None, "make the sky purple"]
+    assert [r["prompt"] for r in ledger_rows(target)] == [None, "make the sky purple"]
 
 
-def test_store_settings_are_validated(db: aiosqlite.Connection) -> None:
+def test_store_settings_are_validated(db: Database) -> None:
     with pytest.raises(ValueError, match="period"):
         QuotaStore(db, owner="x", default_limit=10, default_period="year")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="limit"):
@@ -211,3 +210,26 @@ async def test_naive_clock_is_refused(make_store: StoreFactory) -> None:
     store = make_store(clock=lambda: datetime(2026, 3, 10, 12))
     with pytest.raises(ValueError, match="timezone-aware"):
         await store.reserve(GUILD, USER, [], 1, model="m")
+
+
+async def test_a_late_commit_counts_images_whose_reservation_was_released(
+    store: QuotaStore, target: Target, clock: ManualClock
+) -> None:
+    """The commit journal replays commits that could not be written in time; meanwhile the
+    row may have been released as stale or (another process's crash recovery) abandoned.
+    The images reached Discord: they count. A real refund is never turned into a commit."""
+    released = await store.reserve(GUILD, USER, [], 3, model="m")
+    refunded = await store.reserve(GUILD, USER, [], 1, model="m")
+    assert isinstance(released, Reservation) and isinstance(refunded, Reservation)
+    assert await store.refund(refunded, "provider error")
+    clock.advance(seconds=10)
+    assert await store.release_stale(5) == 1
+    assert await store.commit_row(released.id, 2) is False  # an ordinary commit comes too late
+    assert await store.commit_row(released.id, 2, total_tokens=5, cost_usd=0.1, late=True) is True
+    assert await store.commit_row(released.id, 2, late=True) is False  # once
+    assert await store.commit_row(refunded.id, 1, late=True) is False
+    usage = await store.usage_for(GUILD, USER)
+    assert (usage.used, usage.images, usage.reserved_in_flight) == (2, 2, 0)
+    assert (await store.global_usage()).used == 2
+    row = ledger_rows(target, "id = ?", (released.id,))[0]
+    assert (row["status"], row["images_delivered"], row["total_tokens"]) == ("committed", 2, 5)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +14,14 @@ from bot.store.quota import (
     Reservation,
     Rule,
 )
-from tests.store.conftest import GUILD, OTHER_USER, USER, ManualClock, StoreFactory
+from tests.store.conftest import (
+    GUILD,
+    OTHER_USER,
+    USER,
+    ManualClock,
+    StoreFactory,
+    Target,
+)
 
 ROLE_A, ROLE_B, ROLE_C = 1001, 1002, 1003
 
@@ -171,28 +176,24 @@ async def test_unknown_periods_are_refused(store: QuotaStore) -> None:
 
 
 async def test_rules_changed_elsewhere_apply_to_the_next_reservation(
-    store: QuotaStore, db_path: Path
+    store: QuotaStore, target: Target
 ) -> None:
-    # The store caches rules; a change made over another connection (or in the
-    # sqlite3 shell) must still decide the very next reservation.
+    # The store caches rules; a change made over another connection (or in a
+    # sqlite3/psql shell) must still decide the very next reservation.
     assert isinstance(await store.reserve(GUILD, USER, [], 3, model="m"), Reservation)
-    with sqlite3.connect(db_path) as other:
-        other.execute("INSERT INTO user_limits VALUES (?, ?, 3, 'day', 0)", (GUILD, USER))
+    target.execute("INSERT INTO user_limits VALUES (?, ?, 3, 'day', 0)", (GUILD, USER))
     refusal = await store.reserve(GUILD, USER, [], 1, model="m")
     assert isinstance(refusal, QuotaExceeded) and (refusal.limit, refusal.rule) == (3, Rule.USER)
-    with sqlite3.connect(db_path) as other:
-        other.execute("UPDATE user_limits SET quota_limit = -1")
+    target.execute("UPDATE user_limits SET quota_limit = -1")
     assert isinstance(await store.reserve(GUILD, USER, [], 50, model="m"), Reservation)
     assert (await store.usage_for(GUILD, USER)).remaining is None
-    with sqlite3.connect(db_path) as other:
-        other.execute("DELETE FROM user_limits")
+    target.execute("DELETE FROM user_limits")
     assert (await store.usage_for(GUILD, USER)).rule is Rule.BOT
 
 
-async def test_every_rule_change_moves_the_rules_version(store: QuotaStore, db_path: Path) -> None:
+async def test_every_rule_change_moves_the_rules_version(store: QuotaStore, target: Target) -> None:
     def version() -> int:
-        with sqlite3.connect(db_path) as conn:
-            return conn.execute("SELECT version FROM rules_version").fetchone()[0]
+        return target.rows("SELECT version FROM rules_version")[0]["version"]
 
     seen = [version()]
     for change in (

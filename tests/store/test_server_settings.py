@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import aiosqlite
 import pytest
 
-from bot.store.database import open_database
+from bot.store.backend import Database
 from bot.store.server_settings import (
     MAX_BLOCKED_WORDS,
     BlockedWord,
@@ -16,11 +14,11 @@ from bot.store.server_settings import (
     ServerSettingsStore,
     TooManyBlockedWords,
 )
-from tests.store.conftest import GUILD, ManualClock
+from tests.store.conftest import GUILD, ManualClock, Target
 
 
 @pytest.fixture
-def settings(db: aiosqlite.Connection, clock: ManualClock) -> ServerSettingsStore:
+def settings(db: Database, clock: ManualClock) -> ServerSettingsStore:
     return ServerSettingsStore(db, clock=clock)
 
 
@@ -28,13 +26,13 @@ def words(*texts: str) -> list[BlockedWord]:
     return [BlockedWord(t.lower(), t) for t in texts]
 
 
-async def test_defaults_then_every_setting_survives_a_new_connection(settings: ServerSettingsStore, db_path: Path) -> None:
+async def test_defaults_then_every_setting_survives_a_new_connection(settings: ServerSettingsStore, target: Target) -> None:
     assert await settings.get(GUILD) == ServerSettings(GUILD)
     await settings.set_log_channel(GUILD, 42)
     await settings.set_allowed_models(GUILD, ["gpt-image-1", "gpt-image-2", "gpt-image-1"])
     await settings.set_max_images(GUILD, 3)
     assert [w.word for w in await settings.add_blocked_words(GUILD, words("Dragon", "red panda"), added_by=7)] == ["Dragon", "red panda"]
-    conn = await open_database(db_path)
+    conn = await target.connect()
     try:
         fresh = await ServerSettingsStore(conn).get(GUILD)
     finally:

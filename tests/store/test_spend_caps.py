@@ -4,61 +4,69 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
-from bot.store.database import open_database
-from bot.store.quota import CAP_ROWS, QuotaExceeded, QuotaStore, Reservation, SpendCapReached
-from tests.store.conftest import GUILD, OTHER_USER, USER, ManualClock, StoreFactory, ledger_rows
+from bot.store.quota import (
+    CAP_ROWS,
+    QuotaExceeded,
+    QuotaStore,
+    Reservation,
+    SpendCapReached,
+)
+from tests.store.conftest import (
+    GUILD,
+    OTHER_USER,
+    USER,
+    ManualClock,
+    StoreFactory,
+    Target,
+    ledger_rows,
+)
 
 COST = 0.13  # one edit's estimate
 
 
-def spend_micros(path: Path, guild: int | None = None, start: float = 0, end: float = 1e12) -> int:
+def _target(target: Target | Path) -> Target:
+    return target if isinstance(target, Target) else Target("sqlite", target)
+
+
+def spend_micros(target: Target | Path, guild: int | None = None, start: float = 0, end: float = 1e12) -> int:
     """Spend recounted from the ledger rows created in [start, end): the estimate while
     reserved, the bill once settled (the estimate for a delivered edit whose bill is unknown)."""
     where = "created_at >= ? AND created_at < ?" + ("" if guild is None else f" AND guild_id = {guild}")
-    conn = sqlite3.connect(path)
-    try:
-        return conn.execute(
-            f"""
-            SELECT COALESCE(SUM(CAST(ROUND(CASE status WHEN 'reserved' THEN COALESCE(cost_reserved_usd, 0)
-                                         WHEN 'committed' THEN COALESCE(cost_usd, cost_reserved_usd, 0)
-                                         ELSE COALESCE(cost_usd, 0) END * 1000000) AS INTEGER)), 0)
-              FROM ledger WHERE {where}
-            """,
-            (start, end),
-        ).fetchone()[0]
-    finally:
-        conn.close()
+    rows = _target(target).rows(
+        f"""
+        SELECT COALESCE(SUM(CAST(ROUND(CASE status WHEN 'reserved' THEN COALESCE(cost_reserved_usd, 0)
+                                     WHEN 'committed' THEN COALESCE(cost_usd, cost_reserved_usd, 0)
+                                     ELSE COALESCE(cost_usd, 0) END * 1000000) AS INTEGER)), 0) AS spend
+          FROM ledger WHERE {where}
+        """,
+        (start, end),
+    )
+    return int(rows[0]["spend"])
 
 
-def cap_rows(path: Path) -> dict[int, tuple[str, int, int, int]]:
+def cap_rows(target: Target | Path) -> dict[int, tuple[str, int, int, int]]:
     """The money caps' running totals: scope -> (period, first day, day after, spend)."""
-    conn = sqlite3.connect(path)
-    try:
-        rows = conn.execute(
-            "SELECT scope, period, period_start, period_end, spend_micros FROM ledger_days WHERE day = ?", (CAP_ROWS,)
-        ).fetchall()
-        return {r[0]: tuple(r[1:]) for r in rows}
-    finally:
-        conn.close()
+    rows = _target(target).rows(
+        "SELECT scope, period, period_start, period_end, spend_micros FROM ledger_days WHERE day = ?", (CAP_ROWS,)
+    )
+    return {r["scope"]: (r["period"], r["period_start"], r["period_end"], r["spend_micros"]) for r in rows}
 
 
-def recounted(path: Path) -> dict[int, int]:
+def recounted(target: Target | Path) -> dict[int, int]:
     """What each cap row should hold: the spend of the rows created in its period."""
     return {
-        scope: spend_micros(path, None if scope == -1 else scope, start * 86400, end * 86400)
-        for scope, (_, start, end, _) in cap_rows(path).items()
+        scope: spend_micros(target, None if scope == -1 else scope, start * 86400.0, end * 86400.0)
+        for scope, (_, start, end, _) in cap_rows(target).items()
     }
 
 
-def totals(path: Path) -> dict[int, int]:
-    return {scope: row[3] for scope, row in cap_rows(path).items()}
+def totals(target: Target | Path) -> dict[int, int]:
+    return {scope: row[3] for scope, row in cap_rows(target).items()}
 
 
 @pytest.fixture
@@ -67,22 +75,22 @@ def unlimited(make_store: StoreFactory) -> QuotaStore:
     return make_store(default_limit=-1)
 
 
-async def test_concurrent_reservations_never_pass_a_server_budget(unlimited: QuotaStore, db_path: Path) -> None:
+async def test_concurrent_reservations_never_pass_a_server_budget(unlimited: QuotaStore, target: Target) -> None:
     await unlimited.set_budget(GUILD, 10 * COST)
     results = await asyncio.gather(*(unlimited.reserve(GUILD, u, [], 1, model="m", cost_usd=COST) for u in range(200)))
     granted = [r for r in results if isinstance(r, Reservation)]
     refused = [r for r in results if isinstance(r, SpendCapReached)]
     assert len(granted) == 10 and len(refused) == 190
     assert {r.reason_code for r in refused} == {"server_budget"}
-    assert round(sum(r["cost_reserved_usd"] for r in ledger_rows(db_path)), 6) == round(10 * COST, 6)
+    assert round(sum(r["cost_reserved_usd"] for r in ledger_rows(target)), 6) == round(10 * COST, 6)
     refusal = refused[0]
     assert refusal.cap.scope == "server" and refusal.cap.remaining_usd == 0 and refusal.cost_usd == COST
     # Other servers have no budget.
     assert isinstance(await unlimited.reserve(GUILD + 1, USER, [], 1, model="m", cost_usd=COST), Reservation)
 
 
-async def test_two_connections_share_the_bot_wide_cap(make_store: StoreFactory, db_path: Path) -> None:
-    other: aiosqlite.Connection = await open_database(db_path)
+async def test_two_connections_share_the_bot_wide_cap(make_store: StoreFactory, target: Target) -> None:
+    other = await target.connect()
     try:
         first = make_store(default_limit=-1, global_spend_limit_usd=1.0)
         second = make_store(conn=other, owner="boot-other", default_limit=-1, global_spend_limit_usd=1.0)
@@ -92,10 +100,10 @@ async def test_two_connections_share_the_bot_wide_cap(make_store: StoreFactory, 
         await other.close()
     assert len([r for r in results if isinstance(r, Reservation)]) == 4
     assert {r.reason_code for r in results if isinstance(r, SpendCapReached)} == {"global_spend"}
-    assert spend_micros(db_path) == 1_000_000 == totals(db_path)[-1]
+    assert spend_micros(target) == 1_000_000 == totals(target)[-1]
 
 
-async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: QuotaStore, db_path: Path) -> None:
+async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: QuotaStore, target: Target) -> None:
     await unlimited.set_budget(GUILD, 1.0)
     first = await unlimited.reserve(GUILD, USER, [], 2, model="m", cost_usd=0.40)
     second = await unlimited.reserve(GUILD, USER, [], 2, model="m", cost_usd=0.40)
@@ -113,14 +121,14 @@ async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: Quot
     await unlimited.refund(third, "not delivered", total_tokens=50, cost_usd=0.12)
     status = await unlimited.spend_status(GUILD)
     assert status.server.spent_usd == pytest.approx(0.25 + 0.30 + 0.12)
-    assert status.server_spent_micros == spend_micros(db_path, GUILD)
+    assert status.server_spent_micros == spend_micros(target, GUILD)
 
 
-async def test_a_delivered_edit_without_a_bill_keeps_its_estimate(unlimited: QuotaStore, db_path: Path) -> None:
+async def test_a_delivered_edit_without_a_bill_keeps_its_estimate(unlimited: QuotaStore, target: Target) -> None:
     reservation = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.2)
     assert isinstance(reservation, Reservation)
     await unlimited.commit(reservation, 1)  # the provider reported no usage
-    assert (await unlimited.spend_status(GUILD)).server_spent_micros == 200_000 == spend_micros(db_path)
+    assert (await unlimited.spend_status(GUILD)).server_spent_micros == 200_000 == spend_micros(target)
 
 
 async def test_unpriced_requests_are_refused_only_under_a_cap(unlimited: QuotaStore, make_store: StoreFactory) -> None:
@@ -134,9 +142,9 @@ async def test_unpriced_requests_are_refused_only_under_a_cap(unlimited: QuotaSt
     assert isinstance(refusal, SpendCapReached) and refusal.cap.scope == "global"
 
 
-async def test_budget_changes_apply_to_the_very_next_reservation(make_store: StoreFactory, db_path: Path) -> None:
+async def test_budget_changes_apply_to_the_very_next_reservation(make_store: StoreFactory, target: Target) -> None:
     store = make_store(default_limit=-1)
-    other_conn = await open_database(db_path)
+    other_conn = await target.connect()
     try:
         # Another connection (a second process, a shell) changes the budget: the cached
         # rules are caught out by rules_version in the reservation statement.
@@ -182,7 +190,7 @@ async def test_moderator_resets_do_not_give_money_back(unlimited: QuotaStore) ->
 
 
 async def test_cap_totals_match_the_ledger_after_any_mix_of_operations(
-    make_store: StoreFactory, clock: ManualClock, db_path: Path
+    make_store: StoreFactory, clock: ManualClock, target: Target
 ) -> None:
     # Time runs from Friday 6 to Tuesday 10 March, across a week boundary, with a monthly,
     # a weekly and (from half-way) a daily budget, and a weekly bot-wide cap; edits settle
@@ -213,28 +221,28 @@ async def test_cap_totals_match_the_ledger_after_any_mix_of_operations(
             else:
                 await store.refund(row, "test", cost_usd=bill)
         if step % 50 == 49:
-            assert totals(db_path) == recounted(db_path)
+            assert totals(target) == recounted(target)
     await store.release_abandoned("another-boot")
-    assert set(cap_rows(db_path)) == {-1, 0, 1, 2}
-    assert totals(db_path) == recounted(db_path)
+    assert set(cap_rows(target)) == {-1, 0, 1, 2}
+    assert totals(target) == recounted(target)
     # Changing a budget's period sums it again; removing a budget drops its row.
     await store.set_budget(0, 1000, "week")
-    assert cap_rows(db_path)[0][0] == "week" and totals(db_path) == recounted(db_path)
+    assert cap_rows(target)[0][0] == "week" and totals(target) == recounted(target)
     assert await store.clear_budget(1)
-    assert 1 not in cap_rows(db_path)
+    assert 1 not in cap_rows(target)
 
 
 async def test_a_new_budget_counts_what_the_server_spent_earlier_in_its_period(
-    unlimited: QuotaStore, db_path: Path, clock: ManualClock
+    unlimited: QuotaStore, target: Target, clock: ManualClock
 ) -> None:
     clock.set(datetime(2026, 3, 2, 10, tzinfo=UTC))  # a Monday
     for guild in (GUILD, GUILD + 1):
         reservation = await unlimited.reserve(guild, USER, [], 1, model="m", cost_usd=0.25)
         await unlimited.commit(reservation, 1, cost_usd=0.2)
-    assert cap_rows(db_path) == {}, "no cap, no running total to keep"
+    assert cap_rows(target) == {}, "no cap, no running total to keep"
     clock.set(datetime(2026, 3, 4, 10, tzinfo=UTC))
     await unlimited.set_budget(GUILD, 0.5, "week")
-    assert totals(db_path) == {GUILD: 200_000}
+    assert totals(target) == {GUILD: 200_000}
     refusal = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.31)
     assert isinstance(refusal, SpendCapReached) and refusal.cap.spent_usd == pytest.approx(0.2)
     # Reports still show what a server without a budget spent this month.
@@ -243,22 +251,22 @@ async def test_a_new_budget_counts_what_the_server_spent_earlier_in_its_period(
 
 
 async def test_the_bot_wide_cap_is_built_from_the_ledger_when_it_is_turned_on(
-    make_store: StoreFactory, db_path: Path, clock: ManualClock
+    make_store: StoreFactory, target: Target, clock: ManualClock
 ) -> None:
     without = make_store(default_limit=-1)
     reservation = await without.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3)
     await without.commit(reservation, 1, cost_usd=0.25)
-    assert cap_rows(db_path) == {}
+    assert cap_rows(target) == {}
     capped = make_store(default_limit=-1, global_spend_limit_usd=0.5)
     refusal = await capped.reserve(GUILD + 1, USER, [], 1, model="m", cost_usd=0.3)
     assert isinstance(refusal, SpendCapReached) and refusal.cap.spent_usd == pytest.approx(0.25)
-    assert cap_rows(db_path)[-1] == ("month", 20513, 20544, 250_000)  # March 2026
+    assert cap_rows(target)[-1] == ("month", 20513, 20544, 250_000)  # March 2026
     # Turned off again: the row goes, so edits stop paying for it.
     assert isinstance(await make_store(default_limit=-1).reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3), Reservation)
-    assert cap_rows(db_path) == {}
+    assert cap_rows(target) == {}
 
 
-async def test_a_new_period_starts_from_zero(unlimited: QuotaStore, db_path: Path, clock: ManualClock) -> None:
+async def test_a_new_period_starts_from_zero(unlimited: QuotaStore, target: Target, clock: ManualClock) -> None:
     clock.set(datetime(2026, 3, 10, 23, 59, tzinfo=UTC))
     await unlimited.set_budget(GUILD, 0.3, "day")
     open_row = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3)
@@ -268,7 +276,7 @@ async def test_a_new_period_starts_from_zero(unlimited: QuotaStore, db_path: Pat
     assert isinstance(fresh, Reservation), "yesterday's spend does not count today"
     # Yesterday's edit settling today changes nothing in today's total.
     await unlimited.commit(open_row, 1, cost_usd=0.01)
-    assert totals(db_path) == {GUILD: 300_000} == recounted(db_path)
+    assert totals(target) == {GUILD: 300_000} == recounted(target)
 
 
 async def test_invalid_money_values_are_refused(unlimited: QuotaStore) -> None:
@@ -279,7 +287,7 @@ async def test_invalid_money_values_are_refused(unlimited: QuotaStore) -> None:
             await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=bad)  # type: ignore[arg-type]
 
 
-async def test_refusal_for_reads_without_holding_anything(make_store: StoreFactory, db_path: Path) -> None:
+async def test_refusal_for_reads_without_holding_anything(make_store: StoreFactory, target: Target) -> None:
     store = make_store(default_limit=2)
     assert await store.refusal_for(GUILD, USER, [], 2, cost_usd=0.1) is None
     assert isinstance(await store.refusal_for(GUILD, USER, [], 3, cost_usd=0.1), QuotaExceeded)
@@ -287,4 +295,4 @@ async def test_refusal_for_reads_without_holding_anything(make_store: StoreFacto
     refusal = await store.refusal_for(GUILD, USER, [], 1, cost_usd=0.2)
     assert isinstance(refusal, SpendCapReached) and refusal.reason_code == "server_budget"
     assert isinstance(await store.refusal_for(GUILD, USER, [], 1), SpendCapReached)  # unpriced under a cap
-    assert ledger_rows(db_path) == []
+    assert ledger_rows(target) == []

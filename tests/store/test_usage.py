@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -15,6 +14,7 @@ from tests.store.conftest import (
     USER,
     ManualClock,
     StoreFactory,
+    Target,
     ledger_rows,
 )
 
@@ -94,7 +94,7 @@ async def test_usage_totals_tokens_and_cost(store: QuotaStore) -> None:
     assert (usage.limit, usage.rule, usage.rule_text, usage.rule_detail) == (10, Rule.BOT, "bot default", None)
 
 
-async def test_global_daily_budget(make_store: StoreFactory, clock: ManualClock, db_path: Path) -> None:
+async def test_global_daily_budget(make_store: StoreFactory, clock: ManualClock, target: Target) -> None:
     store = make_store(global_daily_limit=5, default_limit=100)
     await spend(store, 3, guild=GUILD)
     open_one = await store.reserve(GUILD + 1, OTHER_USER, [], 2, model="m")
@@ -136,7 +136,7 @@ async def test_without_a_budget_global_usage_is_still_known(store: QuotaStore) -
 
 
 async def test_reset_user_clears_the_current_period_but_keeps_history(
-    store: QuotaStore, clock: ManualClock, db_path: Path
+    store: QuotaStore, clock: ManualClock, target: Target
 ) -> None:
     clock.set(utc(2026, 3, 9, 10))  # Monday
     await spend(store, 4, total_tokens=40)
@@ -152,7 +152,7 @@ async def test_reset_user_clears_the_current_period_but_keeps_history(
     assert (usage.used, usage.remaining, usage.reserved_in_flight) == (0, 12, 0)
     # Deliveries, tokens and the ledger keep the truth.
     assert (usage.images, usage.total_tokens) == (9, 90)
-    assert [r["reset_at"] is not None for r in ledger_rows(db_path, "user_id = ?", (USER,))] == [True, True, True]
+    assert [r["reset_at"] is not None for r in ledger_rows(target, "user_id = ?", (USER,))] == [True, True, True]
     assert (await store.usage_for(GUILD, OTHER_USER)).used == 2
     assert (await store.global_usage()).used == 10  # paid for all the same
 

@@ -1,0 +1,215 @@
+"""Two real `python -m bot` processes, two shards each, over one PostgreSQL database.
+
+One fake Discord asks for 4 shards; the test server lives on shard 2, so its events reach
+process B (SHARD_IDS=2,3), while direct messages (shard 0) reach process A (SHARD_IDS=0,1).
+Both reserve against the same bot-wide daily image limit in the shared database. Then one
+process is killed (SIGKILL) mid-edit: the other keeps running, releases the dead one's
+reservation, and never releases its own live edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_TOKEN
+from tests.e2e.test_process import ROOT, SITECUSTOMIZE, eventually
+from tests.fakes.discord_server import FakeAttachment, FakeDiscord
+from tests.fakes.image_api import FakeImageAPI, Reply, make_image
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+async def fakes():
+    async with FakeDiscord(shard_count=4, guild_shard=2) as discord_fake, FakeImageAPI() as api:
+        yield discord_fake, api
+
+
+async def start_process(
+    folder: Path, discord_fake: FakeDiscord, api: FakeImageAPI, database_url: str, shard_ids: str, **extra: str
+) -> asyncio.subprocess.Process:
+    folder.mkdir(parents=True, exist_ok=True)
+    site = folder / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "QUOTA_", "DATABASE_"))}
+    env.update(
+        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
+        TEST_DISCORD_API=discord_fake.api_base,
+        TEST_DISCORD_GATEWAY=discord_fake.gateway_url,
+        DISCORD_TOKEN=TEST_TOKEN,
+        IMAGE_API_KEY=api.api_key,
+        IMAGE_API_BASE_URL=api.base_url,
+        DATABASE_URL=database_url,
+        DATABASE_PATH=str(folder / "retouch.db"),  # kept results and the commit journal only
+        SHARD_COUNT="4",
+        SHARD_IDS=shard_ids,
+        ALLOW_DMS="true",
+        SHUTDOWN_GRACE_SECONDS="1",
+        **extra,
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=folder, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    wanted = [[int(s), 4] for s in shard_ids.split(",")]
+    try:
+        await eventually(lambda: all(w in discord_fake.identifies for w in wanted) or proc.returncode is not None, 40)
+        assert proc.returncode is None, (await proc.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
+        await eventually(lambda: any(c["name"] == "edit" for c in discord_fake.global_commands), 20)
+        await asyncio.sleep(0.3)  # READY handled on every shard of the process
+    except BaseException:
+        proc.kill()
+        await proc.wait()
+        raise
+    return proc
+
+
+async def stop(proc: asyncio.subprocess.Process) -> str:
+    if proc.returncode is None:
+        proc.send_signal(signal.SIGTERM)
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    return err.decode()
+
+
+async def ledger(url: str) -> list[dict]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT id, guild_id, status, images_reserved, images_delivered, refund_reason, owner FROM ledger ORDER BY id"
+        )
+        return [dict(r) for r in rows]
+    finally:
+        await conn.close()
+
+
+async def test_two_processes_share_the_bot_wide_limit_and_never_overspend(fakes, tmp_path, postgres_url):
+    discord_fake, api = fakes
+    api.set_default(Reply.images(delay=0.3))  # edits overlap: reservations are held concurrently
+    limits = {"GLOBAL_DAILY_IMAGE_LIMIT": "6"}
+    a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0,1", **limits)
+    b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2,3", **limits)
+    try:
+        def edit(name: str, *, dm: bool):  # type: ignore[no-untyped-def]
+            member = discord_fake.member(name)
+            return discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="x", dm=dm)
+
+        # One edit through each process first: both really serve (DMs: A, the server: B).
+        for name, dm in (("dm-first", True), ("guild-first", False)):
+            reply = await (await edit(name, dm=dm)).wait_result()
+            assert reply.files, reply.text
+        owners = {r["owner"] for r in await ledger(postgres_url)}
+        assert len(owners) == 2, "each process committed one edit under its own boot id"
+
+        # Then 12 at once, 6 through each process, for the 4 images left today.
+        records = await asyncio.gather(*(edit(f"m{i}", dm=i % 2 == 0) for i in range(12)))
+        replies = await asyncio.gather(*(r.wait_result(30) for r in records))
+        delivered = [r for r in replies if r.files]
+        refused = [r for r in replies if not r.files]
+        assert len(delivered) == 4 and len(refused) == 8
+        assert all(r.ephemeral and "daily image budget for all servers" in r.text for r in refused), refused[0].text
+
+        rows = await ledger(postgres_url)
+        assert sum(r["images_delivered"] or 0 for r in rows if r["status"] == "committed") == 6
+        assert all(r["status"] == "committed" for r in rows) and len(rows) == 6, rows
+        assert {r["guild_id"] == 0 for r in rows} == {True, False}, "DMs and server edits both counted"
+    finally:
+        err_a, err_b = await stop(a), await stop(b)
+    assert a.returncode == 0 and b.returncode == 0, (err_a[-2000:], err_b[-2000:])
+    assert "Retouch stopped cleanly" in err_a and "Retouch stopped cleanly" in err_b
+
+
+async def test_a_killed_process_reservation_is_released_and_the_survivors_live_edit_is_not(fakes, tmp_path, postgres_url):
+    discord_fake, api = fakes
+    stale = {"STALE_RESERVATION_SECONDS": "2"}  # the keepers sweep every 0.67 s
+    a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0,1", **stale)
+    b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2,3", **stale)
+    try:
+        # B's edit runs three times the stale bound at the provider; A's never returns.
+        api.queue(Reply.images(delay=6.0), Reply.hang())
+        survivor = await discord_fake.invoke(
+            "edit", by=discord_fake.member("bea"), image=FakeAttachment.image(make_image(32, 32)), prompt="slow", n=2
+        )
+        await eventually(lambda: len(api.edits) == 1)
+        await discord_fake.invoke(
+            "edit", by=discord_fake.member("abe"), image=FakeAttachment.image(make_image(32, 32)), prompt="x", n=3, dm=True
+        )
+        await eventually(lambda: len(api.edits) == 2)
+        rows = await ledger(postgres_url)
+        assert [(r["guild_id"] == 0, r["status"], r["images_reserved"]) for r in rows] == [(False, "reserved", 2), (True, "reserved", 3)]
+        a_owner = rows[1]["owner"]
+
+        a.kill()  # no chance to clean up
+        await asyncio.wait_for(a.wait(), 10)
+
+        async def released() -> bool:
+            return (await ledger(postgres_url))[1]["status"] == "refunded"
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await released():
+            assert asyncio.get_running_loop().time() < deadline, "the dead process's reservation was not released"
+            await asyncio.sleep(0.1)
+        rows = await ledger(postgres_url)
+        assert rows[1]["refund_reason"] in ("abandoned", "stale") and rows[1]["owner"] == a_owner
+        assert rows[0]["status"] == "reserved", "the survivor's live edit keeps its reservation"
+
+        # The survivor's edit outlives the stale bound three times over and is delivered.
+        reply = await survivor.wait_result(20)
+        assert reply.files and len(reply.files) == 2
+        rows = await ledger(postgres_url)
+        assert (rows[0]["status"], rows[0]["images_delivered"], rows[0]["refund_reason"]) == ("committed", 2, None)
+
+        # B keeps serving.
+        again = await discord_fake.invoke("edit", by=discord_fake.member("cy"), image=FakeAttachment.image(make_image(32, 32)), prompt="x")
+        assert (await again.wait_result()).files
+    finally:
+        if a.returncode is None:
+            a.kill()
+            await a.wait()
+        err_b = await stop(b)
+    assert b.returncode == 0, err_b[-2000:]
+    assert "bot process that stopped running" in err_b or "no sign of life" in err_b
+
+
+async def test_an_unreachable_postgresql_at_start_is_one_clear_line(fakes, tmp_path):
+    import socket
+
+    discord_fake, api = fakes
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "DATABASE_"))}
+    env.update(
+        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
+        TEST_DISCORD_API=discord_fake.api_base,
+        TEST_DISCORD_GATEWAY=discord_fake.gateway_url,
+        DISCORD_TOKEN=TEST_TOKEN,
+        IMAGE_API_KEY=api.api_key,
+        IMAGE_API_BASE_URL=api.base_url,
+        DATABASE_URL=f"postgresql://retouch:do-not-print-me@127.0.0.1:{port}/retouch",
+        DATABASE_PATH=str(tmp_path / "retouch.db"),
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = err.decode()
+    assert proc.returncode == 1, text[-2000:]
+    lines = text.strip().splitlines()
+    assert "Traceback" not in text and "do-not-print-me" not in text, text[-2000:]
+    assert lines[-1] == (
+        f"retouch: cannot connect to PostgreSQL at postgresql://127.0.0.1:{port}/retouch "
+        f"(ConnectionRefusedError: [Errno 111] Connect call failed ('127.0.0.1', {port})); "
+        "check DATABASE_URL and that the server is running"
+    ), lines[-1]
+    assert not (tmp_path / "retouch.db").exists(), "no SQLite file is made when DATABASE_URL is set"

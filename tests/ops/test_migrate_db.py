@@ -1,0 +1,149 @@
+"""`python -m bot migrate-db --to postgresql://...`: SQLite into an empty PostgreSQL database."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.ops.migrate_db import MigrateError, migrate_to_postgres
+from bot.store import postgres
+from bot.store.database import migrate, open_database
+from bot.store.meta import MetaStore
+from bot.store.quota import QuotaStore, Reservation
+from bot.store.results import ResultFiles, ResultStore
+from bot.store.server_settings import BlockedWord, ServerSettingsStore
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
+GUILD = 111
+
+
+def clock() -> datetime:
+    return NOW
+
+
+async def fill(path: Path) -> None:
+    """A SQLite database with a bit of everything the bot keeps."""
+    conn = await open_database(path)
+    await migrate(conn)
+    try:
+        store = QuotaStore(conn, owner="old", default_limit=10, default_period="day", clock=clock)
+        await store.set_guild_default(GUILD, 5, "week")
+        await store.set_role_limit(GUILD, 42, 20, "month")
+        await store.set_user_limit(GUILD, 7, 0, "day")
+        await store.set_budget(GUILD, 12.5, "month")
+        for user, cost in ((1, 0.25), (2, 0.5), (3, 0.125)):
+            reservation = await store.reserve(GUILD, user, [], 2, model="gpt-image-2", cost_usd=cost)
+            assert isinstance(reservation, Reservation)
+            await store.commit(reservation, 1, input_tokens=10, output_tokens=200, total_tokens=210, cost_usd=cost / 2)
+        refunded = await store.reserve(None, 9, [], 1, model="m")
+        await store.refund(refunded, "provider error", cost_usd=0.01)  # type: ignore[arg-type]
+        await store.reserve(GUILD, 4, [], 3, model="m", cost_usd=0.3)  # left open by the old process
+        settings = ServerSettingsStore(conn, clock=clock)
+        await settings.set_log_channel(GUILD, 555)
+        await settings.set_allowed_models(GUILD, ["gpt-image-2"])
+        await settings.set_max_images(GUILD, 3)
+        await settings.add_blocked_words(GUILD, [BlockedWord("dragon", "Dragon"), BlockedWord("red panda", "red panda")], added_by=8)
+        results = ResultStore(conn, path.parent / "results", retention=timedelta(days=7), max_bytes=10**6, clock=clock)
+        await results.save(ResultFiles(1, GUILD, 66, 1, "a boat", {"model": "gpt-image-2"}, [b"in"], None, [("edit-1.png", b"out")]))
+        await MetaStore(conn).set("user_id_salt", "abc123")
+    finally:
+        await conn.close()
+
+
+async def test_everything_is_copied_verified_and_answers_the_same(tmp_path: Path, empty_postgres_url: str) -> None:
+    source = tmp_path / "data" / "retouch.db"
+    await fill(source)
+    copied = await migrate_to_postgres(source, empty_postgres_url)
+    assert copied.counts == {
+        "meta": 1, "guild_defaults": 1, "user_limits": 1, "role_limits": 1, "server_settings": 1,
+        "blocked_words": 2, "edit_results": 1, "ledger": 5, "guild_budgets": 1,
+    }
+
+    lite = await open_database(source)
+    db = await postgres.connect(empty_postgres_url)
+    try:
+        stores = [QuotaStore(c, owner="new", default_limit=10, default_period="day", clock=clock) for c in (lite, db)]
+        for user in (1, 2, 4, 7):
+            a, b = [await s.usage_for(GUILD, user, [42]) for s in stores]
+            assert a == b
+        assert (await stores[0].spend_status(GUILD)) == (await stores[1].spend_status(GUILD))
+        assert (await stores[0].report(GUILD)) == (await stores[1].report(GUILD))
+        assert (await stores[0].list_rules(GUILD)) == (await stores[1].list_rules(GUILD))
+        assert (await ServerSettingsStore(lite).get(GUILD)) == (await ServerSettingsStore(db).get(GUILD))
+        assert await MetaStore(db).get("user_id_salt") == "abc123"
+        kept = await ResultStore(db, source.parent / "results", retention=timedelta(days=7), max_bytes=10**6, clock=clock).get(1)
+        assert kept is not None and kept.prompt == "a boat" and await kept.result(0) == b"out"
+        # New rows continue after the copied ids; the old process's open row is released
+        # at the first start (its owner holds no liveness lock).
+        fresh = await stores[1].reserve(GUILD, 5, [], 1, model="m", cost_usd=0.01)
+        assert isinstance(fresh, Reservation) and fresh.id == 6
+        assert await stores[1].release_abandoned() == 1
+    finally:
+        await lite.close()
+        await db.close()
+
+
+async def test_a_non_empty_target_is_refused_and_left_alone(tmp_path: Path, empty_postgres_url: str) -> None:
+    source = tmp_path / "retouch.db"
+    await fill(source)
+    await migrate_to_postgres(source, empty_postgres_url)
+    with pytest.raises(MigrateError, match="is not empty .*ledger.* nothing was changed"):
+        await migrate_to_postgres(source, empty_postgres_url)
+    db = await postgres.connect(empty_postgres_url)
+    try:
+        assert (await db.fetchone("SELECT COUNT(*) FROM ledger"))[0] == 5
+    finally:
+        await db.close()
+
+
+def run_cli(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DISCORD_", "IMAGE_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    if database is not None:
+        env["DATABASE_PATH"] = str(database)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "migrate-db", *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+
+
+async def test_the_command_copies_and_says_so_and_fails_in_one_line(tmp_path: Path, empty_postgres_url: str) -> None:
+    source = tmp_path / "data" / "retouch.db"
+    await fill(source)
+    done = run_cli(tmp_path, "--to", empty_postgres_url, database=source)
+    assert done.returncode == 0, done.stderr
+    assert "ledger" in done.stdout and "verified" in done.stdout
+
+    again = run_cli(tmp_path, "--to", empty_postgres_url, database=source)
+    assert again.returncode == 1
+    assert again.stderr.strip().count("\n") == 0 and "is not empty" in again.stderr
+
+    wrong = run_cli(tmp_path, "--to", "mysql://root:hunter22@db/retouch", database=source)
+    assert wrong.returncode == 1 and "must be a PostgreSQL URL" in wrong.stderr and "hunter22" not in wrong.stderr
+    missing = run_cli(tmp_path, "--to", empty_postgres_url, "--from", str(tmp_path / "nope.db"))
+    assert missing.returncode == 1 and "no SQLite database at" in missing.stderr
+    down = run_cli(tmp_path, "--to", "postgresql://retouch:s3cret-pw@127.0.0.1:9/retouch", database=source)
+    assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr
+    assert "cannot connect to PostgreSQL at postgresql://127.0.0.1:9/retouch" in down.stderr and "s3cret-pw" not in down.stderr
+    assert json.dumps(down.stderr)  # one plain line
+
+
+async def test_a_running_bot_on_the_file_is_refused(tmp_path: Path, empty_postgres_url: str) -> None:
+    from bot.ops.instance_lock import InstanceLock
+
+    source = tmp_path / "retouch.db"
+    await fill(source)
+    lock = InstanceLock(source)
+    lock.acquire()  # as the running bot holds it
+    try:
+        with pytest.raises(MigrateError, match="a Retouch bot is running on .*: stop it first"):
+            await migrate_to_postgres(source, empty_postgres_url)
+    finally:
+        lock.release()
+    assert (await migrate_to_postgres(source, empty_postgres_url)).counts["ledger"] == 5
