@@ -158,7 +158,9 @@ async def test_a_killed_process_reservation_is_released_and_the_survivors_live_e
             await asyncio.sleep(0.1)
         rows = await ledger(postgres_url)
         assert rows[1]["refund_reason"] in ("abandoned", "stale") and rows[1]["owner"] == a_owner
-        assert rows[0]["status"] == "reserved", "the survivor's live edit keeps its reservation"
+        # On a loaded machine the release may be seen after the survivor's edit is done: what
+        # matters is that its reservation was never released.
+        assert rows[0]["status"] in ("reserved", "committed"), "the survivor's live edit keeps its reservation"
 
         # The survivor's edit outlives the stale bound three times over and is delivered.
         reply = await survivor.wait_result(20)
