@@ -6,12 +6,14 @@ folder, `pg_ctl start` on a free port of 127.0.0.1, one database, removed at sto
 
 PostgreSQL refuses to run as root: as root the cluster runs as the `postgres` user
 that Debian's package creates (the folder is given to it). The binaries are found in
-/usr/lib/postgresql/*/bin (Debian's layout, newest first), else on PATH.
+/usr/lib/postgresql/*/bin (Debian's layout, newest first), else on PATH, else in the
+`pgserver` wheel the test requirements install (PostgreSQL 16, for machines without it).
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -29,7 +31,16 @@ def find_bin_dir() -> Path | None:
     if found:
         return Path(found[-1]).parent
     initdb = shutil.which("initdb")
-    return Path(initdb).resolve().parent if initdb else None
+    if initdb:
+        return Path(initdb).resolve().parent
+    # The test requirements bring PostgreSQL's binaries in a wheel (pgserver); found without
+    # importing it (its import has side effects we don't need).
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.origin:
+        bundled = Path(spec.origin).parent / "pginstall" / "bin"
+        if (bundled / "initdb").is_file():
+            return bundled
+    return None
 
 
 def _free_port() -> int:
