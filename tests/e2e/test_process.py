@@ -160,3 +160,37 @@ async def test_unreachable_discord_is_one_clear_line(tmp_path):
     assert [line for line in lines if line.startswith("retouch:")] == [lines[-1]]
     assert "cannot reach Discord" in lines[-1]
     assert TEST_TOKEN not in text
+
+
+async def test_result_buttons_work_after_the_bot_process_restarts(fakes, tmp_path):
+    """A new `python -m bot` process answers the buttons of a result the old one posted."""
+    discord_fake, api = fakes
+    alice, bob = discord_fake.member("alice"), discord_fake.member("bob")
+    proc = await start_bot(tmp_path, discord_fake, api)
+    try:
+        rec = await discord_fake.invoke("edit", by=alice, image=FakeAttachment.image(make_image(32, 32)), prompt="night", n=2)
+        result = await rec.wait_result()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    ids = [c["custom_id"] for row in result.components for c in row["components"]]
+    assert [i.split(":")[1] for i in ids] == ["again", "reroll", "delete"]
+
+    proc = await start_bot(tmp_path, discord_fake, api)
+    try:
+        again = await discord_fake.click(result, ids[1], by=bob)  # Re-roll, by another member
+        rerolled = await again.wait_result(timeout=30)
+        assert rerolled.files and not rerolled.ephemeral and "Requested by Bob" in rerolled.text
+        assert api.edits[-1].fields["prompt"] == ["night"]
+        modal_click = await discord_fake.click(result, ids[0], by=alice)  # Edit again
+        assert (await modal_click.wait_modal())["title"] == "Edit again"
+        await discord_fake.click(result, ids[2], by=alice)  # Delete
+        await eventually(lambda: result.deleted)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    await eventually(lambda: ledger(tmp_path)[-1][0] == "committed")
+    with sqlite3.connect(tmp_path / "retouch.db") as db:
+        assert db.execute("SELECT user_id FROM ledger ORDER BY id").fetchall()[-1] == (bob.id,)
