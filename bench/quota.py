@@ -17,7 +17,10 @@ connection settings and workload (100 tasks sharing one connection):
     each (--tasks in all), the same workload split between them, each process with its
     own pool: what several bot processes sharing quotas do. A fresh database per round;
     the server is --postgres-url, or a throwaway cluster this script starts with
-    PostgreSQL's durable defaults (fsync, synchronous_commit on); --no-postgres skips it.
+    PostgreSQL's durable defaults (fsync, synchronous_commit on); --no-postgres skips it;
+  - the PostgreSQL floor: the same two processes, pools and Database layer, each pair a
+    trivial durable insert then update of one row (no quota logic): how close the store
+    comes to what one round trip and one commit per statement allow on this machine.
 Phases are interleaved for --rounds rounds and the best round is reported: the
 machine may be shared. Every run checks that no member ended above their limit
 ("over-spend"), and no server or the bot above its money cap. Targets: >= 5,000
@@ -265,7 +268,16 @@ POSTGRES_NAME = "postgresql, 2 processes"
 POSTGRES_POOL = 10  # connections per process, as the bot's pool (bot/store/postgres.py)
 
 
-async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: int) -> None:
+POSTGRES_FLOOR_NAME = "postgresql floor"
+# The floor: the same processes, pools and Database layer, each pair two trivial durable
+# statements (an insert, then an update of that row) with no quota logic at all. What this
+# machine's PostgreSQL can do at best with one round trip and one commit per statement.
+FLOOR_TABLE = "CREATE TABLE IF NOT EXISTS bench_floor (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v INTEGER NOT NULL)"
+FLOOR_INSERT = "INSERT INTO bench_floor (v) VALUES (:v) RETURNING id"
+FLOOR_UPDATE = "UPDATE bench_floor SET v = :v WHERE id = :id RETURNING id"
+
+
+async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: int, floor: bool = False) -> None:
     """One of the processes: its share of the same work stream, started on "GO"."""
     from bot.store.connect import open_postgres
 
@@ -275,6 +287,8 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
     work = [next(stream) for _ in range(attempts)][index::of]
     granted: dict[tuple[int, int], list[int]] = {}
     refused = 0
+    if floor:
+        await db.execute(FLOOR_TABLE)
     for guild in range(1, GUILDS + 1):
         await store.effective_limit(guild, 0)  # rules cached before the clock starts, as a warm bot has them
     print("READY", flush=True)
@@ -283,6 +297,10 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
     async def worker(i: int) -> None:
         nonlocal refused
         for guild, user, roles, images in work[i::tasks]:
+            if floor:
+                row = await db.fetchone(FLOOR_INSERT, {"v": images})
+                await db.fetchone(FLOOR_UPDATE, {"v": images + 1, "id": row[0]})
+                continue
             result = await store.reserve(guild, user, roles, images, model="gpt-image-2")
             if isinstance(result, QuotaExceeded):
                 refused += 1
@@ -299,7 +317,8 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
                       "granted": [[g, u, r] for (g, u), r in granted.items()]}), flush=True)
 
 
-async def run_postgres(server: str, round_: int, attempts: int, tasks: int, processes: int = 2) -> Result:
+async def run_postgres(server: str, round_: int, attempts: int, tasks: int, processes: int = 2,
+                       *, floor: bool = False) -> Result:
     import asyncpg
 
     from bot.store import postgres
@@ -318,7 +337,7 @@ async def run_postgres(server: str, round_: int, attempts: int, tasks: int, proc
         workers = [
             subprocess.Popen(
                 [sys.executable, __file__, "--postgres-worker", url, "--worker-index", str(i), "--worker-count", str(processes),
-                 "--attempts", str(attempts), "--tasks", str(tasks // processes)],
+                 "--attempts", str(attempts), "--tasks", str(tasks // processes), *(["--floor"] if floor else [])],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             )
             for i in range(processes)
@@ -348,7 +367,7 @@ async def run_postgres(server: str, round_: int, attempts: int, tasks: int, proc
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
     pairs = sum(o["pairs"] for o in outputs)
-    return Result(POSTGRES_NAME, pairs, sum(o["refused"] for o in outputs), seconds, sum(o["cpu"] for o in outputs), overspent)
+    return Result(POSTGRES_FLOOR_NAME if floor else POSTGRES_NAME, pairs, sum(o["refused"] for o in outputs), seconds, sum(o["cpu"] for o in outputs), overspent)
 
 
 def summarize(name: str, runs: list[Result]) -> Result:
@@ -374,9 +393,11 @@ async def main() -> int:
     parser.add_argument("--postgres-worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker-count", type=int, default=2, help=argparse.SUPPRESS)
+    parser.add_argument("--floor", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.postgres_worker:
-        await postgres_worker(args.postgres_worker, args.worker_index, args.worker_count, args.attempts, args.tasks)
+        await postgres_worker(args.postgres_worker, args.worker_index, args.worker_count, args.attempts, args.tasks,
+                              floor=args.floor)
         return 0
 
     cluster = None
@@ -436,6 +457,8 @@ async def measure(args: argparse.Namespace, postgres_url: str) -> int:
             history.unlink()
             if postgres_url:
                 runs.setdefault(POSTGRES_NAME, []).append(await run_postgres(postgres_url, round_, args.attempts, args.tasks))
+                runs.setdefault(POSTGRES_FLOOR_NAME, []).append(
+                    await run_postgres(postgres_url, round_, args.attempts, args.tasks, floor=True))
             rates = ", ".join(f"{name} {results[-1].rate:,.0f}" for name, results in runs.items())
             print(f"round {round_ + 1}: {rates}")
 
@@ -453,6 +476,9 @@ async def measure(args: argparse.Namespace, postgres_url: str) -> int:
         pg_rate = best[POSTGRES_NAME].rate
         print(f"  PostgreSQL, 2 processes / SQLite: {pg_rate / empty.rate:.2f}x; goal >= 5,000 pairs/s: "
               f"{'met' if pg_rate >= 5000 else 'NOT met'} ({pg_rate:,.0f})")
+        floor = best[POSTGRES_FLOOR_NAME].rate
+        print(f"  PostgreSQL / its floor:          {pg_rate / floor:.2f}x (the floor: a trivial durable insert "
+              f"and update per pair, same processes and pools: {floor:,.0f} pairs/s)")
         checked.append(POSTGRES_NAME)
     overspent = sum(r.overspent for name in checked for r in runs[name])
     ok = (
