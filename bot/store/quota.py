@@ -261,11 +261,12 @@ UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :re
 RETURNING id
 """
 
+# Both databases read these as written (aggregate FILTER: SQLite 3.30+, PostgreSQL).
 _REPORT_ROWS_SQL = """
 SELECT user_id,
        COALESCE(SUM(CASE WHEN status = 'committed' THEN images_delivered END), 0) AS images,
        COUNT(*) AS requests,
-       SUM(status = 'refunded'),
+       COUNT(*) FILTER (WHERE status = 'refunded'),
        COALESCE(SUM(total_tokens), 0),
        COALESCE(SUM(cost_usd), 0.0)
   FROM ledger
@@ -279,10 +280,10 @@ _REPORT_TOTALS_SQL = f"""
 SELECT COUNT(DISTINCT user_id),
        COALESCE(SUM(CASE WHEN status = 'committed' THEN images_delivered END), 0),
        COUNT(*),
-       COALESCE(SUM(status = 'refunded'), 0),
+       COUNT(*) FILTER (WHERE status = 'refunded'),
        COALESCE(SUM(total_tokens), 0),
        COALESCE(SUM(cost_usd), 0.0),
-       COALESCE(SUM(refund_reason = '{CANCELLED_RUNNING_REASON}'), 0)
+       COUNT(*) FILTER (WHERE refund_reason = '{CANCELLED_RUNNING_REASON}')
   FROM ledger
  WHERE guild_id = :guild AND created_at >= :start AND created_at < :end
 """
@@ -308,8 +309,6 @@ class _Statements:
     guild_spend: str
     global_cap: str
     touch: str
-    report_rows: str
-    report_totals: str
     usage: str
     global_usage: str
 
@@ -320,8 +319,6 @@ _SQLITE = _Statements(
     guild_spend=_GUILD_SPEND_SQL,
     global_cap=_GLOBAL_CAP_SQL,
     touch=_TOUCH_SQL,
-    report_rows=_REPORT_ROWS_SQL,
-    report_totals=_REPORT_TOTALS_SQL,
     usage=_USAGE_SQL,
     global_usage="SELECT images FROM ledger_days WHERE day = :day AND scope = -1",
 )
@@ -332,8 +329,6 @@ _POSTGRES = _Statements(
     guild_spend=pg.GUILD_SPEND_SQL,
     global_cap=pg.GLOBAL_CAP_SQL,
     touch=pg.TOUCH_SQL,
-    report_rows=pg.REPORT_ROWS_SQL,
-    report_totals=pg.report_totals_sql(CANCELLED_RUNNING_REASON),
     usage=pg.usage_sql(_USAGE_SQL),
     global_usage=pg.GLOBAL_USAGE_SQL,
 )
@@ -1078,8 +1073,8 @@ class QuotaStore:
         _check_period(period)
         start, end = period_bounds(period, at if at is not None else self._clock())
         params = {"guild": guild, "start": start.timestamp(), "end": end.timestamp(), "top": max(0, top)}
-        rows = await self._fetchall(self._sql.report_rows, params)
-        totals = await self._fetchone(self._sql.report_totals, params)
+        rows = await self._fetchall(_REPORT_ROWS_SQL, params)
+        totals = await self._fetchone(_REPORT_TOTALS_SQL, params)
         return ServerReport(
             guild_id=guild,
             period=period,

@@ -51,35 +51,6 @@ TOUCH_SQL = """
 UPDATE ledger SET alive_at = :now WHERE id = ANY(:ids::bigint[]) AND status = 'reserved'
 """
 
-REPORT_ROWS_SQL = """
-SELECT user_id,
-       COALESCE(SUM(CASE WHEN status = 'committed' THEN images_delivered END), 0) AS images,
-       COUNT(*) AS requests,
-       COUNT(*) FILTER (WHERE status = 'refunded'),
-       COALESCE(SUM(total_tokens), 0),
-       COALESCE(SUM(cost_usd), 0.0)
-  FROM ledger
- WHERE guild_id = :guild AND created_at >= :start AND created_at < :end
- GROUP BY user_id
- ORDER BY images DESC, requests DESC, user_id
- LIMIT :top
-"""
-
-
-def report_totals_sql(cancelled_reason: str) -> str:
-    return f"""
-SELECT COUNT(DISTINCT user_id),
-       COALESCE(SUM(CASE WHEN status = 'committed' THEN images_delivered END), 0),
-       COUNT(*),
-       COUNT(*) FILTER (WHERE status = 'refunded'),
-       COALESCE(SUM(total_tokens), 0),
-       COALESCE(SUM(cost_usd), 0.0),
-       COUNT(*) FILTER (WHERE refund_reason = '{cancelled_reason}')
-  FROM ledger
- WHERE guild_id = :guild AND created_at >= :start AND created_at < :end
-"""
-
-
 # Owners with open reservations other than this process (crash recovery looks at each).
 OPEN_OWNERS_SQL = """
 SELECT DISTINCT owner FROM ledger

@@ -156,7 +156,7 @@ def planned(postgres_server: str, postgres_template: str):  # type: ignore[no-un
 
 @pytest.mark.parametrize(
     "sql",
-    [quota._RULES_SQL, quota._POSTGRES.usage, quota._RESET_SQL, quota_postgres.REPORT_ROWS_SQL,
+    [quota._RULES_SQL, quota._POSTGRES.usage, quota._RESET_SQL, quota._REPORT_ROWS_SQL,
      quota._RELEASE_STALE_SQL, quota_postgres.OPEN_OWNERS_SQL],
 )
 async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) -> None:
