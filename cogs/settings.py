@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.discord_app.moderators import is_moderator
 from bot.store.server_settings import MAX_IMAGES_PER_EDIT
-from bot.text.settings_view import BotWide, SettingsView, bot_lines, server_lines
+from bot.text.settings_view import SettingsView, bot_lines, server_lines
 
 if TYPE_CHECKING:
     from bot.discord_app.retouch_bot import Retouch
@@ -87,7 +87,6 @@ class SettingsCommands(commands.GroupCog, group_name="settings", group_descripti
     async def show(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
         guild_id = interaction.guild_id
-        settings = self.bot.settings
         server = await self.rules.settings(guild_id)
         view = SettingsView(
             server=server,
@@ -96,17 +95,7 @@ class SettingsCommands(commands.GroupCog, group_name="settings", group_descripti
             spend=await self.bot.store.spend_status(guild_id),
             log_problem=self.bot.audit_log.problem_for(guild_id),
             log_dropped=self.bot.audit_log.dropped,
-            bot=BotWide(
-                image_model=settings.image_model,
-                quota_default_limit=settings.quota_default_limit,
-                quota_default_period=settings.quota_default_period,
-                global_daily_image_limit=settings.global_daily_image_limit,
-                confirm_cost_above_usd=settings.confirm_cost_above_usd,
-                unpriced_image_usd=settings.unpriced_image_usd,
-                moderator_role_ids=settings.moderator_role_ids,
-                global_spend_limit_usd=settings.global_spend_limit_usd,
-                global_spend_period=settings.global_spend_period,
-            ),
+            bot=self.bot.settings,
         )
         embed = _embed("Retouch settings for this server", server_lines(view))
         embed.add_field(name="Bot-wide (set by the bot owner)", value="\n".join(bot_lines(view))[:1024], inline=False)

@@ -6,26 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.config import Settings
 from bot.store.models import GuildRules, SpendStatus
 from bot.store.server_settings import MAX_IMAGES_PER_EDIT, ServerSettings
 from bot.text.edit_summary import plural
 from bot.text.quota_messages import limit_text
 from bot.text.spend_messages import budget_text, cap_line, usd
-
-
-@dataclass(frozen=True)
-class BotWide:
-    """The owner's settings (environment) that shape what a server can do."""
-
-    image_model: str
-    quota_default_limit: int
-    quota_default_period: str
-    global_daily_image_limit: int | None
-    confirm_cost_above_usd: float | None
-    unpriced_image_usd: float | None
-    moderator_role_ids: tuple[int, ...]
-    global_spend_limit_usd: float | None
-    global_spend_period: str
 
 
 @dataclass(frozen=True)
@@ -36,7 +22,7 @@ class SettingsView:
     spend: SpendStatus
     log_problem: str | None
     log_dropped: int
-    bot: BotWide
+    bot: Settings  # the owner's settings (environment) that shape what a server can do
 
 
 def _codes(names: Sequence[str]) -> str:
