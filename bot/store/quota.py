@@ -362,10 +362,14 @@ def _check_usd(name: str, value: float) -> None:
         raise ValueError(f"{name} must be a number of US dollars from 0 to {MAX_BUDGET_USD:,}, not {value!r}")
 
 
-def _check_tokens(**counts: int | None) -> None:
+def _check_bill(cost_usd: float | None, **counts: int | None) -> None:
+    """What the provider billed, as a commit or refund records it: counts and a cost, each
+    non-negative or None (unknown)."""
     for name, value in counts.items():
         if value is not None and (not _is_int(value) or value < 0):
             raise ValueError(f"{name} must be a non-negative integer or None, not {value!r}")
+    if cost_usd is not None and not cost_usd >= 0:
+        raise ValueError(f"cost_usd must be a non-negative number or None, not {cost_usd!r}")
 
 
 def _dt(timestamp: float) -> datetime:
@@ -909,9 +913,7 @@ class QuotaStore:
         journal) also settles a row that was released as stale or abandoned meanwhile."""
         if not _is_int(delivered_images) or delivered_images < 0:
             raise ValueError(f"delivered_images must be a non-negative integer, not {delivered_images!r}")
-        _check_tokens(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
-        if cost_usd is not None and not cost_usd >= 0:
-            raise ValueError(f"cost_usd must be a non-negative number or None, not {cost_usd!r}")
+        _check_bill(cost_usd, input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
         now = self._clock().timestamp()
         params = (delivered_images, input_tokens, output_tokens, total_tokens, cost_usd, now, reservation_id)
         return bool(await self._fetchall(_LATE_COMMIT_SQL if late else _COMMIT_SQL, params))
@@ -929,9 +931,7 @@ class QuotaStore:
         """Give all reserved images back, recording what the provider billed if it did.
 
         Returns False if already settled."""
-        _check_tokens(input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
-        if cost_usd is not None and not cost_usd >= 0:
-            raise ValueError(f"cost_usd must be a non-negative number or None, not {cost_usd!r}")
+        _check_bill(cost_usd, input_tokens=input_tokens, output_tokens=output_tokens, total_tokens=total_tokens)
         now = self._clock().timestamp()
         params = (reason, now, input_tokens, output_tokens, total_tokens, cost_usd, reservation.id)
         return bool(await self._fetchall(_REFUND_SQL, params))
