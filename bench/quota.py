@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiosqlite  # noqa: E402
 
-from bot.store.database import migrate, open_database  # noqa: E402
+from bot.store.sqlite import migrate, open_database  # noqa: E402
 from bot.store.periods import period_bounds  # noqa: E402
 from bot.store.quota import UNLIMITED, QuotaExceeded, QuotaStore  # noqa: E402
 

@@ -248,7 +248,7 @@ def check_database_file(db_path: Path, container: bool | None = None) -> Check:
 
 async def check_schema(db_path: Path) -> Check:
     try:
-        from bot.store.database import schema_status
+        from bot.store.sqlite import schema_status
 
         status = await schema_status(db_path)
     except Exception as exc:  # noqa: BLE001 - MigrationError or a damaged file

@@ -75,7 +75,7 @@ class Database:
 
 
 class SqliteDatabase(Database):
-    """One aiosqlite connection in autocommit mode (see database.open_database)."""
+    """One aiosqlite connection in autocommit mode (see bot/store/sqlite.py open_database)."""
 
     dialect: Dialect = "sqlite"
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.store.backend import PostgresDatabase
-from bot.store.database import (
+from bot.store.sqlite import (
     DEFAULT_MIGRATIONS_DIR,
     MigrationError,
     SchemaStatus,

@@ -57,7 +57,7 @@ from bot.store.models import (
     to_usd,
 )
 from bot.store.periods import PERIODS, Clock, Instant, Period, period_bounds, utc_now
-from bot.store.rules import RuleSet
+from bot.store.limit_precedence import RuleSet
 
 __all__ = [
     "ABANDONED_REASON",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.ops import doctor
-from bot.store.database import load_migrations, migrate, open_database
+from bot.store.sqlite import load_migrations, migrate, open_database
 from tests.conftest import TEST_KEY, TEST_TOKEN
 from tests.fakes.image_api import FakeImageAPI, Reply
 

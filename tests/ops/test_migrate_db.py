@@ -13,7 +13,7 @@ import pytest
 
 from bot.ops.migrate_db import MigrateError, migrate_to_postgres
 from bot.store import postgres
-from bot.store.database import migrate, open_database
+from bot.store.sqlite import migrate, open_database
 from bot.store.meta import MetaStore
 from bot.store.quota import QuotaStore, Reservation
 from bot.store.results import ResultFiles, ResultStore

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.store.backend import SqliteDatabase  # noqa: E402
-from bot.store.database import migrate, open_database  # noqa: E402
+from bot.store.sqlite import migrate, open_database  # noqa: E402
 from bot.store.quota import QuotaStore, Reservation  # noqa: E402
 
 GUILD, USER = 111, 222

@@ -39,7 +39,7 @@ async def crash_mid_request(target: Target, clock: ManualClock, while_alive=None
 async def open_store(target: Target, clock: ManualClock) -> tuple[QuotaStore, object]:
     conn = await target.connect()
     if not target.postgres:
-        from bot.store.database import migrate
+        from bot.store.sqlite import migrate
 
         await migrate(conn.conn)  # type: ignore[attr-defined]
     return QuotaStore(conn, owner="boot-restarted", default_limit=10, default_period="day", clock=clock), conn

@@ -1,6 +1,6 @@
 """PostgreSQL's own migrations runner, statement plans and placeholders.
 
-(SQLite's runner is tests/store/test_database.py; everything the stores do is tested on
+(SQLite's runner is tests/store/test_sqlite.py; everything the stores do is tested on
 both backends by the other files here.)"""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pytest
 
 from bot.store import postgres, quota, quota_postgres
 from bot.store.backend import translate
-from bot.store.database import MigrationError, SchemaTooNew, load_migrations
+from bot.store.sqlite import MigrationError, SchemaTooNew, load_migrations
 from bot.store.quota import QuotaStore
 
 MIGRATIONS = load_migrations(postgres.POSTGRES_MIGRATIONS_DIR)
