@@ -37,14 +37,13 @@ UNKNOWN_MESSAGE = 10008
 STATUS_INTERVAL_SECONDS = 2.0
 
 
-def requester_of(interaction: discord.Interaction, *, is_moderator: bool = False) -> Requester:
+def requester_of(interaction: discord.Interaction) -> Requester:
     user = interaction.user
     return Requester(
         user_id=user.id,
         guild_id=interaction.guild_id,
         role_ids=tuple(role_ids_of(user)),
         display_name=user.display_name,
-        is_moderator=is_moderator,
     )
 
 

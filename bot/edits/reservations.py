@@ -68,10 +68,6 @@ class PendingCommit:
         return cls(int(raw["id"]), int(raw["delivered"]), bill)
 
 
-def journal_path_for(database_path: Path) -> Path:
-    return database_path.with_name(database_path.name + ".pending-commits")
-
-
 class ReservationKeeper:
     def __init__(self, store: QuotaStore, *, stale_after: float, journal: Path, liveness: Any = None) -> None:
         self.store = store

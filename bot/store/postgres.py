@@ -50,10 +50,6 @@ POOL_MAX = 10
 CONNECT_TIMEOUT = 10.0
 
 
-def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.split("://", 1)[0].lower() in ("postgresql", "postgres")  # type: ignore[union-attr]
-
-
 async def connect(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> PostgresDatabase:
     """A pool on DATABASE_URL. Raises OSError/asyncpg errors the caller turns into one line."""
     import asyncpg

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from bot.edits.reservations import journal_path_for
+from bot.store.connect import journal_path
 from tests.conftest import running_bot
 from tests.e2e.test_edit import eventually, ledger, png
 from tests.fakes.discord_server import FakeAttachment
@@ -92,7 +92,7 @@ async def test_a_delivered_image_counts_even_when_the_database_is_locked_past_it
         async with WriteLock(bot.settings.database_path):
             reply = await rec.wait_result()
             await asyncio.sleep(1.5)  # the commit has failed at least once (0.5 s busy timeout)
-            assert journal_path_for(bot.settings.database_path).exists(), "kept on disk while the database is locked"
+            assert journal_path(bot.settings).exists(), "kept on disk while the database is locked"
         assert reply.files and not reply.ephemeral
         for _ in range(200):
             rows = await ledger(bot)
@@ -101,7 +101,7 @@ async def test_a_delivered_image_counts_even_when_the_database_is_locked_past_it
             await asyncio.sleep(0.05)
         assert rows == [("committed", 1, 1, 4386)]
         assert all("refunded" not in m.text for m in rec.messages), "never told 'refunded' for an image they got"
-        assert not journal_path_for(bot.settings.database_path).exists()
+        assert not journal_path(bot.settings).exists()
 
 
 async def test_a_commit_that_cannot_be_written_before_stopping_is_settled_at_the_next_start(
@@ -118,7 +118,7 @@ async def test_a_commit_that_cannot_be_written_before_stopping_is_settled_at_the
         try:
             reply = await rec.wait_result()
             assert len(reply.files) == 2
-            await eventually(lambda: journal_path_for(settings.database_path).exists(), timeout=10)
+            await eventually(lambda: journal_path(settings).exists(), timeout=10)
             await asyncio.wait_for(bot.close(), 30)
         finally:
             await lock.__aexit__()
@@ -128,7 +128,7 @@ async def test_a_commit_that_cannot_be_written_before_stopping_is_settled_at_the
     async with running_bot(settings, fake_discord) as bot:
         assert await ledger(bot) == [("committed", 2, 2, 8546)], "settled as delivered, not refunded as abandoned"
         assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 2
-        assert not journal_path_for(settings.database_path).exists()
+        assert not journal_path(settings).exists()
 
 
 async def test_a_settle_during_a_slow_discord_reply_is_not_missed(fake_discord, settings_for, image_api):
