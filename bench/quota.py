@@ -137,7 +137,7 @@ async def run_store(db: aiosqlite.Connection, name: str, attempts: int, tasks: i
                 refused += 1
                 continue
             delivered = images if images == 1 else images - 1
-            await store.commit(result, delivered, input_tokens=500, output_tokens=4000,
+            await store.commit(result.id, delivered, input_tokens=500, output_tokens=4000,
                                total_tokens=4500, cost_usd=0.12)
             granted.setdefault((guild, user), roles)
 
@@ -306,7 +306,7 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
                 refused += 1
                 continue
             delivered = images if images == 1 else images - 1
-            await store.commit(result, delivered, input_tokens=500, output_tokens=4000, total_tokens=4500, cost_usd=0.12)
+            await store.commit(result.id, delivered, input_tokens=500, output_tokens=4000, total_tokens=4500, cost_usd=0.12)
             granted.setdefault((guild, user), roles)
 
     started, cpu_started = time.perf_counter(), time.process_time()

@@ -207,7 +207,7 @@ class ReservationKeeper:
 
     async def _write_commit(self, pending: PendingCommit, *, late: bool = False) -> None:
         bill = pending.bill
-        await self.store.commit_row(
+        await self.store.commit(
             pending.reservation_id,
             pending.delivered,
             input_tokens=bill.input_tokens,
