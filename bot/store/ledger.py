@@ -408,15 +408,16 @@ class Ledger:
         (bot/store/postgres.py); a running process's reservations are never touched.
         """
         owner = current_owner or self.owner
-        params: dict[str, Any] = {"reason": ABANDONED_REASON, "now": self._clock().timestamp(), "owner": owner}
-        if self._db.dialect == "postgresql":
+        params: dict[str, Any] = {"reason": ABANDONED_REASON, "now": self._clock().timestamp()}
+        if self._db.dialect == "sqlite":
+            params["owner"] = owner
+        else:
             from bot.store.postgres import dead_owners
 
             owners = [r[0] for r in await self._db.fetchall(self._sql.open_owners, {"owner": owner})]
-            dead = await dead_owners(self._db, owners) if owners else []  # type: ignore[arg-type]
-            if not dead:
+            params["owners"] = await dead_owners(self._db, owners) if owners else []  # type: ignore[arg-type]
+            if not params["owners"]:
                 return 0
-            params = {"reason": ABANDONED_REASON, "now": params["now"], "owners": dead}
         return len(await self._db.fetchall(self._sql.release_abandoned, params))
 
     async def reset_user(self, guild_id: int | None, user_id: int, role_ids: Iterable[int] = ()) -> int:

@@ -254,3 +254,12 @@ async def test_a_late_commit_counts_images_whose_reservation_was_released(
     assert (await store.global_usage()).used == 2
     row = ledger_rows(target, "id = ?", (released.id,))[0]
     assert (row["status"], row["images_delivered"], row["total_tokens"]) == ("committed", 2, 5)
+
+
+async def test_an_edit_names_the_member_it_was_made_for(store: QuotaStore) -> None:
+    """The result buttons ask whose edit it is before deleting it for anyone but a moderator."""
+    reservation = await store.reserve(GUILD, USER, [], 1, model="m")
+    assert isinstance(reservation, Reservation)
+    assert await store.refund(reservation, "test")
+    assert await store.edit_requester(reservation.id) == USER  # settled rows still say whose
+    assert await store.edit_requester(reservation.id + 1) is None
