@@ -287,8 +287,6 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
     work = [next(stream) for _ in range(attempts)][index::of]
     granted: dict[tuple[int, int], list[int]] = {}
     refused = 0
-    if floor:
-        await db.execute(FLOOR_TABLE)
     for guild in range(1, GUILDS + 1):
         await store.effective_limit(guild, 0)  # rules cached before the clock starts, as a warm bot has them
     print("READY", flush=True)
@@ -334,6 +332,10 @@ async def run_postgres(server: str, round_: int, attempts: int, tasks: int, proc
         db = await postgres.connect(url)
         await postgres.migrate(db)
         await configure_rules(QuotaStore(db, owner="bench", default_limit=BOT_DEFAULT, default_period="day"))
+        if floor:
+            # Here, once: two workers creating it at once race in PostgreSQL's catalog
+            # (IF NOT EXISTS does not help), and one of them fails.
+            await db.execute(FLOOR_TABLE)
         workers = [
             subprocess.Popen(
                 [sys.executable, __file__, "--postgres-worker", url, "--worker-index", str(i), "--worker-count", str(processes),
