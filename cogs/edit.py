@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.interaction_surface import (
+from bot.discord_app.editing.interaction_surface import (
     AttachmentInput,
     InteractionSurface,
     requester_of,

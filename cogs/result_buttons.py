@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import discord
 from discord.ext import commands
 
-from bot.discord_app import result_actions
-from bot.discord_app.result_buttons import PATTERN, button
+from bot.discord_app.editing import button_actions as result_actions
+from bot.discord_app.editing.buttons import PATTERN, button
 
 if TYPE_CHECKING:
     from bot.discord_app.retouch_bot import Retouch

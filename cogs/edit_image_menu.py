@@ -8,12 +8,12 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.interaction_surface import (
+from bot.discord_app.editing.interaction_surface import (
     AttachmentInput,
     InteractionSurface,
     requester_of,
 )
-from bot.discord_app.message_images import FoundImage, find_images, media_hosts
+from bot.discord_app.editing.message_images import FoundImage, find_images, media_hosts
 from bot.discord_app.replies import send_private
 from bot.edits.checks import MAX_DOWNLOAD_BYTES
 from bot.edits.order import EditOrder

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
-from bot.discord_app.interaction_surface import (
+from bot.discord_app.editing.interaction_surface import (
     AttachmentInput,
     InteractionSurface,
     requester_of,

@@ -19,8 +19,8 @@ import discord
 
 from bot.discord_app.moderators import role_ids_of
 from bot.discord_app.replies import defer_public, mark_answered, send_private
-from bot.discord_app.result_buttons import cancel_view, result_view
-from bot.discord_app.uploads import ImageUpload, files_for
+from bot.discord_app.editing.buttons import cancel_view, result_view
+from bot.discord_app.editing.result_messages import ImageUpload, files_for
 from bot.edits.order import Requester
 from bot.edits.surface import DeliveryReport, ResultPost, Status
 from bot.images.formats import extension_for
@@ -208,7 +208,7 @@ class InteractionSurface:
         """Ask privately, as the interaction's first answer, before anything is reserved;
         after Confirm the edit goes on (and its result is posted publicly) on the click."""
         # Imported on use: only edits that ask first need the view.
-        from bot.discord_app.confirm_view import ask_to_confirm
+        from bot.discord_app.editing.confirm_view import ask_to_confirm
 
         click = await ask_to_confirm(self.interaction, request)
         return InteractionSurface(click, now=self._now) if click is not None else None

@@ -20,7 +20,7 @@ from typing import Any
 import discord
 
 from bot.discord_app.replies import defer_public
-from bot.discord_app.uploads import ImageUpload
+from bot.discord_app.editing.result_messages import ImageUpload
 from bot.edits.surface import Confirmation
 
 log = logging.getLogger("retouch.edit")
