@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.discord_app.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
+from bot.edits.order_builder import OrderBuilder
 from bot.edits.reservations import ReservationKeeper
 from bot.edits.server_rules import ServerRules
 from bot.edits.service import EditService
@@ -61,6 +62,7 @@ class Retouch(commands.AutoShardedBot):
     reservations: ReservationKeeper
     image_client: ImageEditClient
     edits: EditService
+    orders: OrderBuilder
     results: ResultStore
     boot_id: str
 
@@ -197,6 +199,8 @@ class Retouch(commands.AutoShardedBot):
             listeners=[self.audit_log],
             default_model=self.server_rules.default_model,
         )
+        # Every entry point builds its order here: the server's models, its default, sizes.
+        self.orders = OrderBuilder(self.server_rules, sizes_for=self.edits.sizes_for)
 
     async def _clean_results_forever(self) -> None:
         while True:

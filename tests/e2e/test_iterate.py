@@ -113,7 +113,7 @@ async def test_edit_again_without_a_mask_on_a_single_result(fake_discord, settin
         _, reply = await first_result(fake_discord, alice)
         click = await fake_discord.click(reply, next(i for i in ids(reply) if "again" in i), by=alice)
         modal = await click.wait_modal()
-        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "region"], "no 'which image' for one result"
+        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "where", "region"], "no 'which image' for one result"
         submit = await fake_discord.submit_modal(click, values={"prompt": "brighter"}, by=alice)
         await submit.wait_result()
         sent = image_api.edits[-1]
@@ -304,7 +304,7 @@ async def test_apps_menu_edit_image_on_an_attachment(fake_discord, settings_for,
         rec = await fake_discord.invoke_message_command("Edit image", by=bob, message=photo)
         modal = await rec.wait_modal()
         assert modal["title"] == "Edit image" and rec.violations == []
-        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "model", "size"]
+        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "where", "model", "size"]
         submit = await fake_discord.submit_modal(rec, values={"prompt": "add a hat", "size": ["1024x1024"]}, by=bob)
         result = await submit.wait_result()
         assert not result.ephemeral and result.files and "Requested by Bob" in result.text
@@ -322,7 +322,7 @@ async def test_apps_menu_with_a_mask_and_a_choice_of_images(fake_discord, settin
         post = fake_discord.post_message(alice, attachments=[FakeAttachment.image(first, "1.png"), FakeAttachment.image(second, "2.png")])
         rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=post)
         modal = await rec.wait_modal()
-        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "images", "model", "size"]
+        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "images", "where", "model"], "five fields at most: the size goes"
         submit = await fake_discord.submit_modal(
             rec, values={"prompt": "sky", "images": ["1"]}, files={"mask": [FakeAttachment.image(mask_png(), "m.png")]}, by=alice
         )

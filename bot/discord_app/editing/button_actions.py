@@ -1,65 +1,41 @@
-"""What the buttons on a result do: Edit again, Re-roll, Delete, and Cancel on a placeholder.
+"""What a click on a result's or a placeholder's button does: Edit again, Re-roll, Delete,
+Cancel.
 
-Each click answers within Discord's 3 s (a modal, a deferral, or a private message), and
-an edit it starts is an ordinary edit of the member who clicked: their quota, their
-checks, the same service. A result that expired (or was deleted) says so privately.
+The buttons are `DynamicItem`s (registered by cogs/result_buttons.py), so a click is
+answered by whichever process runs, after any restart: the custom id names the edit, the
+database and disk hold the rest. Each click answers within Discord's 3 s (a modal, a
+deferral, or a private message), and an edit it starts is an ordinary edit of the member
+who clicked: their quota, their checks, the same order builder and service. A result that
+expired (or was deleted) says so privately.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+import re
 
 import discord
 
-from bot.discord_app.editing.interaction_surface import (
-    AttachmentInput,
-    InteractionSurface,
-    requester_of,
-)
+from bot.discord_app.editing.buttons import PATTERN, button
+from bot.discord_app.editing.modals import EditAgainModal
+from bot.discord_app.editing.orders import requester_of, retouch, submit
 from bot.discord_app.moderators import is_moderator
 from bot.discord_app.replies import send_private
-from bot.edits.order import BytesInput, EditOrder
+from bot.edits.order import BytesInput
+from bot.edits.order_builder import Asked
 from bot.edits.service import CancelResult
-from bot.images.regions import REGION_EXAMPLE
 from bot.store.results import StoredResult
-from bot.text import edit_status
-
-if TYPE_CHECKING:
-    from bot.discord_app.retouch_bot import Retouch
+from bot.text import edit_status, editing
 
 log = logging.getLogger("retouch.buttons")
 
-PROMPT_MAX = 4000  # Discord's limit for a text input in a modal
-
-
-def _bot(interaction: discord.Interaction) -> "Retouch":
-    return interaction.client  # type: ignore[return-value]
-
 
 def _moderator(interaction: discord.Interaction) -> bool:
-    return is_moderator(interaction, _bot(interaction).settings.moderator_role_ids)
-
-
-def _order_from(stored: StoredResult, interaction: discord.Interaction, **changes: Any) -> EditOrder:
-    options = stored.options
-    values: dict[str, Any] = dict(
-        requester=requester_of(interaction),
-        prompt=stored.prompt,
-        model=options.get("model"),
-        n=options.get("n"),
-        size=options.get("size"),
-        quality=options.get("quality"),
-        output_format=options.get("output_format"),
-        background=options.get("background"),
-        channel_id=interaction.channel_id,
-    )
-    values.update(changes)
-    return EditOrder(**values)
+    return is_moderator(interaction, retouch(interaction).settings.moderator_role_ids)
 
 
 async def _stored(interaction: discord.Interaction, edit_id: int) -> StoredResult | None:
-    stored = await _bot(interaction).results.get(edit_id)
+    stored = await retouch(interaction).results.get(edit_id)
     if stored is None:
         await send_private(interaction, edit_status.RESULT_EXPIRED)
     return stored
@@ -75,83 +51,27 @@ async def reroll(interaction: discord.Interaction, edit_id: int) -> None:
     except OSError:
         await send_private(interaction, edit_status.RESULT_EXPIRED)
         return
-    order = _order_from(
-        stored,
-        interaction,
-        image=BytesInput(inputs[0], "image"),
-        more_images=tuple(BytesInput(data, f"image {i}") for i, data in enumerate(inputs[1:], start=2)),
-        mask=BytesInput(mask, "mask") if mask is not None else None,
+    order = retouch(interaction).orders.order(
+        requester=requester_of(interaction),
+        prompt=stored.prompt,
+        images=[BytesInput(data, editing.input_label(number)) for number, data in enumerate(inputs, start=1)],
+        mask=BytesInput(mask, editing.MASK) if mask is not None else None,
+        asked=Asked.repeating(stored.options),
         entry="Re-roll",
+        channel_id=interaction.channel_id,
     )
-    await _bot(interaction).edits.submit(order, InteractionSurface(interaction))
+    await submit(interaction, order)
 
 
 async def edit_again(interaction: discord.Interaction, edit_id: int) -> None:
     stored = await _stored(interaction, edit_id)
     if stored is not None:
-        await interaction.response.send_modal(EditAgainModal(stored))
-
-
-class EditAgainModal(discord.ui.Modal, title="Edit again"):
-    """A new prompt (and optionally a mask) on one of a result's images."""
-
-    def __init__(self, stored: StoredResult) -> None:
-        super().__init__(timeout=15 * 60)
-        self.stored = stored  # a file field cannot be pre-filled: the source stays here
-        self.prompt = discord.ui.TextInput(
-            custom_id="prompt", style=discord.TextStyle.paragraph, max_length=PROMPT_MAX, required=True,
-            placeholder="e.g. now make the scarf green",
-        )
-        self.mask = discord.ui.FileUpload(custom_id="mask", required=False, min_values=0, max_values=1)
-        self.add_item(discord.ui.Label(text="What should change now?", component=self.prompt))
-        self.add_item(
-            discord.ui.Label(
-                text="Mask (optional)", description="Transparent or white areas get edited", component=self.mask
-            )
-        )
-        self.region = discord.ui.TextInput(
-            custom_id="region", required=False, max_length=100, placeholder=f"top, center, border, {REGION_EXAMPLE}…"
-        )
-        self.add_item(
-            discord.ui.Label(text="Or a region (optional)", description="Where to edit, instead of a mask", component=self.region)
-        )
-        self.which: discord.ui.Select | None = None
-        if len(stored.result_names) > 1:
-            self.which = discord.ui.Select(
-                custom_id="which",
-                options=[
-                    discord.SelectOption(label=f"Image {i}", value=str(i - 1), default=i == 1)
-                    for i in range(1, min(len(stored.result_names), 25) + 1)
-                ],
-            )
-            self.add_item(discord.ui.Label(text="Start from", component=self.which))
-
-    async def on_submit(self, interaction: discord.Interaction) -> None:
-        index = int(self.which.values[0]) if self.which is not None and self.which.values else 0
-        try:
-            image = await self.stored.result(index)
-        except (OSError, IndexError):
-            await send_private(interaction, edit_status.RESULT_EXPIRED)
-            return
-        uploads = self.mask.values
-        order = _order_from(
-            self.stored,
-            interaction,
-            prompt=self.prompt.value,
-            image=BytesInput(image, "image"),
-            mask=AttachmentInput(uploads[0], "mask") if uploads else None,
-            region=(self.region.value or "").strip() or None,
-            n=1,
-            entry="Edit again",
-        )
-        await _bot(interaction).edits.submit(order, InteractionSurface(interaction))
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
-        await _bot(interaction).tree.on_error(interaction, error)  # type: ignore[arg-type]
+        offer = await retouch(interaction).orders.offer(interaction.guild_id)
+        await interaction.response.send_modal(EditAgainModal(stored, offer))
 
 
 async def delete(interaction: discord.Interaction, edit_id: int) -> None:
-    bot = _bot(interaction)
+    bot = retouch(interaction)
     owner = await bot.store.edit_requester(edit_id)
     if owner != interaction.user.id and not _moderator(interaction):
         await send_private(interaction, edit_status.DELETE_NOT_YOURS)
@@ -177,7 +97,7 @@ async def delete(interaction: discord.Interaction, edit_id: int) -> None:
 
 
 async def cancel(interaction: discord.Interaction, edit_id: int) -> None:
-    bot = _bot(interaction)
+    bot = retouch(interaction)
     requester = bot.edits.requester_of(edit_id)
     result = bot.edits.cancel(edit_id, user_id=interaction.user.id, is_moderator=_moderator(interaction))
     if result is CancelResult.CANCELLED:
@@ -195,3 +115,53 @@ async def cancel(interaction: discord.Interaction, edit_id: int) -> None:
             CancelResult.TOO_LATE: edit_status.CANCEL_TOO_LATE,
         }[result],
     )
+
+
+# ----- the buttons that answer clicks ------------------------------------------------------
+
+
+class _EditButton(discord.ui.DynamicItem[discord.ui.Button], template=PATTERN.format(action="(?:again|reroll|delete|cancel)")):
+    """A button that names an edit by id (each subclass narrows the template to its action)."""
+
+    action = ""
+
+    def __init__(self, edit_id: int) -> None:
+        super().__init__(button(self.action, edit_id))
+        self.edit_id = edit_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> "_EditButton":
+        return cls(int(match["id"]))
+
+
+class EditAgainButton(_EditButton, template=PATTERN.format(action="again")):
+    action = "again"
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await edit_again(interaction, self.edit_id)
+
+
+class RerollButton(_EditButton, template=PATTERN.format(action="reroll")):
+    action = "reroll"
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await reroll(interaction, self.edit_id)
+
+
+class DeleteButton(_EditButton, template=PATTERN.format(action="delete")):
+    action = "delete"
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await delete(interaction, self.edit_id)
+
+
+class CancelButton(_EditButton, template=PATTERN.format(action="cancel")):
+    action = "cancel"
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        await cancel(interaction, self.edit_id)
+
+
+BUTTONS = (EditAgainButton, RerollButton, DeleteButton, CancelButton)
