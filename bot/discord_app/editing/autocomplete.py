@@ -7,6 +7,7 @@ import discord
 from discord import app_commands
 
 from bot.discord_app.editing.orders import retouch
+from bot.images.regions import REGION_EXAMPLE
 from bot.text import editing
 
 MAX_CHOICES = 25  # Discord shows at most 25 suggestions
@@ -41,5 +42,5 @@ async def regions(interaction: discord.Interaction, current: str) -> list[app_co
         # A custom area is checked on submit, with an example if it is malformed.
         choices.insert(0, app_commands.Choice(name=current[:100], value=current[:100]))
     elif not typed:
-        choices.append(app_commands.Choice(name=editing.CUSTOM_REGION_CHOICE, value=editing.REGION_EXAMPLE))
+        choices.append(app_commands.Choice(name=editing.CUSTOM_REGION_CHOICE, value=REGION_EXAMPLE))
     return choices[:MAX_CHOICES]

@@ -33,6 +33,7 @@ from bot.text import edit_status, editing
 MAX_FIELDS = 5  # top-level components in one modal
 PROMPT_MAX = 4000  # a modal text input holds at most 4000 characters
 SELECT_MAX = 25  # options in one select
+SELECT_TEXT_MAX = 100  # characters of an option's label, value or description
 MAX_INPUT_IMAGES = 4  # like /edit's image, image2, image3, image4
 PREVIEW = "preview"  # the "Show me the mask first" option's value (never a region preset)
 FORM_TIMEOUT_SECONDS = 15 * 60  # an interaction token lives 15 minutes
@@ -55,7 +56,7 @@ def _mask() -> discord.ui.FileUpload:
 def _where(offer: Offer) -> discord.ui.Select:
     options = [
         discord.SelectOption(
-            label=editing.region_option(preset), value=preset, description=editing.region_option_description(preset)[:100]
+            label=editing.region_option(preset), value=preset, description=editing.region_option_description(preset)[:SELECT_TEXT_MAX]
         )
         for preset in offer.region_presets
     ]
@@ -69,7 +70,7 @@ def _where(offer: Offer) -> discord.ui.Select:
 
 
 def _area() -> discord.ui.TextInput:
-    return discord.ui.TextInput(custom_id="region", required=False, max_length=100, placeholder=editing.AREA_PLACEHOLDER)
+    return discord.ui.TextInput(custom_id="region", required=False, max_length=SELECT_TEXT_MAX, placeholder=editing.AREA_PLACEHOLDER)
 
 
 @dataclass(frozen=True)
@@ -129,35 +130,42 @@ class EditImageModal(_Form):
                 min_values=1,
                 max_values=min(MAX_INPUT_IMAGES, len(self.images)),
                 options=[
-                    discord.SelectOption(label=editing.found_image_option(i, image.description)[:100], value=str(i - 1), default=i == 1)
+                    discord.SelectOption(
+                        label=editing.found_image_option(i, image.description)[:SELECT_TEXT_MAX], value=str(i - 1), default=i == 1
+                    )
                     for i, image in enumerate(self.images, start=1)
                 ],
             )
             self._add(self.which, editing.WHICH_IMAGES_LABEL, editing.WHICH_IMAGES_DESCRIPTION)
-        self.where: discord.ui.Select | None = _where(offer)
-        self._add(self.where, editing.WHERE_LABEL, editing.WHERE_DESCRIPTION)
+        # Fields further down are shown only where they fit (`_add`); one left out is None.
+        where = _where(offer)
+        self.where = where if self._add(where, editing.WHERE_LABEL, editing.WHERE_DESCRIPTION) else None
         self.model: discord.ui.Select | None = None
-        if offer.models:
-            self.model = discord.ui.Select(
+        # A name longer than an option may be is left to `/edit`; none left: the server's default runs.
+        models = [m for m in offer.models if len(m) <= SELECT_TEXT_MAX][:SELECT_MAX]
+        if models:
+            model = discord.ui.Select(
                 custom_id="model",
-                options=[discord.SelectOption(label=m, value=m, default=m == offer.default_model) for m in offer.models[:SELECT_MAX]],
+                options=[discord.SelectOption(label=m, value=m, default=m == offer.default_model) for m in models],
             )
-            self._add(self.model, editing.MODEL_LABEL)
+            self.model = model if self._add(model, editing.MODEL_LABEL) else None
         self.size: discord.ui.Select | None = None
         if offer.sizes and offer.sized_model:
             size = discord.ui.Select(
                 custom_id="size", required=False, min_values=0, placeholder=editing.SIZE_PLACEHOLDER,
                 options=[discord.SelectOption(label=s, value=s) for s in offer.sizes[:SELECT_MAX]],
             )
-            if self._add(size, editing.SIZE_LABEL, editing.sizes_of(offer.sized_model)):
-                self.size = size
+            shown = self._add(size, editing.SIZE_LABEL, editing.sizes_of(offer.sized_model)[:SELECT_TEXT_MAX])
+            self.size = size if shown else None
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         bot = retouch(interaction)
         chosen = [int(v) for v in self.which.values] if self.which is not None and self.which.values else [0]
         hosts = media_hosts()
         images = [
-            MessageImageInput(self.images[index], bot.http_session, label=editing.input_label(number), max_bytes=MAX_DOWNLOAD_BYTES, media_hosts=hosts)
+            MessageImageInput(
+                self.images[index], bot.http_session, label=editing.input_label(number), max_bytes=MAX_DOWNLOAD_BYTES, media_hosts=hosts
+            )
             for number, index in enumerate(chosen, start=1)
         ]
         where = _where_values(self.where)
@@ -194,10 +202,9 @@ class EditAgainModal(_Form):
                 ],
             )
             self._add(self.which, editing.START_FROM_LABEL)
-        self.where = _where(offer)
-        self._add(self.where, editing.WHERE_LABEL, editing.WHERE_DESCRIPTION)
-        self.area = _area()
-        self._add(self.area, editing.AREA_LABEL, editing.AREA_DESCRIPTION)
+        where, area = _where(offer), _area()
+        self.where = where if self._add(where, editing.WHERE_LABEL, editing.WHERE_DESCRIPTION) else None
+        self.area = area if self._add(area, editing.AREA_LABEL, editing.AREA_DESCRIPTION) else None
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         index = int(self.which.values[0]) if self.which is not None and self.which.values else 0
