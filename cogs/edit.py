@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import TYPE_CHECKING, Optional
 
 import discord
 from discord import app_commands
@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.discord_app.editing import autocomplete
 from bot.discord_app.editing.inputs import AttachmentInput
 from bot.discord_app.editing.orders import requester_of, submit
-from bot.edits.order_builder import Asked
+from bot.edits.order_builder import MAX_N, Asked, Background, OutputFormat, Quality
 from bot.text import commands as texts
 from bot.text import editing
 
@@ -41,10 +41,10 @@ class EditCog(commands.Cog):
         mask: Optional[discord.Attachment] = None,
         model: Optional[str] = None,
         size: Optional[str] = None,
-        quality: Optional[Literal["auto", "low", "medium", "high", "standard"]] = None,
-        n: Optional[app_commands.Range[int, 1, 10]] = None,
-        output_format: Optional[Literal["png", "jpeg", "webp"]] = None,
-        background: Optional[Literal["auto", "opaque", "transparent"]] = None,
+        quality: Optional[Quality] = None,
+        n: Optional[app_commands.Range[int, 1, MAX_N]] = None,
+        output_format: Optional[OutputFormat] = None,
+        background: Optional[Background] = None,
         image2: Optional[discord.Attachment] = None,
         image3: Optional[discord.Attachment] = None,
         image4: Optional[discord.Attachment] = None,

@@ -13,12 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 from bot.edits.order import EditOrder, InputSource, Requester
 from bot.errors import UserFacingError
 from bot.images.regions import REGION_PRESETS
 from bot.text import editing
+
+
+# The options every model family shares, offered as fixed choices wherever a member sets
+# them (a model that lacks one refuses it clearly; bot/provider/request.py).
+Quality = Literal["auto", "low", "medium", "high", "standard"]
+OutputFormat = Literal["png", "jpeg", "webp"]
+Background = Literal["auto", "opaque", "transparent"]
+MAX_N = 10  # images per edit a member may ask for (a server may allow fewer)
 
 
 class ModelsOffered(Protocol):
@@ -49,10 +57,10 @@ class Asked:
 
     model: str | None = None
     size: str | None = None
-    quality: str | None = None
+    quality: Quality | None = None
     n: int | None = None
-    output_format: str | None = None
-    background: str | None = None
+    output_format: OutputFormat | None = None
+    background: Background | None = None
     regions: tuple[str, ...] = ()
     mask_preview: bool = False
 
@@ -60,7 +68,7 @@ class Asked:
     def repeating(cls, options: Mapping[str, object], **changes: object) -> "Asked":
         """The options a kept result was made with (Re-roll, Edit again), with `changes`."""
 
-        def text(key: str) -> str | None:
+        def text(key: str) -> Any:
             value = options.get(key)
             return value if isinstance(value, str) else None
 
@@ -68,7 +76,7 @@ class Asked:
         asked = cls(
             model=text("model"),
             size=text("size"),
-            quality=text("quality"),
+            quality=text("quality"),  # as checked when the result was made
             n=n if isinstance(n, int) else None,
             output_format=text("output_format"),
             background=text("background"),
