@@ -10,7 +10,7 @@ from discord import app_commands
 
 from bot.discord_app.replies import send_private
 from bot.errors import ShuttingDown, user_message_for
-from bot.text import command_errors
+from bot.text import command_errors, moderation
 
 log = logging.getLogger("retouch.errors")
 
@@ -19,7 +19,7 @@ def describe_app_command_error(error: app_commands.AppCommandError) -> str | Non
     if isinstance(error, app_commands.NoPrivateMessage):
         return command_errors.SERVERS_ONLY
     if isinstance(error, app_commands.MissingPermissions):
-        return command_errors.MODERATORS_ONLY
+        return moderation.MISSING_PERMISSIONS
     if isinstance(error, app_commands.CommandOnCooldown):
         return command_errors.slow_down(error.retry_after)
     if isinstance(error, app_commands.TransformerError):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from bot.text.edit_status import unexpected_error
 
 SERVERS_ONLY = "Retouch works in servers: run this command in a server channel."
-MODERATORS_ONLY = "Only moderators (Manage Server) can use this command."
 NOT_HERE = "You can't use this command here."
 COMMAND_GONE = (
     "That command isn't available any more; Discord may still be updating its command list. Try again in a minute."

@@ -19,7 +19,7 @@ import discord
 from bot.discord_app.editing.buttons import PATTERN, button
 from bot.discord_app.editing.modals import EditAgainModal
 from bot.discord_app.editing.orders import requester_of, retouch, submit
-from bot.discord_app.moderators import is_moderator
+from bot.discord_app.moderation.access import is_moderator
 from bot.discord_app.replies import send_private
 from bot.edits.order import BytesInput
 from bot.edits.order_builder import Asked

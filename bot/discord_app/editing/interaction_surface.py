@@ -21,7 +21,7 @@ from bot.discord_app.editing.result_messages import ImageUpload, files_for
 from bot.discord_app.replies import defer_public, mark_answered, send_private
 from bot.edits.surface import Confirmation, DeliveryReport, ResultPost, Status
 from bot.images.formats import extension_for
-from bot.text import editing
+from bot.text import editing, mentions
 
 log = logging.getLogger("retouch.edit")
 
@@ -157,7 +157,7 @@ class InteractionSurface:
         for index, message in enumerate(post.messages):
             try:
                 sent = await channel.send(
-                    content=editing.late_result(interaction.user.mention) if index == 0 else None,
+                    content=editing.late_result(mentions.user(interaction.user.id)) if index == 0 else None,
                     embed=embed if index == 0 else None,
                     files=files_for(message),
                     view=view if index == 0 and view is not None else discord.utils.MISSING,

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Callable
 import discord
 
 from bot.discord_app.editing.interaction_surface import InteractionSurface
-from bot.discord_app.moderators import role_ids_of
+from bot.discord_app.moderation.access import role_ids_of
 from bot.edits.order import EditOrder, Requester
 
 if TYPE_CHECKING:
