@@ -13,7 +13,7 @@ from bot.discord_app.editing import autocomplete
 from bot.discord_app.editing.inputs import AttachmentInput
 from bot.discord_app.editing.orders import requester_of, submit
 from bot.edits.order_builder import MAX_N, Asked, Background, OutputFormat, Quality
-from bot.text import commands as texts
+from bot.text import edit_commands as texts
 from bot.text import editing
 
 if TYPE_CHECKING:

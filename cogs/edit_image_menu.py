@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.discord_app.editing.message_images import find_images
 from bot.discord_app.editing.modals import EditImageModal
 from bot.discord_app.replies import send_private
-from bot.text import commands as texts
+from bot.text import edit_commands as texts
 from bot.text import editing
 
 if TYPE_CHECKING:

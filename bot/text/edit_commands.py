@@ -1,5 +1,6 @@
-"""The names and descriptions Discord shows for the editing commands and their options
-(no Discord types; names fixed by PRODUCT.md stay as they are)."""
+"""How /edit and Apps › Edit image describe themselves in Discord's command picker (like
+`moderation_commands.py`), beside every other text so they can be translated. Option
+names are fixed by PRODUCT.md and stay in the cog. No Discord types."""
 
 from __future__ import annotations
 
