@@ -89,10 +89,19 @@ async def test_a_429_with_retry_after_is_retried_after_the_wait_and_delivered(se
         assert await edits.ledger() == [("committed", 1, 1, 4386, None)]
 
 
-async def test_a_dropped_connection_after_the_upload_is_not_retried_as_it_may_be_billed(service_settings, image_api):
-    async with edit_world(service_settings(image_api_max_attempts=3), image_api) as edits:
+async def test_a_connection_dropped_before_any_answer_is_retried_as_nothing_was_processed(service_settings, image_api):
+    async with edit_world(service_settings(image_api_max_attempts=2), image_api) as edits:
         image_api.queue(Reply.drop())
         surface = InMemorySurface()
+        assert await edits.run(edits.order(), surface) is Phase.DELIVERED
+        assert len(image_api.edits) == 2 and surface.told == []
+        assert await edits.ledger("status", "images_delivered") == [("committed", 1)]
+
+
+async def test_a_rejection_is_never_retried(service_settings, image_api):
+    async with edit_world(service_settings(image_api_max_attempts=3), image_api) as edits:
+        image_api.queue(Reply.error(400, "Rejected.", code="moderation_blocked"))
+        surface = InMemorySurface()
         assert await edits.run(edits.order(), surface) is Phase.FAILED
-        assert len(image_api.edits) == 1, "IMAGE_API_RETRY_UNSAFE is off: a request the provider may have run is not sent twice"
-        assert await edits.ledger("status", "refund_reason") == [("refunded", "ProviderUnavailable")]
+        assert len(image_api.edits) == 1
+        assert await edits.ledger("status", "refund_reason") == [("refunded", "ProviderRejected")]
