@@ -27,7 +27,7 @@ async def test_a_delivered_edit_is_committed_with_its_bill_and_kept_for_its_butt
     assert str(MEMBER) not in sent.fields["user"][0], "the provider gets an opaque id"
     assert [f.data for f in sent.files] == [source]
     # What the member saw: a placeholder, "editing", then the provider's images and a summary.
-    assert surface.acknowledgements >= 1
+    assert surface.acknowledgements == 1
     assert edit_status.running("gpt-image-2") in surface.status_texts
     [post] = surface.posts
     assert [f.filename for m in post.messages for f in m.files] == ["edit-1.png", "edit-2.png"]
