@@ -350,7 +350,8 @@ class EditService:
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()  # we asked for this cancellation and have handled it
-        running = edit.phase is Phase.RUNNING
+        # Billed only once the request left: not while the member's image still downloads.
+        running = edit.phase is Phase.RUNNING and edit.inputs is not None
         edit.phase = Phase.CANCELLED
         # A running call may already be billed by the provider: the ledger says so.
         await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)

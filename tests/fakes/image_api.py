@@ -39,7 +39,9 @@ Reply kinds: `images` (b64_json or url, any count/size/format/usage shape), `err
 `raw` (any body and content type: HTML, non-JSON, empty data...), `redirect`,
 `hang` (until the server stops; never blocks shutdown), `drop` (close the connection
 without answering), `stream` (SSE partials + completed, error events, truncation).
-Every reply takes `delay` (seconds before answering) and extra `headers`.
+Every reply takes `delay` (seconds before answering) and extra `headers`, and `gate`:
+a name the reply waits on until the test calls `api.open_gate(name)` (a provider still
+working exactly as long as the test needs, with no timing guess).
 """
 
 from __future__ import annotations
@@ -150,6 +152,7 @@ class Reply:
     complete: bool = True
     error_event: dict[str, Any] | None = None
     interval: float = 0.0  # seconds between streamed events (a model working)
+    gate: str | None = None  # answer only once api.open_gate(gate) was called
 
     @classmethod
     def images(
@@ -297,6 +300,7 @@ class FakeImageAPI:
         self.url_origin: str | None = None
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
+        self._gates: dict[str, asyncio.Event] = {}
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -355,11 +359,19 @@ class FakeImageAPI:
     def set_default(self, reply: Reply) -> None:
         self.default = reply
 
+    def open_gate(self, name: str) -> None:
+        """Let the replies waiting on `name` (and any later one) answer."""
+        self._gate(name).set()
+
+    def _gate(self, name: str) -> asyncio.Event:
+        return self._gates.setdefault(name, asyncio.Event())
+
     def reset(self) -> None:
         self.requests.clear()
         for q in self._queues.values():
             q.clear()
         self._files.clear()
+        self._gates.clear()
         self.default = Reply.images()
 
     @property
@@ -431,6 +443,18 @@ class FakeImageAPI:
         except TimeoutError:
             return False
 
+    async def _wait_gate(self, name: str) -> bool:
+        """Wait until the gate opens or the server stops. True when stopping."""
+        assert self._stopping is not None
+        opened = asyncio.ensure_future(self._gate(name).wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({opened, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            opened.cancel()
+            stopping.cancel()
+        return not self._gate(name).is_set()
+
     async def _edits(self, request: web.Request) -> web.StreamResponse:
         recorded = await self._record(request)
         if not self._authorized(request):
@@ -456,6 +480,8 @@ class FakeImageAPI:
     async def _answer(
         self, request: web.Request, recorded: RecordedRequest, reply: Reply
     ) -> web.StreamResponse:
+        if reply.gate is not None and await self._wait_gate(reply.gate):
+            return self._drop(request)
         if reply.delay and await self._wait(reply.delay):
             return self._drop(request)
         if reply.kind == "models":
