@@ -44,10 +44,12 @@ def assert_hidden(password: str, text: str) -> None:
         assert piece not in text, f"{piece!r} of the password is shown:\n{text}"
 
 
-def test_the_settings_read_the_password_whole_and_describe_the_database_without_it():
+def test_the_settings_read_the_password_whole_and_describe_the_database_without_it(tmp_path):
     password = "Set7Qv#Hx4Kp?Jw8Lz/Bn2Rt@Yc5Md"
     url = f"postgresql://retouch:{password}@db.internal:5432/retouch"
-    settings = load_settings({"DISCORD_TOKEN": TEST_TOKEN, "IMAGE_API_KEY": TEST_KEY, "DATABASE_URL": url}, env_file=None)
+    env_file = tmp_path / ".env"  # as the owner pastes it into .env
+    env_file.write_text(f"DISCORD_TOKEN={TEST_TOKEN}\nIMAGE_API_KEY={TEST_KEY}\nDATABASE_URL={url}\n")
+    settings = load_settings({}, env_file=env_file)
     # What asyncpg and pg_dump get: the password percent-encoded, the host and database intact.
     assert settings.database_url == "postgresql://retouch:Set7Qv%23Hx4Kp%3FJw8Lz%2FBn2Rt%40Yc5Md@db.internal:5432/retouch"
     assert describe(settings) == "postgresql://db.internal:5432/retouch"
