@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from bot.redact import url_password, without_credentials
+from bot.redact import password_spellings, url_password, with_encoded_credentials, without_credentials
 
 PERIODS = ("day", "week", "month")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -117,7 +117,9 @@ def _url(name: str, raw: str) -> str:
 
 def _database_url(name: str, raw: str) -> str | None:
     """A PostgreSQL URL (postgresql://user:password@host:5432/database), or None: SQLite."""
-    value = raw.strip()
+    # A password with `@ # ? /` in it is read whole (up to the last `@`) and percent-encoded
+    # here, so asyncpg and pg_dump read it as written.
+    value = with_encoded_credentials(raw.strip())
     if not value:
         return None
     shown = without_credentials(value)  # the password is never quoted back
@@ -251,8 +253,8 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         password = url_password(self.image_api_base_url)
-        database_password = url_password(self.database_url or "")
-        return tuple(s for s in (self.discord_token, self.image_api_key, password, database_password) if s)
+        database_passwords = password_spellings(self.database_url or "")
+        return tuple(s for s in (self.discord_token, self.image_api_key, password, *database_passwords) if s)
 
     @property
     def reservation_ttl_seconds(self) -> float:

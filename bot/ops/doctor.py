@@ -34,7 +34,7 @@ from bot.config import (
 )
 from bot.ops.container import IMAGE_UID, in_container
 from bot.provider.download_policy import Resolver, host_is_local, system_resolver
-from bot.redact import redact, register_secret, url_password, without_credentials  # noqa: F401
+from bot.redact import password_spellings, redact, register_secret, url_password, without_credentials  # noqa: F401
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
@@ -567,7 +567,7 @@ def main(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(
         raw = {}
     secrets = [raw.get(name, "").strip() for name in ("DISCORD_TOKEN", "IMAGE_API_KEY")]
     secrets.append(url_password(raw.get("IMAGE_API_BASE_URL", "").strip()) or "")
-    secrets.append(url_password(raw.get("DATABASE_URL", "").strip()) or "")
+    secrets += password_spellings(raw.get("DATABASE_URL", "").strip())
     for line in render(checks, [s for s in secrets if s]):
         print(line, file=out, flush=True)
     return 1 if any(c.status in (FAIL, SKIP) for c in checks) else 0

@@ -103,9 +103,9 @@ async def test_a_non_empty_target_is_refused_and_left_alone(tmp_path: Path, empt
         await db.close()
 
 
-def run_cli(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DISCORD_", "IMAGE_"))}
-    env["PYTHONPATH"] = str(ROOT)
+def run_cli(tmp_path: Path, *args: str, database: Path | None = None, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DISCORD_", "IMAGE_", "MIGRATE_"))}
+    env.update(PYTHONPATH=str(ROOT), **env_vars)
     if database is not None:
         env["DATABASE_PATH"] = str(database)
     return subprocess.run(
@@ -132,6 +132,27 @@ async def test_the_command_copies_and_says_so_and_fails_in_one_line(tmp_path: Pa
     assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr
     assert "cannot connect to PostgreSQL at postgresql://127.0.0.1:9/retouch" in down.stderr and "s3cret-pw" not in down.stderr
     assert json.dumps(down.stderr)  # one plain line
+
+
+async def test_the_target_comes_from_MIGRATE_DB_TO_so_ps_never_shows_it(tmp_path: Path, empty_postgres_url: str) -> None:
+    source = tmp_path / "data" / "retouch.db"
+    await fill(source)
+    neither = run_cli(tmp_path, database=source)
+    assert neither.returncode == 1 and neither.stderr.count("\n") == 1, neither.stderr
+    assert "set MIGRATE_DB_TO to the PostgreSQL URL to copy into" in neither.stderr
+
+    done = run_cli(tmp_path, database=source, MIGRATE_DB_TO=empty_postgres_url)
+    assert done.returncode == 0, done.stderr
+    assert "ledger" in done.stdout and "verified" in done.stdout
+    db = await postgres.connect(empty_postgres_url)
+    try:
+        assert (await db.fetchone("SELECT COUNT(*) FROM ledger"))[0] == 5
+    finally:
+        await db.close()
+
+    # --to, when given, is the target (here a wrong one: refused, naming --to).
+    wrong = run_cli(tmp_path, "--to", "mysql://root@db/retouch", database=source, MIGRATE_DB_TO=empty_postgres_url)
+    assert wrong.returncode == 1 and "--to must be a PostgreSQL URL" in wrong.stderr
 
 
 async def test_a_running_bot_on_the_file_is_refused(tmp_path: Path, empty_postgres_url: str) -> None:
