@@ -8,6 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app import safety_commands
 from bot.discord_app.moderators import is_moderator, role_ids_of
 from bot.errors import UserFacingError
 from bot.store.quota import MAX_BUDGET_USD, MAX_LIMIT, UNLIMITED
@@ -136,6 +137,7 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
                 user_name=lambda uid: f"<@{uid}>",
             )
             embed.add_field(name="Server rules", value="\n".join(lines)[:1024], inline=False)
+        await safety_commands.add_member_field(self.bot, embed, interaction.guild_id, target.id)
         await interaction.response.send_message(embed=embed, ephemeral=not public)
 
     @app_commands.command(name="report", description="Top members this period, and spend against the money caps")
@@ -146,6 +148,7 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
         lines = report_lines(report, user_name=lambda uid: f"<@{uid}>")
         embed = _embed("Usage report", lines)
         embed.add_field(name="Spend", value="\n".join(spend_lines(await self.store.spend_status(interaction.guild_id)))[:1024], inline=False)
+        await safety_commands.add_report_field(self.bot, embed, interaction.guild_id, report.start, report.resets_at)
         await interaction.response.send_message(embed=embed, ephemeral=not public)
 
     @app_commands.command(name="budget", description="Cap this server's estimated spend per period (no amount: remove the cap)")
@@ -171,6 +174,17 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
             ]
         lines += spend_lines(await self.store.spend_status(guild_id))
         await interaction.response.send_message(embed=_embed(title, lines), ephemeral=True)
+
+
+    @app_commands.command(name="pause", description="Stop a member from editing here for a while (safety)")
+    @app_commands.describe(user="The member", hours="How long (default: SAFETY_PAUSE_HOURS)")
+    async def pause(self, interaction: discord.Interaction, user: AnyUser, hours: Optional[app_commands.Range[int, 1, 8760]] = None) -> None:
+        await safety_commands.pause(self.bot, interaction, user, hours)
+
+    @app_commands.command(name="resume", description="Let a paused member edit again (and forgive their strikes so far)")
+    @app_commands.describe(user="The member")
+    async def resume(self, interaction: discord.Interaction, user: AnyUser) -> None:
+        await safety_commands.resume(self.bot, interaction, user)
 
 
 class UsageCommand(commands.Cog):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.discord_app import safety_commands
 from bot.discord_app.moderators import is_moderator
 from bot.store.server_settings import MAX_IMAGES_PER_EDIT
 from bot.text.settings_view import SettingsView, bot_lines, server_lines
@@ -96,6 +97,7 @@ class SettingsCommands(commands.GroupCog, group_name="settings", group_descripti
             log_problem=self.bot.audit_log.problem_for(guild_id),
             log_dropped=self.bot.audit_log.dropped,
             bot=self.bot.settings,
+            safety_level=await self.bot.strikes.level(guild_id),
         )
         embed = _embed("Retouch settings for this server", server_lines(view))
         embed.add_field(name="Bot-wide (set by the bot owner)", value="\n".join(bot_lines(view))[:1024], inline=False)
@@ -132,6 +134,11 @@ class SettingsCommands(commands.GroupCog, group_name="settings", group_descripti
         assert interaction.guild_id is not None
         await self.rules.set_max_images(interaction.guild_id, n)
         await self._reply(interaction, "Max images updated", [f"One edit may ask for at most {n} image{'s' if n != 1 else ''} here."])
+
+    @app_commands.command(name="safety", description="Check prompts (and input images) with the moderation endpoint before anything is paid for")
+    @app_commands.describe(level="off; prompts; or images (prompts and every input image)")
+    async def safety(self, interaction: discord.Interaction, level: Literal["off", "prompts", "images"]) -> None:
+        await safety_commands.set_level(self.bot, interaction, level)
 
     @blocked_words.command(name="add", description="Refuse prompts containing these words or phrases")
     @app_commands.describe(words=WORDS_HELP)

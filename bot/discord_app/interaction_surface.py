@@ -45,7 +45,14 @@ def requester_of(interaction: discord.Interaction, *, is_moderator: bool = False
         role_ids=tuple(role_ids_of(user)),
         display_name=user.display_name,
         is_moderator=is_moderator,
+        age_restricted=_age_restricted(interaction.channel),
     )
+
+
+def _age_restricted(channel: object) -> bool:
+    # Text channels, and threads through their parent; DMs are never age-restricted.
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False
 
 
 @dataclass

@@ -23,6 +23,7 @@ class SettingsView:
     log_problem: str | None
     log_dropped: int
     bot: Settings  # the owner's settings (environment) that shape what a server can do
+    safety_level: str | None = None  # /settings safety; None: SAFETY_CHECK applies
 
 
 def _codes(names: Sequence[str]) -> str:
@@ -64,6 +65,9 @@ def server_lines(view: SettingsView) -> list[str]:
         lines.append(cap_line(view.spend.server))
     else:
         lines.append("**Spend budget:** none (`/quota budget amount:<USD>`)")
+    level = view.safety_level or view.bot.safety_check
+    source = "" if view.safety_level else " — the bot's default"
+    lines.append(f"**Safety check:** {level}{source} (`/settings safety`)")
     return lines
 
 
@@ -90,6 +94,10 @@ def bot_lines(view: SettingsView) -> list[str]:
         lines.append(f"**Models without a price:** estimated at {usd(b.unpriced_image_usd)} per image (UNPRICED_IMAGE_USD)")
     else:
         lines.append("**Models without a price:** refused while a spending cap applies")
+    lines.append(
+        f"**Safety check default:** {b.safety_check} (SAFETY_CHECK); {b.safety_strikes} strikes in 24 h pause a member for "
+        f"{b.safety_pause_hours:g} h; endpoint down: {'edits go on unchecked' if b.safety_fail_open else 'edits refused'}"
+    )
     roles = " ".join(f"<@&{r}>" for r in b.moderator_role_ids)
     lines.append("**Moderators:** Manage Server" + (f", {roles}" if roles else ""))
     if view.log_dropped:
