@@ -126,6 +126,14 @@ def _url(name: str, raw: str) -> str:
     return value
 
 
+def _optional_url(name: str, raw: str) -> str | None:
+    return _url(name, raw) if raw.strip() else None
+
+
+def _optional_secret(name: str, raw: str) -> str | None:
+    return _secret(name, raw) if raw.strip() else None
+
+
 def _database_url(name: str, raw: str) -> str | None:
     """A PostgreSQL URL (postgresql://user:password@host:5432/database), or None: SQLite."""
     value = raw.strip()
@@ -253,8 +261,8 @@ class Settings:
     database_url: str | None = field(default=None, repr=False, metadata={"env": "DATABASE_URL", "parse": _database_url, "required": False})
     # Content safety (bot/edits/safety.py): the moderation endpoint defaults to the image API's.
     safety_check: str = _setting("SAFETY_CHECK", _choice(SAFETY_LEVELS), "off")
-    moderation_api_base_url: str | None = _setting("MODERATION_API_BASE_URL", _url, None)
-    moderation_api_key: str | None = field(default=None, repr=False, metadata={"env": "MODERATION_API_KEY", "parse": _secret, "required": False})
+    moderation_api_base_url: str | None = _setting("MODERATION_API_BASE_URL", _optional_url, None)
+    moderation_api_key: str | None = field(default=None, repr=False, metadata={"env": "MODERATION_API_KEY", "parse": _optional_secret, "required": False})
     moderation_model: str = _setting("MODERATION_MODEL", _text, "omni-moderation-latest")
     moderation_timeout: float = _setting("MODERATION_TIMEOUT", _positive_float, 10.0)
     safety_fail_open: bool = _setting("SAFETY_FAIL_OPEN", _bool, False)
