@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Protocol
 
 from bot.config import Settings
@@ -173,5 +173,3 @@ class SafetyCheck:
                 await self.alert(requester.guild_id, text)
         return result
 
-
-ProviderRejectionHook = Callable[[Requester], Awaitable[str]]

@@ -232,3 +232,40 @@ async def test_a_passing_check_costs_no_more_than_the_slower_of_it_and_the_prefl
     assert seconds["prompts"] - seconds["off"] < 0.4, seconds
     # `images` checks the downloaded image, so it adds the endpoint's time, not more.
     assert seconds["images"] - seconds["off"] < 0.8 + 0.5, seconds
+
+
+async def test_the_image_of_an_apps_menu_edit_and_a_reroll_is_checked(fake_discord, settings_for, image_api):
+    alice, bob = fake_discord.member("alice"), fake_discord.member("bob")
+    async with running_bot(settings_for(safety_check="images"), fake_discord):
+        photo = fake_discord.post_message(alice, "my cat", attachments=[FakeAttachment.image(png(40, 30), "cat.png")])
+        rec = await fake_discord.invoke_message_command("Edit image", by=bob, message=photo)
+        await rec.wait_modal()
+        submit = await fake_discord.submit_modal(rec, values={"prompt": "add a hat"}, by=bob)
+        result = await submit.wait_result()
+        assert not result.ephemeral
+        [check] = image_api.moderations
+        assert check.json["input"][0]["text"] == "add a hat" and check_copy_size(check.json["input"][1]) == (40, 30)
+        [reroll] = [c["custom_id"] for row in result.components for c in row["components"] if "reroll" in c.get("custom_id", "")]
+        image_api.queue(Reply.moderation({"hate": ["text", "image"]}), route="moderations")
+        refused = await (await fake_discord.click(result, reroll, by=alice)).wait_result()
+        assert refused.ephemeral and "flagged your prompt and image for hate" in refused.text
+        assert len(image_api.moderations) == 2 and len(image_api.edits) == 1
+
+
+async def test_direct_messages_follow_safety_check(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(allow_dms=True, safety_check="prompts"), fake_discord) as bot:
+        member = fake_discord.member("zed")
+        image_api.queue(Reply.moderation({"illicit": ["text"]}), route="moderations")
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="how to", dm=True)
+        reply = await rec.wait_result()
+        assert reply.ephemeral and "illegal activity, which isn't allowed here" in reply.text
+        assert image_api.edits == [] and (await bot.strikes.member(None, member.id)).strikes == 1
+
+
+async def test_a_slow_check_is_acknowledged_in_time_and_still_refuses_privately(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(safety_check="prompts"), fake_discord) as bot:
+        image_api.queue(Reply.moderation({"hate": ["text"]}, delay=3.5), route="moderations")
+        rec, reply = await edit(fake_discord, fake_discord.member("lou"))
+        assert rec.violations == [], "acknowledged within Discord's 3 s"
+        assert reply.ephemeral and "flagged your prompt for hate" in reply.text
+        assert image_api.edits == [] and await ledger(bot) == []
