@@ -5,7 +5,7 @@
 
 `EditService.submit(order, surface)` owns every step: it checks the order (options,
 files, before anything is reserved, so a refusal is the member's private first reply;
-`checks`), asks first when the member wants a mask preview or the cost needs confirming
+`checks`; the content check runs as a screen alongside the file preflight, `safety`), asks first when the member wants a mask preview or the cost needs confirming
 (`confirmation`), reserves quota atomically (waiting for the member's own running edits
 rather than failing), acknowledges, waits its turn in the fair queue (`queue`), calls the
 provider, plans the delivery within the upload limit, and hands the result over to be
@@ -280,7 +280,8 @@ class EditService:
         if not screening:
             return
         _, pending = await asyncio.wait(screening, timeout=SCREEN_ACK_SECONDS)
-        asks_first = edit.order.mask_preview or self.settings.confirm_cost_above_usd is not None
+        threshold, cost = self.settings.confirm_cost_above_usd, self._estimate(edit)
+        asks_first = edit.order.mask_preview or (threshold is not None and cost is not None and cost > threshold)
         if pending and not asks_first:
             await edit.surface.acknowledge()
         for done in asyncio.as_completed(screening):

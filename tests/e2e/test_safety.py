@@ -269,3 +269,17 @@ async def test_a_slow_check_is_acknowledged_in_time_and_still_refuses_privately(
         assert rec.violations == [], "acknowledged within Discord's 3 s"
         assert reply.ephemeral and "flagged your prompt for hate" in reply.text
         assert image_api.edits == [] and await ledger(bot) == []
+
+
+async def test_the_check_comes_before_a_cost_question(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(safety_check="prompts", confirm_cost_above_usd=0.01), fake_discord):
+        member = fake_discord.member("mia")
+        image_api.queue(Reply.moderation({"hate": ["text"]}), route="moderations")
+        rec, reply = await edit(fake_discord, member, size="1024x1024", quality="high")
+        assert reply.ephemeral and "flagged your prompt for hate" in reply.text and reply.custom_ids == [], "refused, not asked"
+        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="a scarf", size="1024x1024", quality="high")
+        question = await rec.wait_reply()
+        assert rec.violations == [] and rec.ack_type == 4 and "estimated at" in question.text
+        [confirm] = [c for c in question.custom_ids if c.startswith("retouch:confirm:")]
+        result = await (await fake_discord.click(question, confirm, by=member)).wait_result(timeout=30)
+        assert not result.ephemeral and len(image_api.moderations) == 2 and len(image_api.edits) == 1
