@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.store.strikes import MemberSafety, StrikeReport
 from bot.text.edit_summary import plural
+from bot.text.panel import Panel, Section
 
 # The moderation endpoint's category names, in words a member understands.
 CATEGORY_WORDS = {
@@ -95,36 +96,36 @@ def pause_alert(user_id: int, *, strikes: int, until: datetime, categories: Sequ
     )
 
 
-def member_lines(safety: MemberSafety, *, most: int) -> list[str]:
+def member_section(safety: MemberSafety, *, most: int) -> Section:
     """For /quota show user: strikes and a pause."""
     lines = [f"Safety strikes: {safety.strikes} of {most} within 24 hours ({safety.total_strikes} in total)"]
     if safety.paused_until is not None:
         by = f" by <@{safety.paused_by}>" if safety.paused_by is not None else " after safety strikes"
         lines.append(f"⏸️ Editing paused{by} until {_when(safety.paused_until)}")
-    return lines
+    return Section("Safety", lines)
 
 
-def report_lines(report: StrikeReport) -> list[str]:
+def report_section(report: StrikeReport) -> Section:
     """For /quota report: strikes in the period, who has most, who is paused."""
     if not report.strikes and not report.paused:
-        return ["No safety strikes this period."]
+        return Section("Safety strikes", ["No safety strikes this period."])
     lines = [f"{plural(report.strikes, 'strike')} by {plural(report.members, 'member')} this period"]
     lines += [f"<@{user}>: {plural(count, 'strike')}" for user, count in report.top]
     lines += [f"⏸️ <@{user}> paused until {_when(until)}" for user, until in report.paused]
-    return lines
+    return Section("Safety strikes", lines)
 
 
-def paused_by_moderator(user_id: int, until: datetime) -> str:
-    return f"<@{user_id}> can't edit in this server until {_when(until)}. `/quota resume user:` lifts it."
+def paused_by_moderator(name: str, user_id: int, until: datetime) -> Panel:
+    return Panel(f"Paused {name}", [f"<@{user_id}> can't edit in this server until {_when(until)}. `/quota resume user:` lifts it."])
 
 
-def resumed(user_id: int, lifted: bool) -> str:
+def resumed(name: str, user_id: int, lifted: bool) -> Panel:
     if lifted:
-        return f"<@{user_id}> can edit again; their strikes so far no longer count toward a pause."
-    return f"<@{user_id}> was not paused; their strikes so far no longer count toward a pause."
+        return Panel(f"Resumed {name}", [f"<@{user_id}> can edit again; their strikes so far no longer count toward a pause."])
+    return Panel(f"{name} was not paused", [f"<@{user_id}> was not paused; their strikes so far no longer count toward a pause."])
 
 
-def level_set(level: str, *, default: str) -> list[str]:
+def level_set(level: str, *, default: str) -> Panel:
     lines = [f"Safety check: {LEVEL_WORDS[level]}."]
     if level != "off":
         lines.append(
@@ -132,7 +133,7 @@ def level_set(level: str, *, default: str) -> list[str]:
             "logged in the audit channel with its categories, and counts as a strike."
         )
     lines.append(f"The bot's default (SAFETY_CHECK) is {default}.")
-    return lines
+    return Panel("Safety check updated", lines)
 
 
 def audit_pause_by_moderator(user_id: int, moderator_id: int, until: datetime) -> str:
@@ -141,3 +142,12 @@ def audit_pause_by_moderator(user_id: int, moderator_id: int, until: datetime) -
 
 def audit_resume(user_id: int, moderator_id: int) -> str:
     return f"▶️ <@{moderator_id}> lifted <@{user_id}>'s pause; their strikes so far no longer count."
+
+
+# Command descriptions (English; the command tree shows them).
+SETTINGS_SAFETY = "Check prompts (and input images) with the moderation endpoint before anything is paid for"
+SETTINGS_SAFETY_OPTIONS = {"level": "off; prompts; or images (prompts and every input image)"}
+QUOTA_PAUSE = "Stop a member from editing here for a while (content safety)"
+QUOTA_PAUSE_OPTIONS = {"user": "The member", "hours": "How long (default: SAFETY_PAUSE_HOURS)"}
+QUOTA_RESUME = "Let a paused member edit again (and forgive their strikes so far)"
+QUOTA_RESUME_OPTIONS = {"user": "The member"}
