@@ -265,8 +265,11 @@ class EditService:
             return edit.phase
         finally:
             self._tasks.discard(task)
-            for pending in screening:
-                pending.cancel()
+            for screen in screening:
+                if not screen.done():
+                    screen.cancel()
+                elif not screen.cancelled():
+                    screen.exception()  # moot once another refusal was told
             release(order)
             if preflight is not None and not preflight.done():
                 preflight.cancel()

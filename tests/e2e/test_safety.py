@@ -283,3 +283,12 @@ async def test_the_check_comes_before_a_cost_question(fake_discord, settings_for
         [confirm] = [c for c in question.custom_ids if c.startswith("retouch:confirm:")]
         result = await (await fake_discord.click(question, confirm, by=member)).wait_result(timeout=30)
         assert not result.ephemeral and len(image_api.moderations) == 2 and len(image_api.edits) == 1
+
+
+async def test_a_bad_file_is_refused_as_such_without_a_check(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(safety_check="images"), fake_discord) as bot:
+        attachment = FakeAttachment.image(b"this is not a picture at all", "cat.png")
+        rec = await fake_discord.invoke("edit", by=fake_discord.member("ned"), image=attachment, prompt="x")
+        reply = await rec.wait_result()
+        assert reply.ephemeral and "isn't an image Retouch can read" in reply.text
+        assert image_api.moderations == [] and image_api.edits == [] and await ledger(bot) == []
