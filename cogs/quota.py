@@ -12,7 +12,9 @@ from bot.discord_app.moderation.access import require_moderator
 from bot.discord_app.moderation.embeds import answer
 from bot.discord_app.moderation.options import AnyUser, BudgetValue, LimitValue, Period, guild_id, person
 from bot.discord_app.moderation.quota_actions import QuotaActions
+from bot.discord_app.moderation.safety_actions import SafetyActions
 from bot.text import moderation_commands as says
+from bot.text import safety as safety_says
 from bot.text.quota_replies import MODERATORS_ONLY
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUO
     def __init__(self, bot: "Retouch") -> None:
         self.bot = bot
         self.actions = QuotaActions(bot.store)
+        self.safety_actions = SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -69,17 +72,28 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUO
     async def show(self, interaction: discord.Interaction, user: Optional[AnyUser] = None, public: bool = False) -> None:
         who = person(user or interaction.user)
         panel = await self.actions.show(guild_id(interaction), who, with_rules=user is None)
-        await answer(interaction, panel, public=public)
+        await answer(interaction, await self.safety_actions.with_member(panel, guild_id(interaction), who.user_id), public=public)
 
     @app_commands.command(name="report", description=says.QUOTA_REPORT)
     @app_commands.describe(**says.QUOTA_REPORT_OPTIONS)
     async def report(self, interaction: discord.Interaction, public: bool = False) -> None:
-        await answer(interaction, await self.actions.report(guild_id(interaction)), public=public)
+        panel = await self.actions.report(guild_id(interaction))
+        await answer(interaction, await self.safety_actions.with_report(panel, guild_id(interaction)), public=public)
 
     @app_commands.command(name="budget", description=says.QUOTA_BUDGET)
     @app_commands.describe(**says.QUOTA_BUDGET_OPTIONS)
     async def budget(self, interaction: discord.Interaction, amount: Optional[BudgetValue] = None, period: Optional[Period] = None) -> None:
         await answer(interaction, await self.actions.budget(guild_id(interaction), amount, period))
+
+    @app_commands.command(name="pause", description=safety_says.QUOTA_PAUSE)
+    @app_commands.describe(**safety_says.QUOTA_PAUSE_OPTIONS)
+    async def pause(self, interaction: discord.Interaction, user: AnyUser, hours: Optional[app_commands.Range[int, 1, 8760]] = None) -> None:
+        await answer(interaction, await self.safety_actions.pause(guild_id(interaction), person(user), hours, moderator_id=interaction.user.id))
+
+    @app_commands.command(name="resume", description=safety_says.QUOTA_RESUME)
+    @app_commands.describe(**safety_says.QUOTA_RESUME_OPTIONS)
+    async def resume(self, interaction: discord.Interaction, user: AnyUser) -> None:
+        await answer(interaction, await self.safety_actions.resume(guild_id(interaction), person(user), moderator_id=interaction.user.id))
 
 
 async def setup(bot: "Retouch") -> None:

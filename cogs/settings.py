@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import discord
 from discord import app_commands
@@ -11,8 +11,10 @@ from discord.ext import commands
 from bot.discord_app.moderation.access import require_moderator
 from bot.discord_app.moderation.embeds import answer
 from bot.discord_app.moderation.options import LogChannel, MaxImages, guild_id
+from bot.discord_app.moderation.safety_actions import SafetyActions
 from bot.discord_app.moderation.settings_actions import SettingsActions
 from bot.text import moderation_commands as says
+from bot.text import safety as safety_says
 from bot.text.settings_replies import MODERATORS_ONLY
 
 if TYPE_CHECKING:
@@ -27,8 +29,10 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description=sa
     def __init__(self, bot: "Retouch") -> None:
         self.bot = bot
         self.actions = SettingsActions(
-            rules=bot.server_rules, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings, bot_models=bot.edits.allowed_models
+            rules=bot.server_rules, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings, bot_models=bot.edits.allowed_models,
+            safety_level=bot.strikes.level,
         )
+        self.safety_actions = SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
         super().__init__()
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -61,6 +65,11 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description=sa
     @app_commands.describe(**says.SETTINGS_MAX_IMAGES_OPTIONS)
     async def max_images(self, interaction: discord.Interaction, n: MaxImages) -> None:
         await answer(interaction, await self.actions.set_max_images(guild_id(interaction), n))
+
+    @app_commands.command(name="safety", description=safety_says.SETTINGS_SAFETY)
+    @app_commands.describe(**safety_says.SETTINGS_SAFETY_OPTIONS)
+    async def safety(self, interaction: discord.Interaction, level: Literal["off", "prompts", "images"]) -> None:
+        await answer(interaction, await self.safety_actions.set_level(guild_id(interaction), level))
 
     @blocked_words.command(name="add", description=says.BLOCKED_WORDS_ADD)
     @app_commands.describe(**says.WORDS)

@@ -49,6 +49,8 @@ TABLES = (
     "edit_results",
     "ledger",
     "guild_budgets",
+    "safety_strikes",
+    "safety_pauses",
 )
 
 # Checked on both sides after the copy (besides the row counts).
@@ -198,6 +200,9 @@ async def _copy(lite: sqlite3.Connection, conn: Any) -> dict[str, int]:
     # New ledger rows continue after the copied ids.
     await conn.execute(
         "SELECT setval(pg_get_serial_sequence('ledger', 'id'), COALESCE((SELECT MAX(id) FROM ledger), 0) + 1, false)"
+    )
+    await conn.execute(
+        "SELECT setval(pg_get_serial_sequence('safety_strikes', 'id'), COALESCE((SELECT MAX(id) FROM safety_strikes), 0) + 1, false)"
     )
     return counts
 

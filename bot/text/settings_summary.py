@@ -27,6 +27,7 @@ class SettingsSummary:
     log_problem: str | None
     log_dropped: int
     bot: Settings  # the owner's settings (environment) that shape what a server can do
+    safety_level: str | None = None  # /settings safety; None: SAFETY_CHECK applies
 
 
 def code_list(names: Sequence[str]) -> str:
@@ -68,6 +69,8 @@ def server_lines(summary: SettingsSummary) -> list[str]:
         lines.append(cap_line(summary.spend.server))
     else:
         lines.append("**Spend budget:** none (`/quota budget amount:<USD>`)")
+    level = summary.safety_level or summary.bot.safety_check
+    lines.append(f"**Safety check:** {level}{'' if summary.safety_level else ' — the bot default'} (`/settings safety`)")
     return lines
 
 
@@ -94,6 +97,10 @@ def bot_lines(summary: SettingsSummary) -> list[str]:
         lines.append(f"**Models without a price:** estimated at {usd(b.unpriced_image_usd)} per image (UNPRICED_IMAGE_USD)")
     else:
         lines.append("**Models without a price:** refused while a spending cap applies")
+    lines.append(
+        f"**Safety check default:** {b.safety_check} (SAFETY_CHECK); {b.safety_strikes} strikes in 24 h pause a member for "
+        f"{b.safety_pause_hours:g} h; endpoint down: {'edits go on unchecked' if b.safety_fail_open else 'edits refused'}"
+    )
     roles = " ".join(mentions.role(r) for r in b.moderator_role_ids)
     lines.append("**Moderators:** Manage Server" + (f", {roles}" if roles else ""))
     if summary.log_dropped:

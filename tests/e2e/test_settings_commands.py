@@ -52,7 +52,7 @@ async def test_the_command_group_is_for_moderators_in_servers(bot, fake_discord)
     assert int(settings["default_member_permissions"]) == 1 << 5  # Manage Server
     assert settings["contexts"] == [0]  # servers only
     subs = {o["name"]: o for o in settings["options"]}
-    assert set(subs) == {"log-channel", "show", "models", "max-images", "blocked-words"}
+    assert set(subs) == {"log-channel", "show", "models", "max-images", "blocked-words", "safety"}
     assert {o["name"] for o in subs["blocked-words"]["options"]} == {"add", "remove", "list"}
     channel = subs["log-channel"]["options"][0]
     assert (channel["name"], channel["type"], channel.get("required", False)) == ("channel", 7, False)

@@ -28,7 +28,14 @@ def requester_of(interaction: discord.Interaction) -> Requester:
         guild_id=interaction.guild_id,
         role_ids=tuple(role_ids_of(user)),
         display_name=user.display_name,
+        age_restricted=_age_restricted(interaction.channel),
     )
+
+
+def _age_restricted(channel: object) -> bool:
+    # Text channels, and threads through their parent; DMs are never age-restricted.
+    is_nsfw = getattr(channel, "is_nsfw", None)
+    return bool(is_nsfw()) if callable(is_nsfw) else False
 
 
 async def submit(interaction: discord.Interaction, order: EditOrder, *, now: Callable[[], datetime] | None = None) -> None:

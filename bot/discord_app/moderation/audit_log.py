@@ -136,6 +136,15 @@ class AuditLog:
             return None
         return self.problem_for(guild_id) or audit_lines.COULD_NOT_POST
 
+    async def alert(self, guild_id: int, text: str) -> None:
+        """Post an alert for the moderators (a safety pause) now; never raises."""
+        try:
+            channel_id = (await self.settings.get(guild_id)).log_channel_id
+            if channel_id is not None:
+                await self._send(guild_id, channel_id, [discord.Embed(description=text[:4096], colour=discord.Colour.gold())])
+        except Exception:
+            log.exception("could not post an audit log alert for server %s", guild_id)
+
     async def _run(self) -> None:
         while True:
             if not self._queue:

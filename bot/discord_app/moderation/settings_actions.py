@@ -3,7 +3,7 @@ with one Panel (no Discord types: the cog translates its arguments)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from bot.config import Settings
@@ -29,13 +29,16 @@ class SettingsActions:
         audit_log: "AuditLog",
         bot_settings: Settings,
         bot_models: Callable[[], list[str]],
+        safety_level: Callable[[int], Awaitable[str | None]] | None = None,
     ) -> None:
-        """`bot_models`: every model the bot offers, its default first (EditService.allowed_models)."""
+        """`bot_models`: every model the bot offers, its default first (EditService.allowed_models);
+        `safety_level`: a server's /settings safety (StrikeStore.level)."""
         self.rules = rules
         self.store = store
         self.audit_log = audit_log
         self.bot_settings = bot_settings
         self.bot_models = bot_models
+        self.safety_level = safety_level
 
     async def log_channel_off(self, guild_id: int) -> Panel:
         await self.rules.set_log_channel(guild_id, None)
@@ -59,6 +62,7 @@ class SettingsActions:
             log_problem=self.audit_log.problem_for(guild_id),
             log_dropped=self.audit_log.dropped,
             bot=self.bot_settings,
+            safety_level=await self.safety_level(guild_id) if self.safety_level is not None else None,
         )
         return settings_summary.panel(summary)
 
