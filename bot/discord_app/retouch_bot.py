@@ -17,14 +17,17 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.discord_app.audit_log import AuditLog
+from bot.discord_app.moderation.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
+from bot.edits.order_builder import OrderBuilder
 from bot.edits.reservations import ReservationKeeper
+from bot.edits.safety import SafetyCheck
 from bot.edits.server_rules import ServerRules
 from bot.edits.service import EditService
 from bot.ops.health import HealthReporter, health_state
 from bot.provider.client import ImageEditClient
+from bot.provider.moderation import ModerationClient
 from bot.provider.models import load_model_table
 from bot.provider.pricing import load_prices
 from bot.store import connect
@@ -33,6 +36,7 @@ from bot.store.meta import MetaStore
 from bot.store.quota import QuotaStore
 from bot.store.results import ResultStore
 from bot.store.server_settings import ServerSettingsStore
+from bot.store.strikes import StrikeStore
 
 log = logging.getLogger("retouch")
 
@@ -61,7 +65,10 @@ class Retouch(commands.AutoShardedBot):
     reservations: ReservationKeeper
     image_client: ImageEditClient
     edits: EditService
+    orders: OrderBuilder
     results: ResultStore
+    strikes: StrikeStore
+    safety: SafetyCheck
     boot_id: str
 
     def __init__(
@@ -184,6 +191,16 @@ class Retouch(commands.AutoShardedBot):
         self.server_rules = ServerRules(self.server_settings, bot_models=lambda: self.edits.allowed_models())
         self.audit_log = AuditLog(self, self.server_settings)
         self.audit_log.start()
+        self.strikes = StrikeStore(self.database)
+        self.safety = SafetyCheck(
+            settings=settings,
+            store=self.strikes,
+            client=ModerationClient(
+                self.http_session, base_url=settings.moderation_base_url, api_key=settings.moderation_key,
+                model=settings.moderation_model, timeout=settings.moderation_timeout,
+            ),
+            alert=self.audit_log.alert,
+        )
         self.edits = EditService(
             settings=settings,
             results=self.results,
@@ -196,7 +213,11 @@ class Retouch(commands.AutoShardedBot):
             policies=[self.server_rules],
             listeners=[self.audit_log],
             default_model=self.server_rules.default_model,
+            screens=[self.safety],
+            on_safety_rejection=self.safety.provider_rejected,
         )
+        # Every entry point builds its order here: the server's models, its default, sizes.
+        self.orders = OrderBuilder(self.server_rules, sizes_for=self.edits.sizes_for)
 
     async def _clean_results_forever(self) -> None:
         while True:

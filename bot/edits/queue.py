@@ -77,6 +77,8 @@ class EditQueue:
                 del self._waiting[job.owner]
             else:
                 self._waiting.move_to_end(job.owner)  # their next turn is after everyone else's
+            if job.start.cancelled():
+                continue  # its caller was cancelled too (a shutdown cancels every edit at once)
             self._running[job.owner] += 1
             job.start.set_result(None)
         self._announce_positions()

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.private_files import open_private
 from bot.provider.usage import Usage
 from bot.store.backend import DATABASE_ERRORS
 from bot.store.quota import QuotaStore, Reservation
@@ -243,7 +244,7 @@ class ReservationKeeper:
                 self._journaled = False
                 return
             tmp = self.journal.with_name(self.journal.name + ".tmp")
-            with open(tmp, "w", encoding="utf-8") as out:
+            with open_private(tmp, "w", encoding="utf-8") as out:  # 0600: members' usage
                 out.writelines(p.to_json() + "\n" for p in self._pending.values())
                 out.flush()
                 os.fsync(out.fileno())

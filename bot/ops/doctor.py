@@ -50,7 +50,7 @@ from bot.provider.errors import (
     WrongBaseURL,
 )
 from bot.provider.models import ModelTable
-from bot.redact import redact, register_secret, url_password, without_credentials  # noqa: F401
+from bot.redact import password_spellings, redact, register_secret, url_password, without_credentials  # noqa: F401
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
@@ -578,8 +578,11 @@ async def diagnose(
             return transport + await check_image_api(settings, session)
 
         discord_check, image = await asyncio.gather(discord_task, image_checks())
+        from bot.ops.moderation_check import check_moderation  # imports this module
+
+        moderation = await check_moderation(settings, bad, session)
     checks.append(discord_check)
-    checks += image
+    checks += image + moderation
     return checks
 
 
@@ -607,9 +610,10 @@ def main(environ: Mapping[str, str] | None = None, env_file: Path | None = Path(
         raw = read_environment(environ, env_file)
     except Exception:  # noqa: BLE001
         raw = {}
-    secrets = [raw.get(name, "").strip() for name in ("DISCORD_TOKEN", "IMAGE_API_KEY")]
+    secrets = [raw.get(name, "").strip() for name in ("DISCORD_TOKEN", "IMAGE_API_KEY", "MODERATION_API_KEY")]
     secrets.append(url_password(raw.get("IMAGE_API_BASE_URL", "").strip()) or "")
-    secrets.append(url_password(raw.get("DATABASE_URL", "").strip()) or "")
+    secrets += password_spellings(raw.get("DATABASE_URL", "").strip())
+    secrets += password_spellings(raw.get("MODERATION_API_BASE_URL", "").strip())
     for line in render(checks, [s for s in secrets if s]):
         print(line, file=out, flush=True)
     return 1 if any(c.status in (FAIL, SKIP) for c in checks) else 0

@@ -114,7 +114,8 @@ class ImageEditClient:
         for password in (url_password(base_url), given.password):
             if password:  # as written and percent-decoded
                 register_secret(password)
-        url = yarl.URL(without_credentials(base_url.rstrip("/")))
+        # Where requests go is yarl's reading of the URL (messages strip more: bot.redact).
+        url = yarl.URL(base_url.rstrip("/")).with_user(None)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, got {redact(str(url))!r}")
         if given.user or given.password:

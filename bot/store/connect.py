@@ -36,9 +36,13 @@ def describe(settings: "Settings") -> str:
 async def open_database(settings: "Settings") -> Database:
     if uses_postgres(settings):
         return await open_postgres(settings.database_url or "")
+    from bot.private_files import create_private_file, make_private_dirs
     from bot.store.sqlite import open_database as open_sqlite
 
     path = settings.database_path
+    # Made 0600 before SQLite opens it: its -wal and -shm files take the same mode.
+    await asyncio.to_thread(make_private_dirs, path.parent)
+    await asyncio.to_thread(create_private_file, path)
     conn = await open_sqlite(path, busy_timeout_ms=int(settings.database_busy_timeout * 1000))
     return SqliteDatabase(conn, path)
 

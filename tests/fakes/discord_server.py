@@ -448,6 +448,7 @@ class FakeChannel:
     id: int
     name: str
     type: int = 0  # GUILD_TEXT
+    nsfw: bool = False  # age-restricted
 
     def payload(self, position: int = 0) -> dict[str, Any]:
         return {
@@ -456,7 +457,7 @@ class FakeChannel:
             "name": self.name,
             "position": position,
             "permission_overwrites": [],
-            "nsfw": False,
+            "nsfw": self.nsfw,
             "parent_id": None,
             "topic": None,
             "last_message_id": None,
@@ -602,9 +603,10 @@ class FakeDiscord:
             )
         return role
 
-    def text_channel(self, name: str) -> FakeChannel:
-        """A new text channel in the server (announced to a connected bot like a role)."""
-        channel = FakeChannel(snowflake(), name)
+    def text_channel(self, name: str, *, nsfw: bool = False) -> FakeChannel:
+        """A new text channel in the server (announced to a connected bot like a role);
+        `nsfw`: age-restricted."""
+        channel = FakeChannel(snowflake(), name, nsfw=nsfw)
         self.guild.channels.append(channel)
         if self.ready_sent.is_set():
             self._pending_events.append(("CHANNEL_CREATE", {**channel.payload(len(self.guild.channels)), "guild_id": str(self.guild.id)}))
@@ -824,11 +826,13 @@ class FakeDiscord:
         name: str,
         dm: bool = False,
         message: SentMessage | None = None,
+        channel: FakeChannel | None = None,
     ) -> InteractionRecord:
-        """The INTERACTION_CREATE payload every interaction type shares, and its record."""
+        """The INTERACTION_CREATE payload every interaction type shares, and its record
+        (in #general, or in `channel`)."""
         interaction_id = snowflake()
         token = f"tok-{interaction_id}"
-        channel_id = self.dm_channel_id if dm else self.guild.channel_id
+        channel_id = self.dm_channel_id if dm else channel.id if channel is not None else self.guild.channel_id
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.app_id),
@@ -852,7 +856,8 @@ class FakeDiscord:
             payload["guild_locale"] = "en-US"
             payload["guild"] = {"id": str(self.guild.id), "locale": "en-US", "features": []}
             payload["channel_id"] = str(channel_id)
-            payload["channel"] = {"id": str(channel_id), "type": 0, "name": "general", "guild_id": str(self.guild.id), "permission_overwrites": [], "position": 0, "nsfw": False}
+            payload["channel"] = {"id": str(channel_id), "type": 0, "name": channel.name if channel else "general", "guild_id": str(self.guild.id),
+                                  "permission_overwrites": [], "position": 0, "nsfw": bool(channel and channel.nsfw)}
             payload["member"] = user.member_payload()
         if message is not None:
             # Component and modal-submit interactions carry the message the component is on.
@@ -880,6 +885,7 @@ class FakeDiscord:
         kind: int = 2,
         focused: str | None = None,
         dm: bool = False,
+        channel: FakeChannel | None = None,
     ) -> InteractionRecord:
         cmd, path = self._find_command(name)
         schema = cmd.get("options", [])
@@ -901,16 +907,18 @@ class FakeDiscord:
         data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": nested}
         if resolved:
             data["resolved"] = resolved
-        return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm)
+        return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm, channel=channel)
 
     async def _send_interaction(self, record: InteractionRecord) -> InteractionRecord:
         await self.dispatch("INTERACTION_CREATE", record.payload)
         asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
         return record
 
-    async def invoke(self, name: str, *, by: FakeUser, dm: bool = False, **options: Any) -> InteractionRecord:
-        """Member `by` runs `/name options...`; returns the record to wait on."""
-        return await self._send_interaction(self.build_interaction(name, user=by, options=options, dm=dm))
+    async def invoke(
+        self, name: str, *, by: FakeUser, dm: bool = False, in_channel: FakeChannel | None = None, **options: Any
+    ) -> InteractionRecord:
+        """Member `by` runs `/name options...` (in #general, or in `in_channel`); returns the record to wait on."""
+        return await self._send_interaction(self.build_interaction(name, user=by, options=options, dm=dm, channel=in_channel))
 
     async def autocomplete(self, name: str, *, by: FakeUser, focused: str, **options: Any) -> list[dict[str, Any]]:
         record = self.build_interaction(name, user=by, options=options, kind=4, focused=focused)

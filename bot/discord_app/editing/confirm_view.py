@@ -19,18 +19,17 @@ from typing import Any
 
 import discord
 
+from bot.discord_app.editing.result_messages import ImageUpload
 from bot.discord_app.replies import defer_public
-from bot.discord_app.uploads import ImageUpload
 from bot.edits.surface import Confirmation
+from bot.text import editing
 
 log = logging.getLogger("retouch.edit")
 
 EMBED_COLOUR = discord.Colour.from_rgb(88, 101, 242)
 CONFIRM_PREFIX = "retouch:confirm:"
-# Not "retouch:cancel:": that is the persistent Cancel of a running edit (result_buttons).
+# Not "retouch:cancel:": that is the persistent Cancel of a running edit (editing/buttons.py).
 CANCEL_PREFIX = "retouch:decline:"
-NOT_YOURS = "Only the member who started this edit can answer this."
-RESTARTING = "Retouch is restarting — nothing was reserved."
 
 
 class ConfirmView(discord.ui.View):
@@ -53,7 +52,7 @@ class ConfirmView(discord.ui.View):
         # when it is reused on a message others can see.
         if interaction.user.id == self.requester_id:
             return True
-        await interaction.response.send_message(NOT_YOURS, ephemeral=True)
+        await interaction.response.send_message(editing.CONFIRM_NOT_YOURS, ephemeral=True)
         return False
 
     async def _on_confirm(self, interaction: discord.Interaction) -> None:
@@ -112,7 +111,7 @@ async def ask_to_confirm(interaction: discord.Interaction, request: Confirmation
     except asyncio.CancelledError:
         # Shutting down: the buttons would lead nowhere; the service tells the member.
         view.stop()
-        await asyncio.shield(_quietly(edit_prompt(content=RESTARTING, view=None)))
+        await asyncio.shield(_quietly(edit_prompt(content=editing.CONFIRM_RESTARTING, view=None)))
         raise
     if view.confirmed and view.click is not None:
         await _quietly(edit_prompt(content=request.confirmed_text, view=None))

@@ -11,19 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 import discord
 
-from bot.discord_app.moderators import role_ids_of
+from bot.discord_app.editing.buttons import cancel_view, result_view
+from bot.discord_app.editing.result_messages import ImageUpload, files_for
 from bot.discord_app.replies import defer_public, mark_answered, send_private
-from bot.discord_app.result_buttons import cancel_view, result_view
-from bot.discord_app.uploads import ImageUpload, files_for
-from bot.edits.order import Requester
-from bot.edits.surface import DeliveryReport, ResultPost, Status
+from bot.edits.surface import Confirmation, DeliveryReport, ResultPost, Status
 from bot.images.formats import extension_for
+from bot.text import editing, mentions
 
 log = logging.getLogger("retouch.edit")
 
@@ -35,36 +33,6 @@ EMBED_COLOUR = discord.Colour.from_rgb(88, 101, 242)
 UNKNOWN_MESSAGE = 10008
 # Editing one message more often than this runs into Discord's per-webhook rate limit.
 STATUS_INTERVAL_SECONDS = 2.0
-
-
-def requester_of(interaction: discord.Interaction) -> Requester:
-    user = interaction.user
-    return Requester(
-        user_id=user.id,
-        guild_id=interaction.guild_id,
-        role_ids=tuple(role_ids_of(user)),
-        display_name=user.display_name,
-    )
-
-
-@dataclass
-class AttachmentInput:
-    """An uploaded file, downloaded from Discord's CDN only when the service asks."""
-
-    attachment: discord.Attachment
-    label: str = "image"
-
-    @property
-    def declared_size(self) -> int:
-        return self.attachment.size
-
-    async def read(self) -> bytes:
-        from bot.errors import UserFacingError
-
-        try:
-            return await self.attachment.read()
-        except (discord.HTTPException, discord.NotFound) as exc:
-            raise UserFacingError(f"Couldn't download your {self.label} from Discord ({exc.status}). Upload it again and retry.") from None
 
 
 class InteractionSurface:
@@ -136,7 +104,7 @@ class InteractionSurface:
 
     def _embed(self, post: ResultPost) -> discord.Embed:
         embed = discord.Embed(description=f"> {post.prompt}\n" + "\n".join(post.summary_lines), colour=EMBED_COLOUR)
-        embed.set_footer(text=f"Requested by {post.requester_name}")
+        embed.set_footer(text=editing.requested_by(post.requester_name))
         return embed
 
     async def deliver(self, post: ResultPost) -> DeliveryReport:
@@ -189,7 +157,7 @@ class InteractionSurface:
         for index, message in enumerate(post.messages):
             try:
                 sent = await channel.send(
-                    content=f"{interaction.user.mention}, your edit is ready." if index == 0 else None,
+                    content=editing.late_result(mentions.user(interaction.user.id)) if index == 0 else None,
                     embed=embed if index == 0 else None,
                     files=files_for(message),
                     view=view if index == 0 and view is not None else discord.utils.MISSING,
@@ -203,11 +171,11 @@ class InteractionSurface:
             delivered += len(message.files)
         return DeliveryReport(delivered, link=link, message_ids=tuple(ids))
 
-    async def confirm(self, request: "Confirmation") -> "InteractionSurface | None":  # noqa: F821
+    async def confirm(self, request: Confirmation) -> "InteractionSurface | None":
         """Ask privately, as the interaction's first answer, before anything is reserved;
         after Confirm the edit goes on (and its result is posted publicly) on the click."""
         # Imported on use: only edits that ask first need the view.
-        from bot.discord_app.confirm_view import ask_to_confirm
+        from bot.discord_app.editing.confirm_view import ask_to_confirm
 
         click = await ask_to_confirm(self.interaction, request)
         return InteractionSurface(click, now=self._now) if click is not None else None

@@ -1,8 +1,9 @@
-"""Facts about the member behind an interaction, as the domain needs them."""
+"""Who may use moderator commands and buttons: the one moderator check."""
 
 from __future__ import annotations
 
 import discord
+from discord import app_commands
 
 
 def role_ids_of(user: discord.abc.User) -> list[int]:
@@ -21,7 +22,17 @@ def role_ids_of(user: discord.abc.User) -> list[int]:
 
 
 def is_moderator(interaction: discord.Interaction, moderator_role_ids: tuple[int, ...]) -> bool:
+    """Manage Server, Administrator, or one of the owner's MODERATOR_ROLE_IDS."""
     perms = interaction.permissions
     if perms.manage_guild or perms.administrator:
         return True
     return any(role_id in moderator_role_ids for role_id in role_ids_of(interaction.user))
+
+
+def require_moderator(interaction: discord.Interaction, moderator_role_ids: tuple[int, ...], refusal: str) -> bool:
+    """A moderator cog's `interaction_check`. A server admin can change Discord's default
+    permissions for a command, so they are checked again here; `refusal` is what the
+    member reads (through the command tree's error handler)."""
+    if not is_moderator(interaction, moderator_role_ids):
+        raise app_commands.CheckFailure(refusal)
+    return True

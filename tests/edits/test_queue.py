@@ -81,3 +81,25 @@ async def test_cancelled_waiter_leaves_queue_consistent_and_close_refuses_new_wo
     gate.set()
     await first
     assert queue.running == 0 and queue.waiting == 0
+
+
+async def test_a_running_and_a_waiting_job_cancelled_together_leave_the_queue_consistent():
+    # A shutdown cancels every edit at once: the running job's end must not start the
+    # waiting one, whose caller is gone too.
+    queue = EditQueue(max_concurrent=1)
+    started = asyncio.Event()
+    running = asyncio.create_task(queue.run("alice", lambda: started.set() or asyncio.Event().wait()))
+    await asyncio.wait_for(started.wait(), 5)
+    queued = asyncio.Event()
+
+    async def shown(position: int) -> None:
+        queued.set()
+
+    waiting = asyncio.create_task(queue.run("bob", lambda: asyncio.sleep(0), on_position=shown))
+    await asyncio.wait_for(queued.wait(), 5)
+    for task in (running, waiting):
+        task.cancel()
+    results = await asyncio.wait_for(asyncio.gather(running, waiting, return_exceptions=True), 5)
+    assert [type(r) for r in results] == [asyncio.CancelledError, asyncio.CancelledError]
+    assert (queue.running, queue.waiting) == (0, 0)
+    assert await asyncio.wait_for(queue.run("carol", lambda: asyncio.sleep(0, "next")), 5) == "next"
