@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Optional
 
 import discord
@@ -26,9 +27,18 @@ if TYPE_CHECKING:
 class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUOTA):
     def __init__(self, bot: "Retouch") -> None:
         self.bot = bot
-        self.actions = QuotaActions(bot.store)
-        self.safety_actions = SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
         super().__init__()
+
+    # Built on first use: the bot's stores exist once it has started, not when its
+    # commands are declared (reading the command tree needs no database).
+    @cached_property
+    def actions(self) -> QuotaActions:
+        return QuotaActions(self.bot.store)
+
+    @cached_property
+    def safety_actions(self) -> SafetyActions:
+        bot = self.bot
+        return SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return require_moderator(interaction, self.bot.settings.moderator_role_ids, MODERATORS_ONLY)
