@@ -19,6 +19,7 @@ from bot.redact import url_password, without_credentials
 
 PERIODS = ("day", "week", "month")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -68,6 +69,17 @@ def _optional_seconds(name: str, raw: str) -> float | None:
 
 def _optional_positive_int(name: str, raw: str) -> int | None:
     return _int_range(1)(name, raw) if raw.strip() else None
+
+
+def _optional_port(name: str, raw: str) -> int | None:
+    return _int_range(0, 65535)(name, raw) if raw.strip() else None
+
+
+def _host(name: str, raw: str) -> str:
+    value = raw.strip().strip("[]")
+    if not value or any(ch.isspace() or ch in "/@?#" for ch in value):
+        raise ConfigError(f"{name} must be an address to listen on, such as 127.0.0.1 or 0.0.0.0, got {raw.strip()!r}")
+    return value
 
 
 def _shard_ids(name: str, raw: str) -> tuple[int, ...] | None:
@@ -240,6 +252,10 @@ class Settings:
     database_busy_timeout: float = _setting("DATABASE_BUSY_TIMEOUT", _positive_float, 5.0)
     stale_reservation_seconds: float | None = _setting("STALE_RESERVATION_SECONDS", _optional_seconds, None)
     database_url: str | None = field(default=None, repr=False, metadata={"env": "DATABASE_URL", "parse": _database_url, "required": False})
+    # Seeing what the bot does (README, Monitoring).
+    metrics_port: int | None = _setting("METRICS_PORT", _optional_port, None)
+    metrics_host: str = _setting("METRICS_HOST", _host, "127.0.0.1")
+    log_format: str = _setting("LOG_FORMAT", _choice(LOG_FORMATS), "text")
 
     def __post_init__(self) -> None:
         if self.shard_ids is not None:
