@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.discord_app.moderators import is_moderator, role_ids_of
+from bot.discord_app.report_chart import report_chart
 from bot.errors import UserFacingError
 from bot.store.quota import MAX_BUDGET_USD, MAX_LIMIT, UNLIMITED
 from bot.text.quota_messages import limit_text, report_lines, rules_lines, usage_lines
@@ -142,11 +143,16 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
     @app_commands.describe(public="Post it in the channel")
     async def report(self, interaction: discord.Interaction, public: bool = False) -> None:
         assert interaction.guild_id is not None
+        # The chart takes a moment to draw (worker thread): answer within Discord's 3 s first.
+        await interaction.response.defer(ephemeral=not public, thinking=True)
         report = await self.store.report(interaction.guild_id, top=15)
         lines = report_lines(report, user_name=lambda uid: f"<@{uid}>")
         embed = _embed("Usage report", lines)
         embed.add_field(name="Spend", value="\n".join(spend_lines(await self.store.spend_status(interaction.guild_id)))[:1024], inline=False)
-        await interaction.response.send_message(embed=embed, ephemeral=not public)
+        chart = await report_chart(self.bot.database, interaction.guild, report)
+        if chart is not None:
+            embed.set_image(url=f"attachment://{chart.filename}")
+        await interaction.followup.send(embed=embed, files=[chart] if chart else [], ephemeral=not public)
 
     @app_commands.command(name="budget", description="Cap this server's estimated spend per period (no amount: remove the cap)")
     @app_commands.describe(

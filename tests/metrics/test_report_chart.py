@@ -1,0 +1,73 @@
+"""The chart attached to /quota report, from a real edit through the fakes."""
+
+from __future__ import annotations
+
+import io
+import threading
+
+from PIL import Image
+
+from bot.reports import chart
+from bot.reports.chart import BACKGROUND, FILENAME, PALETTE, ChartData, MemberBar
+from bot.store.report_series import DayUsage
+from tests.conftest import running_bot
+from tests.fakes.discord_server import FakeAttachment
+from tests.fakes.image_api import make_image
+
+
+def rgb(hex_colour: str) -> tuple[int, int, int]:
+    return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))  # type: ignore[return-value]
+
+
+def colour_share(png: bytes, colour: str) -> float:
+    with Image.open(io.BytesIO(png)) as im:
+        pixels = im.convert("RGB")
+        histogram = pixels.getcolors(maxcolors=1 << 20) or []
+        total = pixels.width * pixels.height
+    return sum(count for count, c in histogram if c == rgb(colour)) / total
+
+
+async def test_report_attaches_a_chart_of_the_period(fake_discord, settings_for):
+    async with running_bot(settings_for(), fake_discord) as bot:
+        mod, alice = fake_discord.moderator(), fake_discord.member("alice")
+        nothing = await (await fake_discord.invoke("quota report", by=mod)).wait_reply()
+        assert nothing.files == [] and "Nobody has made an edit" in nothing.text
+
+        for model, n in (("gpt-image-2", 2), ("gpt-image-1-mini", 1)):
+            rec = await fake_discord.invoke("edit", by=alice, image=FakeAttachment.image(make_image(32, 32)), prompt="x", n=n, model=model)
+            assert (await rec.wait_result()).files
+
+        rendered_in: list[str] = []
+        original = chart._render
+
+        def watched(data):  # type: ignore[no-untyped-def]
+            rendered_in.append(threading.current_thread().name)
+            return original(data)
+
+        chart._render = watched
+        try:
+            reply = await (await fake_discord.invoke("quota report", by=mod)).wait_reply(timeout=30)
+        finally:
+            chart._render = original
+    assert reply.ephemeral and f"<@{alice.id}>" in reply.text and "3 images" in reply.text
+    [attached] = reply.files
+    assert attached.filename == FILENAME
+    assert reply.embeds[0]["image"]["url"].endswith(FILENAME)
+    assert rendered_in and rendered_in[0] != threading.main_thread().name, "drawn in a worker thread, not on the loop"
+    with Image.open(io.BytesIO(attached.data)) as im:
+        assert (im.format, im.size) == ("PNG", (1100, 620))
+        assert im.convert("RGB").getpixel((2, 2)) == rgb(BACKGROUND), "an opaque background: the same in dark and light themes"
+    # Two models, stacked: both colours are drawn (the member's bar in the first one too).
+    assert colour_share(attached.data, PALETTE[0]) > 0.002 and colour_share(attached.data, PALETTE[1]) > 0.0005
+
+
+def test_a_month_with_many_models_and_members_stays_readable():
+    from datetime import date, timedelta
+
+    days = [date(2026, 12, 1) + timedelta(days=i) for i in range(31)]
+    models = [f"model-{i}" for i in range(11)]  # more than the palette: the rest share a colour
+    usage = [DayUsage(d, m, 1 + i % 3, 0.01 * (i + 1)) for d in days for i, m in enumerate(models)]
+    members = [MemberBar(f"{r}. a very long display name indeed {r}", 100 - r, 1.0) for r in range(1, 16)]
+    png = chart.render_png(ChartData("Usage this month", days, usage, members))
+    assert png.startswith(b"\x89PNG") and len(png) < 200_000
+    assert colour_share(png, PALETTE[-1]) > 0.001, "the models beyond the palette are drawn as 'other models'"
