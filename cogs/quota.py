@@ -149,7 +149,7 @@ class QuotaCommands(commands.GroupCog, group_name="quota", group_description="Se
         lines = report_lines(report, user_name=lambda uid: f"<@{uid}>")
         embed = _embed("Usage report", lines)
         embed.add_field(name="Spend", value="\n".join(spend_lines(await self.store.spend_status(interaction.guild_id)))[:1024], inline=False)
-        chart = await report_chart(self.bot.database, interaction.guild, report)
+        chart = await report_chart(self.bot.database, self.bot.charts, interaction.guild, report)
         if chart is not None:
             embed.set_image(url=f"attachment://{chart.filename}")
         await interaction.followup.send(embed=embed, files=[chart] if chart else [], ephemeral=not public)

@@ -29,6 +29,7 @@ from bot.ops.health import HealthReporter, health_state
 from bot.provider.client import ImageEditClient
 from bot.provider.models import load_model_table
 from bot.provider.pricing import load_prices
+from bot.reports.chart import ChartRenderer
 from bot.store import connect
 from bot.store.backend import Database, SqliteDatabase
 from bot.store.meta import MetaStore
@@ -98,6 +99,7 @@ class Retouch(commands.AutoShardedBot):
         self._extensions += list(extra_extensions)
         self._background: set[asyncio.Task] = set()
         self.sync_summary = ""
+        self.charts = ChartRenderer()  # /quota report's chart, drawn in a worker process
 
     async def setup_hook(self) -> None:
         self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})

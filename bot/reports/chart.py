@@ -2,19 +2,26 @@
 period, stacked by model, and the top members.
 
 matplotlib (Agg, through its object API: no pyplot, no global figure state) draws it in a
-worker thread; it is imported there on the first report, so a bot whose moderators never
-ask for one never pays for it (README, Monitoring: import ~0.4-0.6 s, a chart ~0.2-0.4 s,
-~50-70 KB). The picture has its own opaque background, so it reads the same in Discord's
-dark and light themes; the colours are Okabe-Ito's, distinguishable with colour blindness.
+short-lived worker process (`python -m bot.reports.render_worker`, one per chart), so the
+bot never loads matplotlib and its memory goes away with the worker. A worker thread was
+measured first: the render holds the GIL in long C calls and its allocations set off
+full garbage collections, which stalled the bot's event loop by 40-80 ms on the 2-core
+development machine; in a process of its own the loop is untouched (README, Monitoring,
+has the figures). The picture has its own opaque background, so it reads the same in
+Discord's dark and light themes; the colours are Okabe-Ito's, distinguishable with
+colour blindness.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-import threading
+import json
+import os
+import sys
+import tempfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from bot.store.report_series import DayUsage
@@ -28,8 +35,8 @@ PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 OTHER_MODELS = "other models"
 TOP_MEMBERS = 10
 
-# One render at a time: matplotlib's font and text caches are shared between threads.
-_drawing = threading.Lock()
+# A report whose chart takes longer than this is sent without it.
+RENDER_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +71,68 @@ def _models(usage: list[DayUsage]) -> list[str]:
 
 
 def render_png(data: ChartData) -> bytes:
-    """Draw the chart (blocking: call through `render_png_async` from the event loop)."""
-    with _drawing:
-        return _render(data)
+    """Draw the chart (blocking, CPU-bound: `ChartRenderer` runs it in a process of its own)."""
+    return _render(data)
 
 
-async def render_png_async(data: ChartData) -> bytes:
-    return await asyncio.to_thread(render_png, data)
+class ChartError(Exception):
+    """The worker could not draw the chart (its stderr's last line says why)."""
+
+
+class ChartRenderer:
+    """Draws each chart in a worker process of its own, one chart at a time."""
+
+    def __init__(self, timeout: float = RENDER_TIMEOUT_SECONDS) -> None:
+        self.timeout = timeout
+        self._one_at_a_time = asyncio.Lock()
+        self.last_worker_pid: int | None = None
+
+    async def render(self, data: ChartData) -> bytes:
+        async with self._one_at_a_time:
+            worker = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot.reports.render_worker",
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                env=_worker_environment(),
+            )
+            self.last_worker_pid = worker.pid
+            try:
+                png, err = await asyncio.wait_for(worker.communicate(encode(data)), self.timeout)
+            except BaseException:
+                if worker.returncode is None:
+                    worker.kill()
+                    await worker.wait()
+                raise
+            if worker.returncode != 0 or not png.startswith(b"\x89PNG"):
+                lines = err.decode("utf-8", "replace").strip().splitlines()
+                raise ChartError(f"the chart worker exited {worker.returncode}: {lines[-1] if lines else 'no output'}")
+            return png
+
+
+def _worker_environment() -> dict[str, str]:
+    """This process's environment, with this checkout first on the path (the bot may have
+    been started from another folder) and a writable matplotlib cache folder."""
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
+    # The container's HOME is not writable: without a cache folder matplotlib would warn
+    # and rebuild its font list for every chart (~1 s); /tmp is a tmpfs there.
+    env.setdefault("MPLCONFIGDIR", os.path.join(tempfile.gettempdir(), "retouch-matplotlib"))
+    return env
+
+
+def encode(data: ChartData) -> bytes:
+    """`data` as JSON for the worker."""
+    return json.dumps(asdict(data), default=lambda d: d.isoformat()).encode()
+
+
+def decode(raw: bytes) -> ChartData:
+    doc = json.loads(raw)
+    return ChartData(
+        title=doc["title"],
+        days=[date.fromisoformat(d) for d in doc["days"]],
+        usage=[DayUsage(date.fromisoformat(u["day"]), u["model"], u["images"], u["cost_usd"]) for u in doc["usage"]],
+        members=[MemberBar(**m) for m in doc["members"]],
+    )
 
 
 def _style_axes(ax, *, ylabel: str, xlabel: str | None = None) -> None:  # type: ignore[no-untyped-def]

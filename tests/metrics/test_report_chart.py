@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
-import threading
+import os
+import signal
+from datetime import date, timedelta
 
 from PIL import Image
 
 from bot.reports import chart
-from bot.reports.chart import BACKGROUND, FILENAME, PALETTE, ChartData, MemberBar
+from bot.reports.chart import BACKGROUND, FILENAME, PALETTE, ChartData, ChartRenderer, MemberBar
 from bot.store.report_series import DayUsage
 from tests.conftest import running_bot
 from tests.fakes.discord_server import FakeAttachment
@@ -37,23 +40,13 @@ async def test_report_attaches_a_chart_of_the_period(fake_discord, settings_for)
             rec = await fake_discord.invoke("edit", by=alice, image=FakeAttachment.image(make_image(32, 32)), prompt="x", n=n, model=model)
             assert (await rec.wait_result()).files
 
-        rendered_in: list[str] = []
-        original = chart._render
-
-        def watched(data):  # type: ignore[no-untyped-def]
-            rendered_in.append(threading.current_thread().name)
-            return original(data)
-
-        chart._render = watched
-        try:
-            reply = await (await fake_discord.invoke("quota report", by=mod)).wait_reply(timeout=30)
-        finally:
-            chart._render = original
+        reply = await (await fake_discord.invoke("quota report", by=mod)).wait_reply(timeout=60)
+        worker = bot.charts.last_worker_pid
     assert reply.ephemeral and f"<@{alice.id}>" in reply.text and "3 images" in reply.text
     [attached] = reply.files
     assert attached.filename == FILENAME
     assert reply.embeds[0]["image"]["url"].endswith(FILENAME)
-    assert rendered_in and rendered_in[0] != threading.main_thread().name, "drawn in a worker thread, not on the loop"
+    assert worker is not None and worker != os.getpid(), "drawn in a worker process, off the event loop"
     with Image.open(io.BytesIO(attached.data)) as im:
         assert (im.format, im.size) == ("PNG", (1100, 620))
         assert im.convert("RGB").getpixel((2, 2)) == rgb(BACKGROUND), "an opaque background: the same in dark and light themes"
@@ -62,8 +55,6 @@ async def test_report_attaches_a_chart_of_the_period(fake_discord, settings_for)
 
 
 def test_a_month_with_many_models_and_members_stays_readable():
-    from datetime import date, timedelta
-
     days = [date(2026, 12, 1) + timedelta(days=i) for i in range(31)]
     models = [f"model-{i}" for i in range(11)]  # more than the palette: the rest share a colour
     usage = [DayUsage(d, m, 1 + i % 3, 0.01 * (i + 1)) for d in days for i, m in enumerate(models)]
@@ -71,3 +62,28 @@ def test_a_month_with_many_models_and_members_stays_readable():
     png = chart.render_png(ChartData("Usage this month", days, usage, members))
     assert png.startswith(b"\x89PNG") and len(png) < 200_000
     assert colour_share(png, PALETTE[-1]) > 0.001, "the models beyond the palette are drawn as 'other models'"
+
+
+async def test_a_dead_chart_worker_costs_one_chart_not_the_report(fake_discord, settings_for):
+    async with running_bot(settings_for(), fake_discord) as bot:
+        mod, bob = fake_discord.moderator(), fake_discord.member("bob")
+        rec = await fake_discord.invoke("edit", by=bob, image=FakeAttachment.image(make_image(32, 32)), prompt="x")
+        assert (await rec.wait_result()).files
+        pending = await fake_discord.invoke("quota report", by=mod)
+        deadline = asyncio.get_running_loop().time() + 20
+        while bot.charts.last_worker_pid is None:  # the worker has started drawing
+            assert asyncio.get_running_loop().time() < deadline, "no chart worker started"
+            await asyncio.sleep(0.01)
+        os.kill(bot.charts.last_worker_pid, signal.SIGKILL)  # it dies (out of memory, a crash)
+        report = await pending.wait_reply(timeout=60)
+        assert report.files == [] and f"<@{bob.id}>" in report.text, "the report itself still arrives"
+        again = await (await fake_discord.invoke("quota report", by=mod)).wait_reply(timeout=60)
+        assert [f.filename for f in again.files] == [FILENAME], "the next report has its chart"
+
+
+async def test_the_worker_draws_what_it_is_sent():
+    data = ChartData("Usage this week", [], [DayUsage(date(2026, 3, 2), "m", 2, 0.5)],
+                     [MemberBar("1. a", 2, 0.5)])
+    assert chart.decode(chart.encode(data)) == data
+    png = await ChartRenderer().render(data)
+    assert png == chart.render_png(data), "the worker's PNG is the one drawn here from the same data"
