@@ -47,9 +47,7 @@ async def main(out: Path) -> None:
                 settings = make_settings(Path(tmp), image_api_base_url=api.base_url, image_api_key=api.api_key,
                                          quota_default_limit=-1, quota_default_period="month")
                 async with running_bot(settings, fake) as bot:
-                    members = [fake.member(name.lower()) for name in MEMBERS]
-                    for member, name in zip(members, MEMBERS):
-                        member.global_name = name
+                    members = [fake.member(name.lower()) for name in MEMBERS]  # shown as "Alice", ...
                     for day in range(DAYS):
                         now = MONTH_START + timedelta(days=day)
                         bot.store._clock = lambda now=now: now  # noqa: SLF001  (see the docstring)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 from datetime import timedelta
@@ -16,11 +17,31 @@ from bot.store.report_series import daily_usage, days_between
 log = logging.getLogger("retouch.reports")
 
 
-def member_label(guild: discord.Guild | None, rank: int, user_id: int) -> str:
-    """`1. Alice` when the bot knows the member, else the end of their id (the report's
-    list beside the chart names them; the bot asks Discord for no member lists)."""
-    member = guild.get_member(user_id) if guild is not None else None
-    name = member.display_name if member is not None else f"member …{str(user_id)[-4:]}"
+# How long the chart waits for Discord to name the top members before using their ids.
+NAMES_TIMEOUT_SECONDS = 3.0
+
+
+async def member_names(guild: discord.Guild | None, user_ids: list[int]) -> dict[int, str]:
+    """Display names of these members: the cache first, then one gateway request by id
+    (allowed without the members intent). Members who left, or no answer in time: absent."""
+    if guild is None:
+        return {}
+    names = {uid: m.display_name for uid in user_ids if (m := guild.get_member(uid)) is not None}
+    missing = [uid for uid in user_ids if uid not in names][:100]
+    if missing:
+        try:
+            found = await asyncio.wait_for(guild.query_members(user_ids=missing, cache=False), NAMES_TIMEOUT_SECONDS)
+        except (asyncio.TimeoutError, discord.ClientException, discord.HTTPException) as exc:
+            log.info("the report's chart names members by id: Discord did not name them (%s)", type(exc).__name__)
+            found = []
+        names.update({m.id: m.display_name for m in found})
+    return names
+
+
+def member_label(names: dict[int, str], rank: int, user_id: int) -> str:
+    """`1. Alice`, or the end of the member's id when Discord did not name them (the
+    report's list beside the chart names everyone)."""
+    name = names.get(user_id) or f"member …{str(user_id)[-4:]}"
     return f"{rank}. {name[:24]}"
 
 
@@ -38,7 +59,8 @@ async def report_chart(
     if not report.rows:
         return None
     usage = await daily_usage(database, report.guild_id, report.start, report.resets_at)
-    members = [MemberBar(member_label(guild, rank, row.user_id), row.images, row.cost_usd) for rank, row in enumerate(report.rows, 1)]
+    names = await member_names(guild, [row.user_id for row in report.rows])
+    members = [MemberBar(member_label(names, rank, row.user_id), row.images, row.cost_usd) for rank, row in enumerate(report.rows, 1)]
     data = ChartData(title_for(report), days_between(report.start, report.resets_at), usage, members)
     try:
         png = await renderer.render(data)

@@ -87,3 +87,19 @@ async def test_the_worker_draws_what_it_is_sent():
     assert chart.decode(chart.encode(data)) == data
     png = await ChartRenderer().render(data)
     assert png == chart.render_png(data), "the worker's PNG is the one drawn here from the same data"
+
+
+async def test_top_members_are_named_by_one_gateway_request(fake_discord, settings_for):
+    from bot.discord_app.report_chart import member_label, member_names
+
+    async with running_bot(settings_for(), fake_discord) as bot:
+        alice, gone = fake_discord.member("alice"), fake_discord.member("gone")
+        gone.left_server = True
+        guild = bot.get_guild(fake_discord.guild.id)
+        names = await member_names(guild, [alice.id, gone.id])
+    assert names == {alice.id: "Alice"}
+    [request] = fake_discord.member_requests
+    assert request["user_ids"] == [alice.id, gone.id] or request["user_ids"] == [str(alice.id), str(gone.id)]
+    assert not request.get("presences")
+    assert member_label(names, 1, alice.id) == "1. Alice"
+    assert member_label(names, 2, gone.id) == f"2. member …{str(gone.id)[-4:]}"
