@@ -40,7 +40,7 @@ class _LiveValues(Collector):
     def collect(self):  # type: ignore[no-untyped-def]
         sizes = self._queue_sizes()
         waiting = GaugeMetricFamily("retouch_queue_waiting", "Edits waiting for a free slot in the queue")
-        running = GaugeMetricFamily("retouch_edits_running", "Edits running now (calling the provider or posting)")
+        running = GaugeMetricFamily("retouch_edits_running", "Edits holding a slot of the queue now (calling the provider)")
         if sizes is not None:
             waiting.add_metric([], sizes[0])
             running.add_metric([], sizes[1])

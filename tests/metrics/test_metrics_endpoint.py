@@ -143,3 +143,19 @@ def test_metrics_settings_are_checked():
         load_settings({**base, "METRICS_HOST": "http://0.0.0.0/"}, env_file=None)
     with pytest.raises(ConfigError, match="LOG_FORMAT must be one of text, json"):
         load_settings({**base, "LOG_FORMAT": "xml"}, env_file=None)
+
+
+async def test_a_taken_metrics_port_stops_the_start_with_one_clear_line(fake_discord, settings_for):
+    import socket
+
+    from bot.ops.runner import StartupError, run_bot
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(StartupError) as raised:
+            await asyncio.wait_for(run_bot(settings_for(metrics_port=port)), 60)
+    message = str(raised.value)
+    assert message.startswith(f"cannot serve metrics on 127.0.0.1:{port} (") and "METRICS_PORT" in message
+    assert "Discord" not in message
