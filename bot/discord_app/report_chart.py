@@ -45,10 +45,13 @@ def member_label(names: dict[int, str], rank: int, user_id: int) -> str:
     return f"{rank}. {name[:24]}"
 
 
+PERIOD_TITLES = {"day": "Usage today", "week": "Usage this week", "month": "Usage this month"}
+
+
 def title_for(report: ServerReport) -> str:
     last = report.resets_at - timedelta(seconds=1)
     span = f"{report.start:%b %d}" if report.period == "day" else f"{report.start:%b %d} – {last:%b %d}"
-    return f"Usage this {report.period}: {span}, {last:%Y} (UTC)"
+    return f"{PERIOD_TITLES.get(report.period, 'Usage')}: {span}, {last:%Y} (UTC)"
 
 
 async def report_chart(

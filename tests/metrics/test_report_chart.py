@@ -103,3 +103,17 @@ async def test_top_members_are_named_by_one_gateway_request(fake_discord, settin
     assert not request.get("presences")
     assert member_label(names, 1, alice.id) == "1. Alice"
     assert member_label(names, 2, gone.id) == f"2. member …{str(gone.id)[-4:]}"
+
+
+def test_the_title_names_the_period():
+    from datetime import UTC, datetime
+
+    from bot.discord_app.report_chart import title_for
+    from bot.store.models import ServerReport
+
+    def report(period: str, start: datetime, end: datetime) -> ServerReport:
+        return ServerReport(1, period, start, end, (), 0, 0, 0, 0, 0, 0.0, 0)  # type: ignore[arg-type]
+
+    assert title_for(report("day", datetime(2026, 12, 5, tzinfo=UTC), datetime(2026, 12, 6, tzinfo=UTC))) == "Usage today: Dec 05, 2026 (UTC)"
+    assert title_for(report("week", datetime(2026, 11, 30, tzinfo=UTC), datetime(2026, 12, 7, tzinfo=UTC))) == "Usage this week: Nov 30 – Dec 06, 2026 (UTC)"
+    assert title_for(report("month", datetime(2026, 12, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))) == "Usage this month: Dec 01 – Dec 31, 2026 (UTC)"
