@@ -10,6 +10,7 @@ from discord import app_commands
 
 from bot.discord_app.replies import send_private
 from bot.errors import ShuttingDown, user_message_for
+from bot.text import moderation
 
 log = logging.getLogger("retouch.errors")
 
@@ -18,7 +19,7 @@ def describe_app_command_error(error: app_commands.AppCommandError) -> str | Non
     if isinstance(error, app_commands.NoPrivateMessage):
         return "Retouch works in servers: run this command in a server channel."
     if isinstance(error, app_commands.MissingPermissions):
-        return "Only moderators (Manage Server) can use this command."
+        return moderation.MISSING_PERMISSIONS
     if isinstance(error, app_commands.CommandOnCooldown):
         return f"Slow down a little: try again in {error.retry_after:.0f} s."
     if isinstance(error, app_commands.TransformerError):

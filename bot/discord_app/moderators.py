@@ -1,27 +1,9 @@
-"""Facts about the member behind an interaction, as the domain needs them."""
+"""Transitional: the moderator check lives in bot/discord_app/moderation/access.py.
 
-from __future__ import annotations
+Kept only so the edit side's modules (interaction_surface, result_actions), moved in
+parallel, keep importing it here; once they import from the moderation package, delete it.
+"""
 
-import discord
+from bot.discord_app.moderation.access import is_moderator, role_ids_of
 
-
-def role_ids_of(user: discord.abc.User) -> list[int]:
-    """The member's role IDs, without @everyone (users outside a server have none).
-
-    `Member.roles` drops roles missing from the guild cache (e.g. one created while the
-    bot was reconnecting); the interaction's own role list is authoritative, so we read
-    the raw IDs (a private attribute, stable across 2.x; discord.py is pinned).
-    """
-    raw = getattr(user, "_roles", None)
-    if raw is not None:
-        guild = getattr(user, "guild", None)
-        everyone = guild.id if guild is not None else None
-        return [int(role_id) for role_id in raw if role_id != everyone]
-    return [role.id for role in getattr(user, "roles", []) if not role.is_default()]
-
-
-def is_moderator(interaction: discord.Interaction, moderator_role_ids: tuple[int, ...]) -> bool:
-    perms = interaction.permissions
-    if perms.manage_guild or perms.administrator:
-        return True
-    return any(role_id in moderator_role_ids for role_id in role_ids_of(interaction.user))
+__all__ = ["is_moderator", "role_ids_of"]

@@ -17,7 +17,7 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.discord_app.audit_log import AuditLog
+from bot.discord_app.moderation.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
 from bot.edits.reservations import ReservationKeeper

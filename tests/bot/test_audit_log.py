@@ -8,8 +8,8 @@ from typing import Any
 import discord
 import pytest
 
-from bot.discord_app import audit_log
-from bot.discord_app.audit_log import AuditLog
+from bot.discord_app.moderation import audit_log
+from bot.discord_app.moderation.audit_log import AuditLog
 from bot.edits.events import EditEvent, Outcome
 from bot.edits.order import Requester
 from bot.store.server_settings import ServerSettings

@@ -90,7 +90,7 @@ async def test_the_worker_draws_what_it_is_sent():
 
 
 async def test_top_members_are_named_by_one_gateway_request(fake_discord, settings_for):
-    from bot.discord_app.report_chart import member_label, member_names
+    from bot.discord_app.moderation.report_chart import member_label, member_names
 
     async with running_bot(settings_for(), fake_discord) as bot:
         alice, gone = fake_discord.member("alice"), fake_discord.member("gone")
@@ -108,7 +108,7 @@ async def test_top_members_are_named_by_one_gateway_request(fake_discord, settin
 def test_the_title_names_the_period():
     from datetime import UTC, datetime
 
-    from bot.discord_app.report_chart import title_for
+    from bot.discord_app.moderation.report_chart import title_for
     from bot.store.models import ServerReport
 
     def report(period: str, start: datetime, end: datetime) -> ServerReport:

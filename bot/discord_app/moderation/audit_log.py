@@ -21,9 +21,11 @@ from dataclasses import dataclass
 
 import discord
 
+from bot.discord_app.moderation.embeds import COLOUR, embed_of
 from bot.edits.events import EditEvent, Outcome
 from bot.store.server_settings import ServerSettingsStore
 from bot.text import audit_lines
+from bot.text.panel import Panel
 
 log = logging.getLogger("retouch.audit")
 
@@ -33,8 +35,6 @@ EMBEDS_PER_MESSAGE = 10  # Discord's limit per message
 FLUSH_SECONDS = 3.0
 # While a channel is known to refuse the bot, try it again at most this often.
 PROBLEM_RETRY_SECONDS = 300.0
-# Discord's codes for "the bot can't post there": Missing Access, Missing Permissions, Unknown Channel.
-CHANNEL_PROBLEM_CODES = {50001: "missing access", 50013: "missing permissions", 10003: "the channel no longer exists"}
 COLOURS = {
     Outcome.DELIVERED: discord.Colour.green(),
     Outcome.REFUSED: discord.Colour.orange(),
@@ -51,10 +51,7 @@ class ChannelProblem:
     retry_at: float
 
     def text(self) -> str:
-        return (
-            f"Retouch can't post in <#{self.channel_id}> ({self.reason}). Give it View Channel, Send Messages and "
-            "Embed Links there, or choose another channel with `/settings log-channel`."
-        )
+        return audit_lines.channel_problem(self.channel_id, self.reason)
 
 
 class AuditLog:
@@ -116,7 +113,7 @@ class AuditLog:
         self._problems.pop(guild_id, None)
 
     def _record_problem(self, guild_id: int, channel_id: int, exc: discord.HTTPException) -> None:
-        reason = CHANNEL_PROBLEM_CODES.get(exc.code, f"{exc.status} {exc.text[:80]}")
+        reason = audit_lines.channel_problem_reason(exc.code, exc.status, exc.text)
         known = self._problems.get(guild_id)
         if known is None or known.channel_id != channel_id:
             log.warning(
@@ -135,10 +132,9 @@ class AuditLog:
     async def announce(self, guild_id: int, channel_id: int, text: str) -> str | None:
         """Post `text` in a newly chosen channel now; the problem text when that fails."""
         self._problems.pop(guild_id, None)
-        embed = discord.Embed(description=text, colour=discord.Colour.blurple())
-        if await self._send(guild_id, channel_id, [embed]):
+        if await self._send(guild_id, channel_id, [embed_of(Panel(None, [text]))]):
             return None
-        return self.problem_for(guild_id) or "Retouch could not post there; check the bot's permissions in that channel."
+        return self.problem_for(guild_id) or audit_lines.COULD_NOT_POST
 
     async def _run(self) -> None:
         while True:
@@ -185,10 +181,5 @@ class AuditLog:
 
     @staticmethod
     def _embed(event: EditEvent) -> discord.Embed:
-        embed = discord.Embed(
-            title=audit_lines.title(event),
-            description="\n".join(audit_lines.lines(event))[:4096],
-            colour=COLOURS.get(event.outcome, discord.Colour.blurple()),
-            timestamp=discord.utils.utcnow(),
-        )
-        return embed
+        panel = Panel(audit_lines.title(event), audit_lines.lines(event))
+        return embed_of(panel, colour=COLOURS.get(event.outcome, COLOUR), timestamp=discord.utils.utcnow())
