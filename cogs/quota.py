@@ -14,6 +14,7 @@ from bot.discord_app.moderation.embeds import answer
 from bot.discord_app.moderation.options import AnyUser, BudgetValue, LimitValue, Period, guild_id, person
 from bot.discord_app.moderation.quota_actions import QuotaActions
 from bot.discord_app.moderation.safety_actions import SafetyActions
+from bot.discord_app.moderation.report_chart import report_chart
 from bot.text import moderation_commands as says
 from bot.text import safety as safety_says
 from bot.text.quota_replies import MODERATORS_ONLY
@@ -87,8 +88,12 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUO
     @app_commands.command(name="report", description=says.QUOTA_REPORT)
     @app_commands.describe(**says.QUOTA_REPORT_OPTIONS)
     async def report(self, interaction: discord.Interaction, public: bool = False) -> None:
-        panel = await self.actions.report(guild_id(interaction))
-        await answer(interaction, await self.safety_actions.with_report(panel, guild_id(interaction)), public=public)
+        # The chart takes a moment to draw (a worker process): answer within Discord's 3 s first.
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        panel, figures = await self.actions.report_and_figures(guild_id(interaction))
+        panel = await self.safety_actions.with_report(panel, guild_id(interaction))
+        chart = await report_chart(self.bot.database, self.bot.charts, interaction.guild, figures)
+        await answer(interaction, panel, public=public, image=chart)
 
     @app_commands.command(name="budget", description=says.QUOTA_BUDGET)
     @app_commands.describe(**says.QUOTA_BUDGET_OPTIONS)
