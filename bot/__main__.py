@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         return fail(f"configuration error: {exc}")
-    setup_logging(settings.log_level, settings.secrets)
+    setup_logging(settings.log_level, settings.secrets, settings.log_format)
     if command == "run":
         from bot.ops.runner import StartupError, run_bot
 

@@ -20,6 +20,7 @@ from bot.redact import password_spellings, url_password, with_encoded_credential
 PERIODS = ("day", "week", "month")
 SAFETY_LEVELS = ("off", "prompts", "images")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -79,6 +80,17 @@ def _optional_seconds(name: str, raw: str) -> float | None:
 
 def _optional_positive_int(name: str, raw: str) -> int | None:
     return _int_range(1)(name, raw) if raw.strip() else None
+
+
+def _optional_port(name: str, raw: str) -> int | None:
+    return _int_range(0, 65535)(name, raw) if raw.strip() else None
+
+
+def _host(name: str, raw: str) -> str:
+    value = raw.strip().strip("[]")
+    if not value or any(ch.isspace() or ch in "/@?#" for ch in value):
+        raise ConfigError(f"{name} must be an address to listen on, such as 127.0.0.1 or 0.0.0.0, got {raw.strip()!r}")
+    return value
 
 
 def _shard_ids(name: str, raw: str) -> tuple[int, ...] | None:
@@ -271,6 +283,10 @@ class Settings:
     safety_strikes: int = _setting("SAFETY_STRIKES", _int_range(1, 100), 3)
     safety_pause_hours: float = _setting("SAFETY_PAUSE_HOURS", _hours, 24.0)
     send_end_user_id: bool = _setting("SEND_END_USER_ID", _bool, True)
+    # Seeing what the bot does (README, Monitoring).
+    metrics_port: int | None = _setting("METRICS_PORT", _optional_port, None)
+    metrics_host: str = _setting("METRICS_HOST", _host, "127.0.0.1")
+    log_format: str = _setting("LOG_FORMAT", _choice(LOG_FORMATS), "text")
 
     def __post_init__(self) -> None:
         if self.shard_ids is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Optional
 
 import discord
@@ -13,6 +14,7 @@ from bot.discord_app.moderation.embeds import answer
 from bot.discord_app.moderation.options import AnyUser, BudgetValue, LimitValue, Period, guild_id, person
 from bot.discord_app.moderation.quota_actions import QuotaActions
 from bot.discord_app.moderation.safety_actions import SafetyActions
+from bot.discord_app.moderation.report_chart import report_chart
 from bot.text import moderation_commands as says
 from bot.text import safety as safety_says
 from bot.text.quota_replies import MODERATORS_ONLY
@@ -26,9 +28,18 @@ if TYPE_CHECKING:
 class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUOTA):
     def __init__(self, bot: "Retouch") -> None:
         self.bot = bot
-        self.actions = QuotaActions(bot.store)
-        self.safety_actions = SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
         super().__init__()
+
+    # Built on first use: the bot's stores exist once it has started, not when its
+    # commands are declared (reading the command tree needs no database).
+    @cached_property
+    def actions(self) -> QuotaActions:
+        return QuotaActions(self.bot.store)
+
+    @cached_property
+    def safety_actions(self) -> SafetyActions:
+        bot = self.bot
+        return SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return require_moderator(interaction, self.bot.settings.moderator_role_ids, MODERATORS_ONLY)
@@ -77,8 +88,12 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUO
     @app_commands.command(name="report", description=says.QUOTA_REPORT)
     @app_commands.describe(**says.QUOTA_REPORT_OPTIONS)
     async def report(self, interaction: discord.Interaction, public: bool = False) -> None:
-        panel = await self.actions.report(guild_id(interaction))
-        await answer(interaction, await self.safety_actions.with_report(panel, guild_id(interaction)), public=public)
+        # The chart takes a moment to draw (a worker process): answer within Discord's 3 s first.
+        await interaction.response.defer(ephemeral=not public, thinking=True)
+        panel, figures = await self.actions.report_and_figures(guild_id(interaction))
+        panel = await self.safety_actions.with_report(panel, guild_id(interaction))
+        chart = await report_chart(self.bot.database, self.bot.charts, interaction.guild, figures)
+        await answer(interaction, panel, public=public, image=chart)
 
     @app_commands.command(name="budget", description=says.QUOTA_BUDGET)
     @app_commands.describe(**says.QUOTA_BUDGET_OPTIONS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal, Optional
 
 import discord
@@ -28,12 +29,22 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description=sa
 
     def __init__(self, bot: "Retouch") -> None:
         self.bot = bot
-        self.actions = SettingsActions(
+        super().__init__()
+
+    # Built on first use: the bot's stores exist once it has started, not when its
+    # commands are declared (reading the command tree needs no database).
+    @cached_property
+    def actions(self) -> SettingsActions:
+        bot = self.bot
+        return SettingsActions(
             rules=bot.server_rules, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings, bot_models=bot.edits.allowed_models,
             safety_level=bot.strikes.level,
         )
-        self.safety_actions = SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
-        super().__init__()
+
+    @cached_property
+    def safety_actions(self) -> SafetyActions:
+        bot = self.bot
+        return SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return require_moderator(interaction, self.bot.settings.moderator_role_ids, MODERATORS_ONLY)

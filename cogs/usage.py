@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import discord
@@ -20,7 +21,10 @@ if TYPE_CHECKING:
 class UsageCog(commands.Cog):
     def __init__(self, bot: "Retouch") -> None:
         self.bot = bot
-        self.actions = QuotaActions(bot.store)
+
+    @cached_property
+    def actions(self) -> QuotaActions:
+        return QuotaActions(self.bot.store)  # the store exists once the bot has started
 
     @app_commands.command(name="usage", description=says.USAGE)
     async def usage(self, interaction: discord.Interaction) -> None:

@@ -37,6 +37,7 @@ from bot.edits.surface import EditSurface, Status
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.delivery_plan import plan_delivery_async
 from bot.images.inputs import PreparedInput
+from bot.log_context import edit_id_in_logs
 from bot.provider.client import ImageEditClient
 from bot.provider.errors import (
     BillingError,
@@ -326,6 +327,7 @@ class EditService:
         assert reservation is not None and edit.options is not None
         user_id = edit.order.requester.user_id
         self.keeper.hold(reservation)
+        logged_as = edit_id_in_logs.set(reservation.id)  # this edit's log lines carry its id
         self._in_flight[user_id] += 1
         edit.task = asyncio.current_task()
         self._live[reservation.id] = edit
@@ -387,6 +389,7 @@ class EditService:
             if self._in_flight[user_id] <= 0:
                 del self._in_flight[user_id]
             self._waiters.settled(user_id)
+            edit_id_in_logs.reset(logged_as)
 
     async def _cancelled_by_member(self, edit: Edit) -> None:
         task = asyncio.current_task()
@@ -488,6 +491,7 @@ class EditService:
             reason_code=reason_code,
             edit_id=edit.reservation.id if edit.reservation else None,
             link=link,
+            seconds=time.monotonic() - edit.started if edit.started else None,
         )
         for listener in self.listeners:
             try:

@@ -52,6 +52,9 @@ _DIALECT = {
         "bot_day_rows": "scope = -1",
         "day_images": "COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)",
         "ids_match": "id IN (SELECT value FROM json_each(:ids))",
+        # A row's UTC day number (created_at is Unix seconds, never negative: CAST
+        # truncating is a floor).
+        "created_day": "CAST(created_at / 86400 AS INTEGER)",
     },
     "postgresql": {
         # Split into 16 slots, so concurrent processes do not all wait on one row's lock
@@ -59,6 +62,8 @@ _DIALECT = {
         "bot_day_rows": "scope BETWEEN -16 AND -1",
         "day_images": "(SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = :day AND {bot_day_rows})",
         "ids_match": "id = ANY(:ids::bigint[])",
+        # PostgreSQL's CAST would round: the schema's own floor.
+        "created_day": "retouch_day(created_at)",
     },
 }
 

@@ -505,6 +505,10 @@ class FakeDiscord:
         self.failures: list[tuple[str, str, int, int]] = []  # (method, path fragment, status, code)
         self.post_refusals: dict[int, tuple[int, int]] = {}  # channel id -> (status, code) for the bot's posts
         self.heartbeats: list[float] = []
+        # Members the server knows (every member() made), and the bot's gateway requests
+        # for some of them by id (op 8 REQUEST_GUILD_MEMBERS, answered by one chunk).
+        self.known_members: dict[int, FakeUser] = {}
+        self.member_requests: list[dict[str, Any]] = []
         self.identified = asyncio.Event()
         self.ready_sent = asyncio.Event()
         self.clock_offset = 0.0
@@ -587,7 +591,9 @@ class FakeDiscord:
         perms = MEMBER_DEFAULT_PERMISSIONS if permissions is None else permissions
         for role in roles or []:
             perms |= role.permissions
-        return FakeUser(snowflake(), name, roles=role_ids, permissions=perms)
+        user = FakeUser(snowflake(), name, roles=role_ids, permissions=perms)
+        self.known_members[user.id] = user
+        return user
 
     def moderator(self, name: str = "moderator") -> FakeUser:
         return self.member(name, permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
@@ -662,7 +668,24 @@ class FakeDiscord:
                 if shard_id == self.guild_shard():
                     self._ws = ws
                 await self._send(ws, 0, {}, "RESUMED")
+            elif op == 8:
+                await self._member_chunk(ws, data["d"])
         return ws
+
+    async def _member_chunk(self, ws: web.WebSocketResponse, request: dict[str, Any]) -> None:
+        """Op 8 by user ids (no members intent needed, as on Discord): one GUILD_MEMBERS_CHUNK
+        with the members still in the server; the others listed as not found."""
+        self.member_requests.append(request)
+        ids = [int(i) for i in request.get("user_ids") or []]
+        found = [self.known_members[i] for i in ids if i in self.known_members and not self.known_members[i].left_server]
+        await self._send(ws, 0, {
+            "guild_id": str(request["guild_id"]),
+            "members": [m.member_payload() for m in found],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [str(i) for i in ids if i not in {m.id for m in found}],
+            "nonce": request.get("nonce"),
+        }, "GUILD_MEMBERS_CHUNK")
 
     def guild_shard(self, guild_id: int | None = None) -> int:
         """The shard that carries a guild's events; direct messages go to shard 0."""

@@ -109,7 +109,7 @@ def test_compose_contract():
 def test_compose_postgres_profile():
     """An optional PostgreSQL service: only with `--profile postgres`, its data on a volume,
     a health check, a password that must come from .env, and no port on the host."""
-    service = COMPOSE.split("\n  postgres:\n", 1)[1].split("\nvolumes:\n", 1)[0]
+    service = re.split(r"\n\n  # |\n  [a-z-]+:\n|\nvolumes:\n", COMPOSE.split("\n  postgres:\n", 1)[1], maxsplit=1)[0]
     for needle in (
         '    profiles: ["postgres"]\n',
         "    image: postgres:",

@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 
 import pytest
 
-from bot.store import ledger, spend_caps, usage_reports
+from bot.store import ledger, report_series, spend_caps, usage_reports
 from bot.store.quota_sql import FRAGMENTS
 from bot.store.sql_template import DIALECTS, PerDialect, SqlTemplateError, build, fill
 
@@ -68,7 +68,7 @@ def test_build_needs_exactly_one_template_per_statement() -> None:
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
-@pytest.mark.parametrize("module", [ledger, spend_caps, usage_reports], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
+@pytest.mark.parametrize("module", [ledger, spend_caps, usage_reports, report_series], ids=lambda m: m.__name__.rsplit(".", 1)[-1])
 def test_every_quota_statement_is_complete_in_each_dialect(module: object, dialect: str) -> None:
     """What the store runs: every statement filled, nothing of the other database in it."""
     statements = module.SQL[dialect]  # type: ignore[attr-defined]

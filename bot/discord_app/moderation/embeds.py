@@ -20,10 +20,17 @@ def embed_of(panel: Panel, *, colour: discord.Colour = COLOUR, timestamp: dateti
     return embed
 
 
-async def answer(interaction: discord.Interaction, panel: Panel, *, public: bool = False) -> None:
-    """The command's reply (or its follow-up after a defer), private unless `public`."""
+async def answer(
+    interaction: discord.Interaction, panel: Panel, *, public: bool = False, image: discord.File | None = None
+) -> None:
+    """The command's reply (or its follow-up after a defer), private unless `public`;
+    `image` (a chart) is attached and shown in the embed."""
     embed = embed_of(panel)
+    attached: dict[str, list[discord.File]] = {}
+    if image is not None:
+        embed.set_image(url=f"attachment://{image.filename}")
+        attached["files"] = [image]
     if interaction.response.is_done():
-        await interaction.followup.send(embed=embed, ephemeral=not public)
+        await interaction.followup.send(embed=embed, ephemeral=not public, **attached)
     else:
-        await interaction.response.send_message(embed=embed, ephemeral=not public)
+        await interaction.response.send_message(embed=embed, ephemeral=not public, **attached)

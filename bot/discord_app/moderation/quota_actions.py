@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.errors import UserFacingError
-from bot.store.models import MemberUsage
+from bot.store.models import MemberUsage, ServerReport
 from bot.store.periods import Period
 from bot.text import quota_replies
 from bot.text.panel import Panel
@@ -70,8 +70,12 @@ class QuotaActions:
         return quota_replies.member_quota(who.name, usage, rules)
 
     async def report(self, guild_id: int) -> Panel:
+        return (await self.report_and_figures(guild_id))[0]
+
+    async def report_and_figures(self, guild_id: int) -> tuple[Panel, ServerReport]:
+        """The report's text, and the figures it was written from (for its chart)."""
         report = await self.store.report(guild_id, top=REPORT_ROWS)
-        return quota_replies.usage_report(report, await self.store.spend_status(guild_id))
+        return quota_replies.usage_report(report, await self.store.spend_status(guild_id)), report
 
     async def budget(self, guild_id: int, amount: float | None, period: Period | None) -> Panel:
         """Set the server's money cap, or remove it when no amount is given."""
