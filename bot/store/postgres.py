@@ -9,13 +9,16 @@ the same line as SQLite's (SchemaTooNew), and nothing is changed.
 
 Several processes share one database, so "the previous process is gone" cannot be proved
 with a lock file. Instead each process holds, for its whole life, a session advisory lock
-keyed by its boot id (the `owner` on its ledger rows) on a connection of its own.
-PostgreSQL drops that lock the moment the process dies (its connection closes), so an
-owner whose lock can be taken is gone, and its open reservations can be released at once;
-a live process's reservations are never touched. The `processes` table says which
-process is which (host, pid, shards, last sign of life), for operators and `doctor`.
-The per-row sign of life (`alive_at`, refreshed by each process's reservation keeper)
-keeps working too: whichever process sweeps releases rows no live edit refreshed.
+keyed by its boot id (the `owner` on its ledger rows) on a connection of its own, and beats:
+every few seconds it writes `processes.last_seen` over that very connection. PostgreSQL
+drops the lock the moment the process dies (its connection closes), but also while it
+lives, when the session ends under it (a server restart, `idle_session_timeout`, a dropped
+connection); so the beat proves the session, a failed beat reconnects and takes the lock
+again, and another process counts an owner as gone only when its lock is free AND its last
+beat is older than DEAD_AFTER_SECONDS (the release is one statement, bot/store/ledger.py).
+The `processes` table also says which process is which (host, pid, shards), for operators
+and `doctor`. The per-row sign of life (`alive_at`, refreshed by each process's reservation
+keeper) keeps working too: whichever process sweeps releases rows no live edit refreshed.
 """
 
 from __future__ import annotations
@@ -80,7 +83,7 @@ async def connect(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MA
         # asyncpg resets a connection each time it goes back to the pool (UNLISTEN, RESET
         # ALL, advisory unlock: one more round trip per statement, a third of a pair's
         # time). The stores leave no session state: their advisory locks are transaction
-        # scoped or let go explicitly (dead_owners), settings are never SET.
+        # scoped (the liveness lock lives on a connection of its own), settings are never SET.
         reset=_no_reset,
     )
     return PostgresDatabase(pool, url)

@@ -15,10 +15,12 @@ from pathlib import Path
 import pytest
 
 from bot.edits.reservations import Bill, ReservationKeeper
+from bot.store.backend import PostgresDatabase
 from bot.store.postgres import BEAT_SECONDS, DEAD_AFTER_SECONDS, ProcessLiveness
 from bot.store.quota import Reservation
 from tests.store.conftest import GUILD, USER, ManualClock, StoreFactory, Target, ledger_rows
 from tests.support.polling import eventually
+from tests.support.tcp_proxy import TcpProxy
 
 LIVE, OTHER = "boot-live", "boot-other"
 NO_LIVENESS = "SQLite has no liveness connection: one process per file, under the instance lock"
@@ -104,6 +106,43 @@ async def test_a_process_whose_lock_is_free_and_whose_beats_stopped_is_released(
         await liveness.stop()
         await live_db.close()
         await other_db.close()
+
+
+@pytest.mark.postgres_only(reason=NO_LIVENESS)
+async def test_a_silently_dropped_liveness_connection_is_noticed_by_its_beat(
+    target: Target, clock: ManualClock, make_store: StoreFactory
+) -> None:
+    """The network drops the liveness connection without a word (no FIN reaches either
+    side), and the server ends the session it can no longer reach: the client's socket
+    still looks open. The next beat's statement gets no answer, and it reconnects."""
+    from urllib.parse import urlsplit
+
+    url = urlsplit(target.url or "")
+    async with TcpProxy(url.hostname or "127.0.0.1", url.port or 5432) as proxy:
+        live_db, other_db = await target.connect(), await target.connect()
+        # The liveness connection goes through the relay (the statements, as usual, not).
+        relayed = PostgresDatabase(live_db.pool, proxy.rewrite(target.url or ""))  # type: ignore[attr-defined]
+        liveness = ProcessLiveness(relayed, LIVE)
+        try:
+            live, other = make_store(live_db, owner=LIVE), make_store(other_db, owner=OTHER)
+            await liveness.start(live.now())
+            running = await live.reserve(GUILD, USER, [], 2, model="m")
+            assert isinstance(running, Reservation)
+            first = lock_holder(target, LIVE)
+            proxy.freeze()
+            assert target.rows("SELECT pg_terminate_backend(?, 10000) AS done", (first,))[0]["done"]
+
+            clock.advance(seconds=BEAT_SECONDS)
+            await liveness.beat(live.now())  # waits out BEAT_TIMEOUT_SECONDS, then reconnects
+            again = lock_holder(target, LIVE)
+            assert again is not None and again != first
+            clock.advance(seconds=DEAD_AFTER_SECONDS + 1)
+            assert await other.release_abandoned() == 0
+            assert ledger_rows(target, "id = ?", (running.id,))[0]["status"] == "reserved"
+        finally:
+            await liveness.stop()
+            await live_db.close()
+            await other_db.close()
 
 
 @pytest.mark.postgres_only(reason=NO_LIVENESS)
