@@ -421,7 +421,13 @@ class EditService:
         cost = estimate_cost(result.usage, options.model, self.prices)
         # Billed from here on: should planning fail, the refund still records the bill.
         edit.outcome = EditOutcome(result=result, messages=[], seconds=seconds, cost_usd=cost)
-        messages = await plan_delivery_async(result.images, limit_bytes=edit.surface.upload_limit)
+        # Only what was asked for is delivered and counted (the reservation holds n); the
+        # bill above stays the provider's whole one.
+        wanted = result.images[: options.n]
+        if len(result.images) > options.n:
+            log.warning("%s: the provider returned %d images for n=%d; delivering the first %d",
+                        edit.where, len(result.images), options.n, options.n)
+        messages = await plan_delivery_async(wanted, limit_bytes=edit.surface.upload_limit)
         notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
         if len(result.images) < options.n:
             notes.append(f"the provider returned {len(result.images)} of {options.n} images; only those count against your quota")
