@@ -70,6 +70,12 @@ def _optional_positive_int(name: str, raw: str) -> int | None:
     return _int_range(1)(name, raw) if raw.strip() else None
 
 
+def _word_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated words or phrases, each with its spacing tidied."""
+    words = tuple(dict.fromkeys(" ".join(part.split()) for part in raw.split(",")))
+    return tuple(w for w in words if w)
+
+
 def _shard_ids(name: str, raw: str) -> tuple[int, ...] | None:
     if not raw.strip():
         return None
@@ -229,6 +235,7 @@ class Settings:
     moderator_role_ids: tuple[int, ...] = _setting("MODERATOR_ROLE_IDS", _snowflakes, ())
     dev_guild_id: int | None = _setting("DEV_GUILD_ID", _optional_snowflake, None)
     allow_dms: bool = _setting("ALLOW_DMS", _bool, False)
+    blocked_words: tuple[str, ...] = _setting("BLOCKED_WORDS", _word_list, ())
     store_prompts: bool = _setting("STORE_PROMPTS", _bool, False)
     shutdown_grace_seconds: float = _setting("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0)
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO")
