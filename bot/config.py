@@ -226,6 +226,7 @@ class Settings:
     image_models_json: str | None = _setting("IMAGE_MODELS_JSON", _json_table(_model_table), None)
     image_prices_json: str | None = _setting("IMAGE_PRICES_JSON", _json_table(_price_table), None)
     max_concurrent_edits: int = _setting("MAX_CONCURRENT_EDITS", _int_range(1, 64), 4)
+    max_edits_per_member: int = _setting("MAX_EDITS_PER_MEMBER", _int_range(1, 100), 3)
     stream_previews: int = _setting("STREAM_PREVIEWS", _int_range(0, 3), 0)
     global_daily_image_limit: int | None = _setting("GLOBAL_DAILY_IMAGE_LIMIT", _optional_limit, None)
     global_spend_limit_usd: float | None = _setting("GLOBAL_SPEND_LIMIT_USD", _optional_usd, None)
