@@ -4,8 +4,8 @@
     /work/venv/bin/python bench/edit.py --before main --rounds 5   # also the version before
 
 Options: --rounds N (default 3), --edits N (20), --input-size WxH (1024x1024),
---output-size WxH (1536x1024), --upload-limit-mib N (100), --before REF, --only KIND[,KIND] (of ours, before, baseline),
---diagnose, --profile, --pin.
+--output-size WxH (1536x1024), --upload-limit-mib N (100), --before REF, --metrics,
+--only KIND[,KIND] (of ours, metrics, before, baseline), --diagnose, --profile, --pin.
 
 The load: 20 members run `/edit` at the same moment (n=4, a 1024x1024 noise PNG of
 3 MB attached); the provider answers each with 4 noise PNGs of 1536x1024 (~4.7 MB
@@ -14,6 +14,10 @@ each, ~25 MB of JSON per answer). The same burst hits, each in a fresh process:
   MAX_CONCURRENT_EDITS=4; quota unlimited), started as conftest.running_bot does;
 - baseline: bench/baseline_bot.py, "the common way" (official openai SDK, base64
   decoded on the event loop, no queue: all 20 edits run at once);
+- metrics (only with `--metrics`, or `--only ...,metrics`): our bot with Prometheus metrics
+  on (METRICS_PORT), its /metrics scraped by the driver once a second during the burst
+  (Prometheus' default is every 15 s: this is the dear case); judged against ours (metrics
+  off) in the same rounds: CPU per edit at most METRICS_CPU_TARGET x ours (medians);
 - before (only with `--before REF`): the real bot as it was at REF, to measure a change
   against the version before it in the same run, on the same machine load. The driver
   checks REF out into a temporary `git worktree` (removed afterwards) and runs that
@@ -126,6 +130,8 @@ STALL_LIMIT_MS = 50.0
 ACK_P99_LIMIT_MS = 500.0
 RATIO_TARGETS = {"cpu_per_edit_s": 0.6, "peak_rss_mb": 0.6}  # ours / baseline
 BEFORE_TARGETS = {"cpu_per_edit_s": 0.7, "peak_rss_mb": 0.8}  # ours / before (--before REF)
+METRICS_CPU_TARGET = 1.03  # metrics on / off (--metrics): at most 3 % more CPU per edit
+METRICS_SCRAPE_SECONDS = 1.0
 BEFORE_NOISE_MS = 10.0  # timing figures "no worse than before": see no_worse_allowance
 BEFORE_NOISE_SHARE = 0.1
 MIN_QUIET_PAIRS = 3  # rounds where ours and before were both quiet, to judge timings on those only
@@ -287,6 +293,7 @@ def _make_bot(args: argparse.Namespace) -> Any:
         from bot.discord_app.retouch_bot import Retouch
 
         settings = Settings(
+            metrics_port=args.metrics_port,  # None (off) unless this is the "metrics" contestant
             discord_token=DISCORD_TOKEN,
             image_api_key=args.api_key,
             image_api_base_url=args.image_api,
@@ -483,6 +490,8 @@ class BotProcess:
             "--discord-api", fake.api_base, "--gateway", fake.gateway_url,
             "--image-api", image_api, "--api-key", API_KEY, "--workdir", str(workdir),
         ]
+        if kind == "metrics":
+            argv += ["--metrics-port", str(metrics_port_for(workdir))]
         if args.diagnose:
             argv.append("--diagnose")
         if args.profile:
@@ -532,6 +541,28 @@ class BotProcess:
                 self.proc.kill()
                 await self.proc.wait()
             raise
+
+
+def metrics_port_for(workdir: Path) -> int:
+    """A free port for the metrics contestant's /metrics, remembered per bot folder."""
+    remembered = workdir / "metrics-port"
+    if not remembered.exists():
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            remembered.write_text(str(s.getsockname()[1]))
+    return int(remembered.read_text())
+
+
+async def scrape_forever(session: Any, url: str, scraped: list[int]) -> None:
+    """GET /metrics every METRICS_SCRAPE_SECONDS, as Prometheus would (bytes per scrape kept)."""
+    while True:
+        async with session.get(url) as resp:
+            body = await resp.read()
+            assert resp.status == 200, resp.status
+            scraped.append(len(body))
+        await asyncio.sleep(METRICS_SCRAPE_SECONDS)
 
 
 def nearest_rank(values: list[float], pct: float) -> float:
@@ -594,6 +625,9 @@ async def run_bot(kind: str, args: argparse.Namespace, image_api: str, image_api
             fakes_cpu0 = time.process_time() + fakes_cpu(image_api_pid)
             busy0 = machine_busy_s()
 
+            scraped: list[int] = []
+            scraper = (asyncio.ensure_future(scrape_forever(session, f"http://127.0.0.1:{metrics_port_for(botdir)}/metrics", scraped))
+                       if kind == "metrics" else None)
             # The burst: every member's INTERACTION_CREATE goes out back to back.
             members = [fake.member(f"member{i}") for i in range(args.edits)]
             t0 = time.monotonic()
@@ -620,6 +654,11 @@ async def run_bot(kind: str, args: argparse.Namespace, image_api: str, image_api
                 await asyncio.gather(burst, return_exceptions=True)
                 raise RuntimeError(f"the {kind} bot exited during the burst (code {bot.proc.returncode})")
             exited.cancel()
+            if scraper is not None:
+                scraper.cancel()
+                await asyncio.gather(scraper, return_exceptions=True)
+                if not scraped:
+                    raise RuntimeError("the metrics bot's /metrics was never scraped during the burst")
             done_at = burst.result()
             fakes_cpu_s = time.process_time() + fakes_cpu(image_api_pid) - fakes_cpu0
             discord_requests = len(fake.requests) - requests_before
@@ -698,7 +737,7 @@ ROWS: list[tuple[str, str, str]] = [
 
 
 NO_RATIO = {"fakes_cpu_s", "other_cpu_s"}  # context, not the bots' own figures
-KINDS = ("ours", "before", "baseline")  # the contestants, in the table's order
+KINDS = ("ours", "metrics", "before", "baseline")  # the contestants, in the table's order
 
 
 def quiet(run: dict[str, Any]) -> bool:
@@ -856,6 +895,11 @@ def print_report(results: dict[str, list[dict[str, Any]]], args: argparse.Namesp
             sections.append(("targets (ours vs baseline):", baseline_verdicts(results["ours"], base_runs)))
         if "before" in kinds:
             sections.append((f"targets (ours vs before, {args.before}):", before_verdicts(results["ours"], results["before"])))
+        if "metrics" in kinds:
+            ratio, text = ratio_text(results["metrics"], results["ours"], "cpu_per_edit_s")
+            sections.append(("targets (metrics on vs off):", [
+                (f"CPU s / edit <= {METRICS_CPU_TARGET}x metrics off", ratio <= METRICS_CPU_TARGET, f"{text}, medians"),
+            ]))
         for title, lines in sections:
             print(f"\n{title}")
             for label, ok, value in lines:
@@ -988,6 +1032,9 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="our bot (and before): cProfile of the burst")
     parser.add_argument("--only", metavar="KIND[,KIND]",
                         help="run only these of ours, before, baseline (for investigating)")
+    parser.add_argument("--metrics", action="store_true",
+                        help="also run our bot with Prometheus metrics on (scraped every second) as 'metrics', "
+                             f"judged against ours: CPU per edit at most {METRICS_CPU_TARGET}x")
     parser.add_argument("--pin", action="store_true",
                         help="bot process on core 1, fakes on core 0 (default: no pinning, all share both cores)")
     parser.add_argument("--child", choices=["ours", "baseline"], help=argparse.SUPPRESS)
@@ -996,6 +1043,7 @@ def main() -> int:
     parser.add_argument("--image-api", help=argparse.SUPPRESS)
     parser.add_argument("--api-key", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--metrics-port", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         asyncio.run(child_main(args))
@@ -1018,7 +1066,7 @@ def main() -> int:
         if "before" in args.kinds and not args.before:
             parser.error("--only before needs --before REF")
     else:
-        args.kinds = ["ours", "baseline"] + (["before"] if args.before else [])
+        args.kinds = ["ours", "baseline"] + (["before"] if args.before else []) + (["metrics"] if args.metrics else [])
     args.before_root = None
     args.before_described = ""
     if "before" not in args.kinds:

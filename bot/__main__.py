@@ -1,4 +1,4 @@
-"""`python -m bot [run|doctor|backup PATH|health|migrate-db --to URL]`."""
+"""`python -m bot [run|doctor|backup PATH|health|migrate-db [--to URL]]`."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 import sys
 
 from bot.config import ConfigError, load_settings
+from bot.ops.migrate_db import MIGRATE_DB_TO
 from bot.ops.logs import setup_logging
 
 
@@ -19,7 +20,11 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("path", help="where to write the copy, e.g. backups/retouch-2026-11-21.db")
     sub.add_parser("health", help="exit 0 when the running bot is connected and its database writable (for Docker)")
     move = sub.add_parser("migrate-db", help="copy the SQLite database into an empty PostgreSQL database (stop the bot first)")
-    move.add_argument("--to", required=True, metavar="URL", help="the PostgreSQL database, e.g. postgresql://retouch:password@localhost:5432/retouch")
+    move.add_argument(
+        "--to", metavar="URL",
+        help="the PostgreSQL database, e.g. postgresql://retouch:password@localhost:5432/retouch; "
+        f"better in the environment variable {MIGRATE_DB_TO} (a command line is visible to every user in ps)",
+    )
     move.add_argument("--from", dest="source", metavar="PATH", help="the SQLite file (default: DATABASE_PATH)")
     return parser
 
@@ -54,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         return fail(f"configuration error: {exc}")
-    setup_logging(settings.log_level, settings.secrets)
+    setup_logging(settings.log_level, settings.secrets, settings.log_format)
     if command == "run":
         from bot.ops.runner import StartupError, run_bot
 

@@ -15,10 +15,12 @@ from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
 
-from bot.redact import url_password, without_credentials
+from bot.redact import password_spellings, url_password, with_encoded_credentials, without_credentials
 
 PERIODS = ("day", "week", "month")
+SAFETY_LEVELS = ("off", "prompts", "images")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 
 class ConfigError(Exception):
@@ -62,12 +64,33 @@ def _positive_float(name: str, raw: str) -> float:
     return value
 
 
+def _hours(name: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of hours, got {raw.strip()!r}") from None
+    if not 0 < value <= 24 * 365:
+        raise ConfigError(f"{name} must be more than 0 and at most 8760 hours (a year), got {raw.strip()!r}")
+    return value
+
+
 def _optional_seconds(name: str, raw: str) -> float | None:
     return _positive_float(name, raw) if raw.strip() else None
 
 
 def _optional_positive_int(name: str, raw: str) -> int | None:
     return _int_range(1)(name, raw) if raw.strip() else None
+
+
+def _optional_port(name: str, raw: str) -> int | None:
+    return _int_range(0, 65535)(name, raw) if raw.strip() else None
+
+
+def _host(name: str, raw: str) -> str:
+    value = raw.strip().strip("[]")
+    if not value or any(ch.isspace() or ch in "/@?#" for ch in value):
+        raise ConfigError(f"{name} must be an address to listen on, such as 127.0.0.1 or 0.0.0.0, got {raw.strip()!r}")
+    return value
 
 
 def _word_list(name: str, raw: str) -> tuple[str, ...]:
@@ -121,9 +144,19 @@ def _url(name: str, raw: str) -> str:
     return value
 
 
+def _optional_url(name: str, raw: str) -> str | None:
+    return _url(name, raw) if raw.strip() else None
+
+
+def _optional_secret(name: str, raw: str) -> str | None:
+    return _secret(name, raw) if raw.strip() else None
+
+
 def _database_url(name: str, raw: str) -> str | None:
     """A PostgreSQL URL (postgresql://user:password@host:5432/database), or None: SQLite."""
-    value = raw.strip()
+    # A password with `@ # ? /` in it is read whole (up to the last `@`) and percent-encoded
+    # here, so asyncpg and pg_dump read it as written.
+    value = with_encoded_credentials(raw.strip())
     if not value:
         return None
     shown = without_credentials(value)  # the password is never quoted back
@@ -248,6 +281,20 @@ class Settings:
     database_busy_timeout: float = _setting("DATABASE_BUSY_TIMEOUT", _positive_float, 5.0)
     stale_reservation_seconds: float | None = _setting("STALE_RESERVATION_SECONDS", _optional_seconds, None)
     database_url: str | None = field(default=None, repr=False, metadata={"env": "DATABASE_URL", "parse": _database_url, "required": False})
+    # Content safety (bot/edits/safety.py): the moderation endpoint defaults to the image API's.
+    safety_check: str = _setting("SAFETY_CHECK", _choice(SAFETY_LEVELS), "off")
+    moderation_api_base_url: str | None = _setting("MODERATION_API_BASE_URL", _optional_url, None)
+    moderation_api_key: str | None = field(default=None, repr=False, metadata={"env": "MODERATION_API_KEY", "parse": _optional_secret, "required": False})
+    moderation_model: str = _setting("MODERATION_MODEL", _text, "omni-moderation-latest")
+    moderation_timeout: float = _setting("MODERATION_TIMEOUT", _positive_float, 10.0)
+    safety_fail_open: bool = _setting("SAFETY_FAIL_OPEN", _bool, False)
+    safety_strikes: int = _setting("SAFETY_STRIKES", _int_range(1, 100), 3)
+    safety_pause_hours: float = _setting("SAFETY_PAUSE_HOURS", _hours, 24.0)
+    send_end_user_id: bool = _setting("SEND_END_USER_ID", _bool, True)
+    # Seeing what the bot does (README, Monitoring).
+    metrics_port: int | None = _setting("METRICS_PORT", _optional_port, None)
+    metrics_host: str = _setting("METRICS_HOST", _host, "127.0.0.1")
+    log_format: str = _setting("LOG_FORMAT", _choice(LOG_FORMATS), "text")
 
     def __post_init__(self) -> None:
         if self.shard_ids is not None:
@@ -259,8 +306,24 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         password = url_password(self.image_api_base_url)
-        database_password = url_password(self.database_url or "")
-        return tuple(s for s in (self.discord_token, self.image_api_key, password, database_password) if s)
+        database_passwords = password_spellings(self.database_url or "")
+        moderation_passwords = password_spellings(self.moderation_api_base_url or "")
+        return tuple(
+            s
+            for s in (self.discord_token, self.image_api_key, password, *database_passwords,
+                      self.moderation_api_key, *moderation_passwords)
+            if s
+        )
+
+    @property
+    def moderation_base_url(self) -> str:
+        """MODERATION_API_BASE_URL, else the image API's."""
+        return self.moderation_api_base_url or self.image_api_base_url
+
+    @property
+    def moderation_key(self) -> str:
+        """MODERATION_API_KEY, else the image API's."""
+        return self.moderation_api_key or self.image_api_key
 
     @property
     def reservation_ttl_seconds(self) -> float:

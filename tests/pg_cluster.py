@@ -51,9 +51,13 @@ def _free_port() -> int:
 
 class Cluster:
     """One cluster in `folder` (created if needed). `durable=False` turns fsync off: for
-    tests, whose data is thrown away; benchmarks keep PostgreSQL's durable defaults."""
+    tests, whose data is thrown away; benchmarks keep PostgreSQL's durable defaults.
+    With `password`, connections over TCP must give it (scram-sha-256), as on a real
+    server; the Unix socket in `folder` stays trusted, for set-up."""
 
-    def __init__(self, folder: Path | str | None = None, *, durable: bool = False, bin_dir: Path | None = None) -> None:
+    def __init__(
+        self, folder: Path | str | None = None, *, durable: bool = False, bin_dir: Path | None = None, password: str | None = None
+    ) -> None:
         self.bin_dir = bin_dir or find_bin_dir()
         if self.bin_dir is None:
             raise RuntimeError(
@@ -63,6 +67,7 @@ class Cluster:
         self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="retouch-pg-"))
         self.data = self.folder / "data"
         self.durable = durable
+        self.password = password
         self.port = 0
         self.user = "retouch"
         self.database = "retouch"
@@ -91,7 +96,8 @@ class Cluster:
         if self._run_as:
             shutil.chown(self.folder, "postgres", "postgres")
             self.folder.chmod(0o700)
-        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", self.user, "--auth=trust",
+        auth = ["--auth-local=trust", "--auth-host=scram-sha-256"] if self.password else ["--auth=trust"]
+        self._run(str(self.bin_dir / "initdb"), "-D", str(self.data), "-U", self.user, *auth,
                   "-E", "UTF8", "--locale=C", "--no-sync")
         self.port = _free_port()
         options = [
@@ -105,7 +111,12 @@ class Cluster:
             options += ["-c fsync=off", "-c full_page_writes=off", "-c synchronous_commit=off"]
         self._run(str(self.bin_dir / "pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"),
                   "-o", " ".join(options), "-w", "-t", str(START_TIMEOUT), "start")
-        self._run(str(self.bin_dir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, self.database)
+        host = str(self.folder) if self.password else "127.0.0.1"
+        self._run(str(self.bin_dir / "createdb"), "-h", host, "-p", str(self.port), "-U", self.user, self.database)
+        if self.password:
+            literal = "'" + self.password.replace("'", "''") + "'"
+            self._run(str(self.bin_dir / "psql"), "-h", host, "-p", str(self.port), "-U", self.user, "-d", self.database,
+                      "-v", "ON_ERROR_STOP=1", "-q", "-c", f"ALTER ROLE {self.user} PASSWORD {literal}")
         (self.folder / "url").write_text(self.url)
         return self.url
 

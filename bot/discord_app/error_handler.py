@@ -10,23 +10,24 @@ from discord import app_commands
 
 from bot.discord_app.replies import send_private
 from bot.errors import ShuttingDown, user_message_for
+from bot.text import command_errors, moderation
 
 log = logging.getLogger("retouch.errors")
 
 
 def describe_app_command_error(error: app_commands.AppCommandError) -> str | None:
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "Retouch works in servers: run this command in a server channel."
+        return command_errors.SERVERS_ONLY
     if isinstance(error, app_commands.MissingPermissions):
-        return "Only moderators (Manage Server) can use this command."
+        return moderation.MISSING_PERMISSIONS
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down a little: try again in {error.retry_after:.0f} s."
+        return command_errors.slow_down(error.retry_after)
     if isinstance(error, app_commands.TransformerError):
-        return f"I couldn't understand the value {error.value!r} for that option. Pick one from the list."
+        return command_errors.not_understood(error.value)
     if isinstance(error, app_commands.CommandNotFound):
-        return "That command isn't available any more; Discord may still be updating its command list. Try again in a minute."
+        return command_errors.COMMAND_GONE
     if isinstance(error, app_commands.CheckFailure):
-        return str(error) or "You can't use this command here."
+        return str(error) or command_errors.NOT_HERE
     return None
 
 
@@ -40,8 +41,5 @@ class RetouchTree(app_commands.CommandTree):
             error_id = secrets.token_hex(4)
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("unexpected error %s in /%s", error_id, command, exc_info=original)
-            message = (
-                f"Something went wrong on Retouch's side (error id `{error_id}`). Nothing was charged. "
-                "Try again; if it keeps happening, give the server owner this id."
-            )
+            message = command_errors.bug(error_id)
         await send_private(interaction, message)

@@ -17,22 +17,29 @@ import discord
 from discord.ext import commands
 
 from bot.config import Settings
-from bot.discord_app.audit_log import AuditLog
+from bot.discord_app.moderation.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
 from bot.discord_app.error_handler import RetouchTree
+from bot.edits.order_builder import OrderBuilder
 from bot.edits.reservations import ReservationKeeper
+from bot.edits.safety import SafetyCheck
 from bot.edits.server_rules import ServerRules
 from bot.edits.service import EditService
+from bot.metrics.edit_metrics import EditMetrics
+from bot.metrics.server import MetricsServer
 from bot.ops.health import HealthReporter, health_state
 from bot.provider.client import ImageEditClient
+from bot.provider.moderation import ModerationClient
 from bot.provider.models import load_model_table
 from bot.provider.pricing import load_prices
+from bot.reports.chart import ChartRenderer
 from bot.store import connect
 from bot.store.backend import Database, SqliteDatabase
 from bot.store.meta import MetaStore
 from bot.store.quota import QuotaStore
 from bot.store.results import ResultStore
 from bot.store.server_settings import ServerSettingsStore
+from bot.store.strikes import StrikeStore
 
 log = logging.getLogger("retouch")
 
@@ -61,8 +68,13 @@ class Retouch(commands.AutoShardedBot):
     reservations: ReservationKeeper
     image_client: ImageEditClient
     edits: EditService
+    orders: OrderBuilder
     results: ResultStore
+    strikes: StrikeStore
+    safety: SafetyCheck
     boot_id: str
+    metrics: EditMetrics | None = None  # with METRICS_PORT only
+    metrics_server: MetricsServer | None = None
 
     def __init__(
         self,
@@ -96,11 +108,15 @@ class Retouch(commands.AutoShardedBot):
         self._extensions += list(extra_extensions)
         self._background: set[asyncio.Task] = set()
         self.sync_summary = ""
+        self.charts = ChartRenderer()  # /quota report's chart, drawn in a worker process
 
     async def setup_hook(self) -> None:
         self.http_session = aiohttp.ClientSession(headers={"User-Agent": USER_AGENT})
         await self.open_database()
+        self.open_metrics()
         await self.open_edit_service()
+        if self.metrics is not None:
+            await self.start_metrics_server()
         for name in self._extensions:
             try:
                 await self.load_extension(name)
@@ -168,6 +184,7 @@ class Retouch(commands.AutoShardedBot):
             connect_timeout=settings.image_api_connect_timeout,
             max_attempts=settings.image_api_max_attempts,
             retry_unsafe=settings.image_api_retry_unsafe,
+            on_answer=self.metrics.provider_answered if self.metrics is not None else None,
         )
         # Providers get an opaque per-member id (abuse reports), never the Discord id.
         salt = await self.get_meta("user_id_salt")
@@ -188,6 +205,16 @@ class Retouch(commands.AutoShardedBot):
         )
         self.audit_log = AuditLog(self, self.server_settings)
         self.audit_log.start()
+        self.strikes = StrikeStore(self.database)
+        self.safety = SafetyCheck(
+            settings=settings,
+            store=self.strikes,
+            client=ModerationClient(
+                self.http_session, base_url=settings.moderation_base_url, api_key=settings.moderation_key,
+                model=settings.moderation_model, timeout=settings.moderation_timeout,
+            ),
+            alert=self.audit_log.alert,
+        )
         self.edits = EditService(
             settings=settings,
             results=self.results,
@@ -198,9 +225,29 @@ class Retouch(commands.AutoShardedBot):
             keeper=self.reservations,
             salt=salt,
             policies=[self.server_rules],
-            listeners=[self.audit_log],
+            listeners=[self.audit_log] + ([self.metrics] if self.metrics is not None else []),
             default_model=self.server_rules.default_model,
+            screens=[self.safety],
+            on_safety_rejection=self.safety.provider_rejected,
         )
+        # Every entry point builds its order here: the server's models, its default, sizes.
+        self.orders = OrderBuilder(self.server_rules, sizes_for=self.edits.sizes_for)
+
+    # -- metrics (README, Monitoring) ------------------------------------------------------
+
+    def open_metrics(self) -> None:
+        if self.settings.metrics_port is None:
+            return  # off: no listener, no hook, nothing served
+        self.metrics = EditMetrics(queue_sizes=self._queue_sizes, latencies=lambda: list(self.latencies))
+
+    def _queue_sizes(self) -> tuple[int, int] | None:
+        edits = getattr(self, "edits", None)
+        return (edits.queue.waiting, edits.queue.running) if edits is not None else None
+
+    async def start_metrics_server(self) -> None:
+        assert self.metrics is not None and self.settings.metrics_port is not None
+        self.metrics_server = MetricsServer(self.metrics.registry, self.settings.metrics_host, self.settings.metrics_port)
+        await self.metrics_server.start()
 
     async def _clean_results_forever(self) -> None:
         while True:
@@ -253,6 +300,8 @@ class Retouch(commands.AutoShardedBot):
         await asyncio.gather(*self._background, return_exceptions=True)
         if hasattr(self, "reservations"):
             await self.reservations.close()
+        if self.metrics_server is not None:
+            await self.metrics_server.close()
         if hasattr(self, "http_session"):
             await self.http_session.close()
         if hasattr(self, "database"):

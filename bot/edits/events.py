@@ -36,6 +36,7 @@ class EditEvent:
     reason_code: str | None = None  # stable code: "quota", "blocked_word", "provider_rejected", ...
     edit_id: int | None = None
     link: str | None = None  # where the result was posted
+    seconds: float | None = None  # from the provider call's start to this event (None: never started)
 
 
 class EditListener(Protocol):

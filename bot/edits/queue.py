@@ -90,6 +90,8 @@ class EditQueue:
         while self.running < self.max_concurrent and self._waiting:
             job = min(self._waiting, key=_Job.key)
             self._waiting.remove(job)
+            if job.start.cancelled():
+                continue  # its caller was cancelled too (a shutdown cancels every edit at once)
             self._serving = job.turn
             self._running[job.owner] += 1
             job.start.set_result(None)

@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.private_files import PRIVATE_FILE, open_private
 from bot.provider.usage import MAX_TOKENS, Usage
 from bot.store.backend import DATABASE_ERRORS
 from bot.store.quota import QuotaStore, Reservation
@@ -148,10 +149,6 @@ def _whole(raw: dict[str, Any], key: str, *, required: bool) -> int | None:
     if value < 0:
         raise BadEntry(f"{key} is negative: {value!r}")
     return int(value)
-
-
-def journal_path_for(database_path: Path) -> Path:
-    return database_path.with_name(database_path.name + ".pending-commits")
 
 
 def quarantine_path_for(journal: Path) -> Path:
@@ -308,7 +305,7 @@ class ReservationKeeper:
 
     async def _write_commit(self, pending: PendingCommit, *, late: bool = False) -> None:
         bill = pending.bill
-        await self.store.commit_row(
+        await self.store.commit(
             pending.reservation_id,
             pending.delivered,
             input_tokens=bill.input_tokens,
@@ -353,7 +350,7 @@ class ReservationKeeper:
         record = json.dumps({"at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "edit": edit_id, "reason": reason, "entry": text[:2000]})
         where = quarantine_path_for(self.journal)
         try:
-            fd = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            fd = os.open(where, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE)
             with open(fd, "a", encoding="utf-8") as out:
                 out.write(record + "\n")
         except OSError as exc:
@@ -370,11 +367,10 @@ class ReservationKeeper:
                 self.journal.unlink(missing_ok=True)
                 self._journaled = False
                 return
-            # A name no other process can pick (several may share a data folder) and
-            # O_EXCL: two writers never share a temporary file.
+            # A name no other process can pick (several may share a data folder): two
+            # writers never share a temporary file.
             tmp = self.journal.with_name(f"{self.journal.name}.{os.getpid()}-{secrets.token_hex(6)}.tmp")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with open(fd, "w", encoding="utf-8") as out:
+            with open_private(tmp, "w", encoding="utf-8") as out:  # 0600: members' usage
                 out.writelines(p.to_json() + "\n" for p in self._pending.values())
                 out.flush()
                 os.fsync(out.fileno())

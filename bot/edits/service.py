@@ -5,7 +5,7 @@
 
 `EditService.submit(order, surface)` owns every step: it checks the order (options,
 files, before anything is reserved, so a refusal is the member's private first reply;
-`checks`), asks first when the member wants a mask preview or the cost needs confirming
+`checks`; the content check runs as a screen alongside the file preflight, `safety`), asks first when the member wants a mask preview or the cost needs confirming
 (`confirmation`), reserves quota atomically (waiting for the member's own running edits
 rather than failing), acknowledges, waits its turn in the fair queue (`queue`), calls the
 provider, plans the delivery within the upload limit, and hands the result over to be
@@ -31,11 +31,13 @@ from bot.edits.events import EditEvent, EditListener, Outcome
 from bot.edits.order import EditOptions, EditOrder, Requester
 from bot.edits.queue import EditQueue, QueueClosed
 from bot.edits.reservations import ReservationKeeper
+from bot.edits.shared_reads import release, with_shared_reads
 from bot.edits.state import CancelResult, Edit, EditOutcome, Phase, Waiters, reason_code
 from bot.edits.surface import EditSurface, Status
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.delivery_plan import plan_delivery_async
 from bot.images.inputs import PreparedInput
+from bot.log_context import edit_id_in_logs
 from bot.provider.client import ImageEditClient
 from bot.provider.errors import (
     BillingError,
@@ -49,7 +51,7 @@ from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
 from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultStore
-from bot.text import edit_status, spend_messages
+from bot.text import audit_lines, edit_status, edit_summary, spend_messages
 
 __all__ = ["CancelResult", "EditPolicy", "EditService", "Phase"]
 
@@ -60,6 +62,8 @@ log = logging.getLogger("retouch.edit")
 PREFLIGHT_SECONDS = 0.4
 # Downloads and decodes at once; a burst of 20 would otherwise fight the event loop for the CPU.
 PREPARE_CONCURRENCY = 2
+# How long the screens (the content check) may delay the acknowledgement.
+SCREEN_ACK_SECONDS = 1.5
 # How often the placeholder's elapsed time moves while the provider works (surfaces
 # also throttle their own updates to what the platform's rate limits allow).
 PROGRESS_INTERVAL_SECONDS = 3.0
@@ -72,6 +76,13 @@ class EditPolicy(Protocol):
     """A server's own rules, checked before anything is reserved (raise UserFacingError)."""
 
     async def check(self, order: EditOrder, options: EditOptions) -> None: ...
+
+
+class EditScreen(Protocol):
+    """A slower policy (the content check) run alongside the preflight, before anything is
+    reserved or confirmed; reads the order's files through shared reads (raise UserFacingError)."""
+
+    async def screen(self, order: EditOrder, options: EditOptions) -> None: ...
 
 
 # The model an edit uses when the member picks none (a server may not allow the bot's
@@ -96,6 +107,8 @@ class EditService:
         listeners: Sequence[EditListener] = (),
         results: ResultStore | None = None,
         default_model: DefaultModel | None = None,
+        screens: Sequence[EditScreen] = (),
+        on_safety_rejection: Callable[[Requester], Awaitable[str]] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -109,6 +122,9 @@ class EditService:
         self.results = results
         self.delivery = ResultDelivery(store=store, keeper=keeper, results=results, emit=self._emit)
         self.default_model = default_model
+        self.screens = list(screens)
+        # A provider safety rejection is a strike (bot/edits/safety.py): what to tell the member.
+        self.on_safety_rejection = on_safety_rejection
         self.queue = EditQueue(settings.max_concurrent_edits)
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
@@ -204,6 +220,7 @@ class EditService:
         assert task is not None
         self._tasks.add(task)  # from here on, shutdown waits for (or cancels) this edit
         preflight: asyncio.Task[PreparedInput] | None = None
+        screening: list[asyncio.Task[None]] = []
         try:
             try:
                 default_model = await self.default_model(order.requester) if self.default_model else None
@@ -217,12 +234,16 @@ class EditService:
                 for policy in self.policies:
                     await policy.check(order, edit.options)
                 spec = self.models.get(edit.options.model)
+                if self.screens:
+                    order = with_shared_reads(order)  # the screens and the preflight download once
                 # Most bad files are caught here, inside Discord's 3 s, as a private first
                 # reply that reserves nothing; slower downloads finish after the defer.
                 preflight = asyncio.create_task(self._prepare(order, spec))
+                screening = [asyncio.create_task(s.screen(order, edit.options)) for s in self.screens]
                 await asyncio.wait({preflight}, timeout=PREFLIGHT_SECONDS)
                 if preflight.done() and preflight.exception() is not None:
                     preflight.result()  # a bad file: refused before anything is reserved
+                await self._screened(edit, screening)
                 confirmed = await confirmed_surface(
                     edit,
                     preflight,
@@ -235,7 +256,7 @@ class EditService:
                     # Cancelled or unanswered: nothing was reserved; the prompt says so.
                     edit.phase = Phase.CANCELLED
                     log.info("%s: not confirmed (mask preview or cost); nothing reserved", edit.where)
-                    self._emit(edit, Outcome.CANCELLED, reason="the member did not confirm", reason_code="not_confirmed")
+                    self._emit(edit, Outcome.CANCELLED, reason=audit_lines.NOT_CONFIRMED, reason_code="not_confirmed")
                     return edit.phase
                 surface = edit.surface = confirmed
                 edit.reservation = await self._reserve(edit)
@@ -267,10 +288,30 @@ class EditService:
             return edit.phase
         finally:
             self._tasks.discard(task)
+            for screen in screening:
+                if not screen.done():
+                    screen.cancel()
+                elif not screen.cancelled():
+                    screen.exception()  # moot once another refusal was told
+            release(order)
             if preflight is not None and not preflight.done():
                 preflight.cancel()
             elif preflight is not None and not preflight.cancelled():
                 preflight.exception()  # already reported to the member, or moot after a refusal
+
+    async def _screened(self, edit: Edit, screening: "list[asyncio.Task[None]]") -> None:
+        """Wait for the screens (a refusal raises). A slow one gets the interaction
+        acknowledged in time, unless the member is to be asked first (that must be the
+        first answer). A passing edit waits for the slower of the screens and the preflight."""
+        if not screening:
+            return
+        _, pending = await asyncio.wait(screening, timeout=SCREEN_ACK_SECONDS)
+        threshold, cost = self.settings.confirm_cost_above_usd, self._estimate(edit)
+        asks_first = edit.order.mask_preview or (threshold is not None and cost is not None and cost > threshold)
+        if pending and not asks_first:
+            await edit.surface.acknowledge()
+        for done in asyncio.as_completed(screening):
+            await done  # the first refusal raises; the others are cancelled by submit()
 
     def _estimate(self, edit: Edit) -> float | None:
         assert edit.options is not None
@@ -308,6 +349,7 @@ class EditService:
         assert reservation is not None and edit.options is not None
         user_id = edit.order.requester.user_id
         self.keeper.hold(reservation)
+        logged_as = edit_id_in_logs.set(reservation.id)  # this edit's log lines carry its id
         self._in_flight[user_id] += 1
         edit.task = asyncio.current_task()
         self._live[reservation.id] = edit
@@ -335,13 +377,13 @@ class EditService:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 edit.phase = Phase.CANCELLED
                 await self._settle_refund(edit, "shutdown")
-                self._emit(edit, Outcome.CANCELLED, reason="the bot restarted", reason_code="shutdown")
+                self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
                 await asyncio.shield(edit.surface.tell(edit_status.RESTART_CANCELLED))
             raise
         except QueueClosed:
             edit.phase = Phase.CANCELLED
             await self._settle_refund(edit, "shutdown")
-            self._emit(edit, Outcome.CANCELLED, reason="the bot restarted", reason_code="shutdown")
+            self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
             await edit.surface.tell(ShuttingDown().message)
         except Exception as exc:
             edit.phase = Phase.FAILED
@@ -351,6 +393,8 @@ class EditService:
             if message is None:
                 raise  # a bug: logged with an id by submit()
             rejected = isinstance(exc, ProviderRejected)
+            if rejected and exc.content_policy and self.on_safety_rejection is not None:  # type: ignore[union-attr]
+                message += await self.on_safety_rejection(edit.order.requester)
             self._emit(
                 edit,
                 Outcome.REJECTED if rejected else Outcome.FAILED,
@@ -367,17 +411,19 @@ class EditService:
             if self._in_flight[user_id] <= 0:
                 del self._in_flight[user_id]
             self._waiters.settled(user_id)
+            edit_id_in_logs.reset(logged_as)
 
     async def _cancelled_by_member(self, edit: Edit) -> None:
         task = asyncio.current_task()
         if task is not None:
             task.uncancel()  # we asked for this cancellation and have handled it
-        running = edit.phase is Phase.RUNNING
+        # Billed only once the request left: not while the member's image still downloads.
+        running = edit.phase is Phase.RUNNING and edit.inputs is not None
         edit.phase = Phase.CANCELLED
         # A running call may already be billed by the provider: the ledger says so.
         await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)
         by_moderator = edit.cancelled_by != edit.order.requester.user_id
-        self._emit(edit, Outcome.CANCELLED, reason="cancelled by a moderator" if by_moderator else "cancelled by the member",
+        self._emit(edit, Outcome.CANCELLED, reason=audit_lines.cancelled_reason(by_moderator=by_moderator),
                    reason_code="cancelled_running" if running else "cancelled")
         log.info("%s cancelled by member %s while %s", edit.where, edit.cancelled_by, "running" if running else "queued")
         await edit.surface.tell(edit_status.cancelled(by_moderator=by_moderator))
@@ -435,7 +481,7 @@ class EditService:
         request = options.request(
             inputs.images,
             inputs.mask.data if inputs.mask else None,
-            opaque_user_id(edit.order.requester.user_id, self.salt),
+            opaque_user_id(edit.order.requester.user_id, self.salt) if self.settings.send_end_user_id else None,
             previews=self.settings.stream_previews,
         )
         result = await self.client.edit(request, on_partial=on_preview if request.stream else None)
@@ -452,8 +498,8 @@ class EditService:
         messages = await plan_delivery_async(wanted, limit_bytes=edit.surface.upload_limit)
         notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
         if len(result.images) < options.n:
-            notes.append(f"the provider returned {len(result.images)} of {options.n} images; only those count against your quota")
-        notes += [f"the provider does not accept `{name}`, so it was left out" for name in result.dropped_fields]
+            notes.append(edit_summary.fewer_images_note(len(result.images), options.n))
+        notes += [edit_summary.field_left_out_note(name) for name in result.dropped_fields]
         return EditOutcome(result=result, messages=messages, seconds=seconds, cost_usd=cost, notes=notes)
 
     def _emit(self, edit: Edit, outcome: Outcome, *, images: int = 0, reason: str | None = None,
@@ -473,6 +519,7 @@ class EditService:
             reason_code=reason_code,
             edit_id=edit.reservation.id if edit.reservation else None,
             link=link,
+            seconds=time.monotonic() - edit.started if edit.started else None,
         )
         for listener in self.listeners:
             try:

@@ -28,7 +28,7 @@ class ImageBytes:
     (bot/provider/response.py). Joining the pieces into one `bytes` would copy every image
     into fresh memory (~1,150 page faults for a 4.7 MB image: 3-12 ms of CPU on a busy
     machine, about a third of the bot's CPU per edit) only for the image to be uploaded to
-    Discord unchanged, which `bot.discord_app.uploads` does piece after piece.
+    Discord unchanged, which `bot.discord_app.editing.result_messages` does piece after piece.
 
     It reads like bytes where the bot reads images: `len()`, indexing and slicing (format
     sniffing reads the first bytes), `==` with bytes-like objects (and so in tests), and

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Mapping
 
 from bot.ops.container import in_container
+from bot.private_files import create_private_file, make_private_dirs
 
 PAGES_PER_STEP = 1024  # 4 MiB per step with the default 4 KiB pages
 PAUSE_BETWEEN_STEPS = 0.005  # seconds; lets the bot's own statements run in between
@@ -84,7 +85,7 @@ def backup_database(
         if Path(f"{destination}{suffix}").exists():
             raise BackupError(f"{destination}{suffix} exists: remove it or choose a new file name")
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(destination.parent)
     except OSError as exc:
         raise BackupError(f"cannot create the folder {destination.parent}: {exc.strerror or exc}") from None
 
@@ -107,10 +108,11 @@ def _copy(source: Path, target: Path, *, pages: int, pause: float) -> None:
     except sqlite3.Error as exc:
         raise BackupError(f"cannot open the database {source}: {exc}") from None
     try:
+        create_private_file(target)  # 0600, and so its journal and the published backup
         dst = sqlite3.connect(target, isolation_level=None)
-    except sqlite3.Error as exc:
+    except (sqlite3.Error, OSError) as exc:
         src.close()
-        raise BackupError(f"cannot write in {target.parent}: {exc}") from None
+        raise BackupError(f"cannot write in {target.parent}: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         # One read transaction for the whole copy: every step reads the same snapshot,
         # so the bot's commits meanwhile neither tear the copy nor restart it.
@@ -183,10 +185,11 @@ PG_DUMP_HINT = (
 
 def backup_postgres(url: str, destination: Path | str, *, timeout: float = 3600) -> BackupResult:
     """pg_dump's custom format, verified with pg_restore --list, published without overwriting."""
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import unquote, urlsplit, urlunsplit
 
-    from bot.redact import url_password, without_credentials
+    from bot.redact import url_password, with_encoded_credentials, without_credentials
 
+    url = with_encoded_credentials(url)  # as the bot reads DATABASE_URL (bot.config)
     destination = Path(destination)
     started = time.monotonic()
     pg_dump, pg_restore = shutil.which("pg_dump"), shutil.which("pg_restore")
@@ -195,7 +198,7 @@ def backup_postgres(url: str, destination: Path | str, *, timeout: float = 3600)
     if destination.exists() or destination.is_symlink():
         raise BackupError(f"{destination} already exists: choose a new file name (backups are never overwritten)")
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(destination.parent)
     except OSError as exc:
         raise BackupError(f"cannot create the folder {destination.parent}: {exc.strerror or exc}") from None
     # The password travels in the environment, never on a command line others can read.
@@ -203,11 +206,12 @@ def backup_postgres(url: str, destination: Path | str, *, timeout: float = 3600)
     password = url_password(url)
     parts = urlsplit(url)
     if password:
-        env["PGPASSWORD"] = password
+        env["PGPASSWORD"] = unquote(password)  # the URL holds it percent-encoded
         netloc = parts.netloc.replace(f":{password}@", "@", 1)
         url = urlunsplit(parts._replace(netloc=netloc))
     partial = destination.with_name(f".{destination.name}.partial-{os.getpid()}")
     try:
+        create_private_file(partial)  # pg_dump truncates and writes it, keeping the mode
         done = subprocess.run(
             [pg_dump, "--format=custom", "--no-owner", "--file", str(partial), f"--dbname={url}"],
             env=env, capture_output=True, text=True, timeout=timeout,
@@ -258,10 +262,9 @@ def main(path: str, environ: Mapping[str, str] | None = None, env_file: Path | N
 
 
 def _main_postgres(url: str, path: str) -> int:
-    from bot.redact import redact, register_secret, url_password
+    from bot.redact import password_spellings, redact, register_secret
 
-    password = url_password(url)
-    if password:
+    for password in password_spellings(url):
         register_secret(password)
     try:
         result = backup_postgres(url, Path(path))

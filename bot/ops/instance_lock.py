@@ -10,6 +10,8 @@ import fcntl
 import os
 from pathlib import Path
 
+from bot.private_files import make_private_dirs
+
 
 class AlreadyRunning(Exception):
     pass
@@ -21,7 +23,7 @@ class InstanceLock:
         self._fd: int | None = None
 
     def acquire(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(self.path.parent)  # the database's folder, made before the database
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -9,12 +9,18 @@ from typing import Iterable
 from bot.redact import RedactingFilter, register_secret
 
 
-def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
+def setup_logging(level: str, secrets: Iterable[str] = (), log_format: str = "text") -> None:
     for secret in secrets:
         register_secret(secret)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
     handler.addFilter(RedactingFilter())
+    if log_format == "json":  # LOG_FORMAT=json (bot/ops/json_logs.py)
+        from bot.ops.json_logs import EditIdFilter, RetouchJsonFormatter
+
+        handler.addFilter(EditIdFilter())
+        handler.setFormatter(RetouchJsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S"))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -1,5 +1,8 @@
-"""`python -m bot migrate-db --to postgresql://...`: copy the SQLite database into an empty
-PostgreSQL database.
+"""`python -m bot migrate-db` (target in MIGRATE_DB_TO, or `--to postgresql://...`): copy the
+SQLite database into an empty PostgreSQL database.
+
+The target's password is best passed in the environment: a command line is visible to
+every user of the machine (`ps`), and kept in the shell's history.
 
 Stop the bot first (anything it writes after the copy is not carried over; a bot still
 running on DATABASE_PATH is detected by its instance lock and refused). Steps:
@@ -21,6 +24,7 @@ DATABASE_PATH for the bot and the buttons keep working.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 import sys
 import tempfile
@@ -29,7 +33,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from bot.redact import url_password, without_credentials
+from bot.redact import password_spellings, without_credentials
+
+# Where the target is read from when `--to` is not given.
+MIGRATE_DB_TO = "MIGRATE_DB_TO"
 
 # Copied in this order: the ledger before the budgets (a budget's trigger sums the ledger).
 TABLES = (
@@ -42,6 +49,8 @@ TABLES = (
     "edit_results",
     "ledger",
     "guild_budgets",
+    "safety_strikes",
+    "safety_pauses",
 )
 
 # Checked on both sides after the copy (besides the row counts).
@@ -90,7 +99,7 @@ def _snapshot(source: Path, folder: Path) -> Path:
 
 
 async def _upgrade(copy: Path) -> None:
-    from bot.store.database import MigrationError, migrate, open_database
+    from bot.store.sqlite import MigrationError, migrate, open_database
 
     conn = await open_database(copy)
     try:
@@ -131,7 +140,7 @@ async def _migrate(source: Path, url: str, shown: str, started: float) -> Copied
 
     from bot.store import postgres
     from bot.store.connect import DatabaseOpenError, open_postgres
-    from bot.store.database import MigrationError
+    from bot.store.sqlite import MigrationError
 
     with tempfile.TemporaryDirectory(prefix="retouch-migrate-") as tmp:
         copy = _snapshot(source, Path(tmp))
@@ -192,6 +201,9 @@ async def _copy(lite: sqlite3.Connection, conn: Any) -> dict[str, int]:
     await conn.execute(
         "SELECT setval(pg_get_serial_sequence('ledger', 'id'), COALESCE((SELECT MAX(id) FROM ledger), 0) + 1, false)"
     )
+    await conn.execute(
+        "SELECT setval(pg_get_serial_sequence('safety_strikes', 'id'), COALESCE((SELECT MAX(id) FROM safety_strikes), 0) + 1, false)"
+    )
     return counts
 
 
@@ -211,22 +223,28 @@ async def _verify(lite: sqlite3.Connection, conn: Any) -> None:
                 )
 
 
-def main(to: str, source: str | None = None, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> int:
-    """Exit 0 with one line per table, or 1 with one line why."""
+def main(to: str | None, source: str | None = None, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> int:
+    """Exit 0 with one line per table, or 1 with one line why. The target is `to` (`--to`),
+    else the environment's MIGRATE_DB_TO."""
     from bot.config import ConfigError, _database_url
     from bot.ops.backup import database_path_from_settings
     from bot.redact import redact, register_secret
 
-    password = url_password(to or "")
-    if password:
+    given = "--to"
+    if not to:
+        given, to = MIGRATE_DB_TO, (os.environ if environ is None else environ).get(MIGRATE_DB_TO, "").strip()
+    for password in password_spellings(to or ""):
         register_secret(password)
     try:
         try:
-            url = _database_url("--to", to or "")
+            url = _database_url(given, to or "")
         except ConfigError as exc:
             raise MigrateError(str(exc)) from None
         if url is None:
-            raise MigrateError("--to needs the PostgreSQL URL to copy into, e.g. postgresql://retouch:password@localhost:5432/retouch")
+            raise MigrateError(
+                f"set {MIGRATE_DB_TO} to the PostgreSQL URL to copy into, e.g. postgresql://retouch:password@localhost:5432/retouch "
+                "(or pass --to URL, which other users can see in ps)"
+            )
         path = Path(source) if source else database_path_from_settings(environ, env_file)
         copied = asyncio.run(migrate_to_postgres(path, url))
     except MigrateError as exc:

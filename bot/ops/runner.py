@@ -11,9 +11,10 @@ import discord
 
 from bot.config import Settings
 from bot.discord_app.retouch_bot import Retouch
+from bot.metrics.server import MetricsPortError
 from bot.ops.instance_lock import InstanceLock
 from bot.store.connect import DatabaseOpenError, describe, uses_postgres
-from bot.store.database import MigrationError
+from bot.store.sqlite import MigrationError
 
 log = logging.getLogger("retouch")
 
@@ -56,7 +57,7 @@ async def run_bot(settings: Settings, *, bot: Retouch | None = None) -> None:
                 await asyncio.wait_for(runner, timeout=30)
     except MigrationError as exc:
         raise StartupError(f"database {describe(settings)}: {exc}") from None
-    except DatabaseOpenError as exc:
+    except (DatabaseOpenError, MetricsPortError) as exc:
         raise StartupError(str(exc)) from None
     except discord.LoginFailure:
         raise StartupError("DISCORD_TOKEN was rejected by Discord: copy a fresh bot token from the Developer Portal (Bot > Reset Token)") from None

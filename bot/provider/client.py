@@ -106,7 +106,10 @@ class ImageEditClient:
         max_response_bytes: int = 768 * MiB,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         resolve: Resolver = system_resolver,
+        on_answer: Callable[[str], None] | None = None,
     ) -> None:
+        """`on_answer` hears how each attempt ended (metrics): the HTTP status as text,
+        or `timeout` / `connection` / `bad_answer` when there was no usable one."""
         if not api_key:
             raise ValueError("api_key is empty")
         register_secret(api_key)
@@ -114,7 +117,8 @@ class ImageEditClient:
         for password in (url_password(base_url), given.password):
             if password:  # as written and percent-decoded
                 register_secret(password)
-        url = yarl.URL(without_credentials(base_url.rstrip("/")))
+        # Where requests go is yarl's reading of the URL (messages strip more: bot.redact).
+        url = yarl.URL(base_url.rstrip("/")).with_user(None)
         if url.scheme not in ("http", "https") or not url.host:
             raise ValueError(f"base_url must be an http(s) URL, got {redact(str(url))!r}")
         if given.user or given.password:
@@ -141,6 +145,7 @@ class ImageEditClient:
             max_retry_after=max_retry_after,
         )
         self._sleep = sleep
+        self._on_answer = on_answer
 
     def __repr__(self) -> str:
         return f"ImageEditClient(base_url={self._shown_url!r})"
@@ -225,6 +230,7 @@ class ImageEditClient:
                         f"No complete answer from the image provider within {timeout:g} s"
                     ) from None
             except ProviderError as error:
+                self._answered(_answer_label(error))
                 error.attempts = attempts
                 error.model = model
                 if adjust is not None and adjust(error):
@@ -243,7 +249,15 @@ class ImageEditClient:
                     what, attempts, type(error).__name__, error, error.request_id,
                 )
                 raise
+            self._answered("200")
             return value, attempts, loop.time() - started
+
+    def _answered(self, label: str) -> None:
+        if self._on_answer is not None:
+            try:
+                self._on_answer(label)
+            except Exception:  # a metrics problem must never fail an edit
+                log.exception("the provider answer hook failed")
 
     # --- one attempt ----------------------------------------------------------------
 
@@ -309,6 +323,7 @@ class ImageEditClient:
         except (ValueError, KeyError, TypeError):
             raise BadResponse(
                 "The provider's model list is not the expected {\"data\": [{\"id\": ...}]}",
+                status=200,  # answered, key accepted: only the listing is unreadable
                 request_id=request_id,
             ) from None
         return ids
@@ -317,12 +332,14 @@ class ImageEditClient:
         status = resp.status
         if 300 <= status < 400:
             location = without_credentials(resp.headers.get("Location", "?"))
-            raise WrongBaseURL(
+            error = WrongBaseURL(
                 f"The image API answered with a redirect (HTTP {status} to {location}): "
                 f"IMAGE_API_BASE_URL ({self._shown_url}) is probably wrong",
                 status=status,
                 request_id=request_id,
             )
+            error.location = location
+            raise error
         if 200 <= status < 300:
             if resp.content_type == "text/html":
                 raise self._html_error(status, request_id)
@@ -479,6 +496,16 @@ def _larger_reads(resp: aiohttp.ClientResponse) -> Iterator[None]:
         yield
     finally:
         transport.max_size = usual  # type: ignore[union-attr]
+
+
+def _answer_label(error: ProviderError) -> str:
+    if error.status is not None:
+        return str(error.status)
+    if isinstance(error, ProviderTimeout):
+        return "timeout"
+    if isinstance(error, ProviderUnavailable):
+        return "connection"
+    return "bad_answer"  # an error inside a 200 body or stream, or an unreadable answer
 
 
 def _field_to_drop(error: ProviderError, request: EditRequest) -> str | None:

@@ -23,6 +23,7 @@ from typing import Any, Sequence
 import aiosqlite
 
 from bot.images.formats import ImageBytes, extension_for, sniff_format
+from bot.private_files import make_private_dirs, open_private, write_private
 from bot.store.backend import Database, as_database
 from bot.store.periods import Clock, utc_now
 
@@ -136,22 +137,22 @@ class ResultStore:
 
     @staticmethod
     def _write(folder: Path, result: ResultFiles) -> tuple[list[str], str | None, int]:
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dirs(folder)  # members' pictures and prompts: 0700 folders, 0600 files
         size = 0
         names = []
         for index, data in enumerate(result.inputs, start=1):
             fmt = sniff_format(data)
             name = f"input-{index}.{extension_for(fmt) if fmt else 'bin'}"
-            (folder / name).write_bytes(data)
+            write_private(folder / name, data)
             names.append(name)
             size += len(data)
         mask_name = None
         if result.mask is not None:
             mask_name = "mask.png"
-            (folder / mask_name).write_bytes(result.mask)
+            write_private(folder / mask_name, result.mask)
             size += len(result.mask)
         for name, data in result.results:
-            with open(folder / Path(name).name, "wb") as out:
+            with open_private(folder / Path(name).name, "wb") as out:
                 # The provider's decoded pieces as they are: no join into one buffer.
                 out.writelines(data.pieces if isinstance(data, ImageBytes) else (data,))
             size += len(data)

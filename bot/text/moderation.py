@@ -47,3 +47,7 @@ def too_many_words(have: int, adding: int, most: int) -> str:
         f"A server can block at most {most} words or phrases; this one has {have} and you tried to add {adding}. "
         "Remove some with `/settings blocked-words remove` first."
     )
+
+
+# Discord refused a moderator command because the member lacks its default permission.
+MISSING_PERMISSIONS = "Only moderators (Manage Server) can use this command."

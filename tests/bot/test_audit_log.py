@@ -8,11 +8,12 @@ from typing import Any
 import discord
 import pytest
 
-from bot.discord_app import audit_log
-from bot.discord_app.audit_log import AuditLog
+from bot.discord_app.moderation import audit_log
+from bot.discord_app.moderation.audit_log import AuditLog
 from bot.edits.events import EditEvent, Outcome
 from bot.edits.order import Requester
 from bot.store.server_settings import ServerSettings
+from tests.support.polling import eventually
 
 GUILD = 10
 
@@ -27,6 +28,7 @@ class Channel:
         self.client = client
 
     async def send(self, **kwargs: Any) -> None:
+        self.client.sending.set()
         await self.client.gate.wait()
         if self.client.fail is not None:
             raise self.client.fail
@@ -38,6 +40,7 @@ class Client:
         self.sent: list[dict[str, Any]] = []
         self.gate = asyncio.Event()
         self.gate.set()
+        self.sending = asyncio.Event()  # a post has reached "Discord"
         self.fail: Exception | None = None
 
     def get_partial_messageable(self, channel_id: int, *, guild_id: int) -> Channel:
@@ -58,19 +61,13 @@ def http_error(status: int, code: int) -> discord.HTTPException:
     return cls(Response(), {"code": code, "message": "refused"})
 
 
-async def until(predicate, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
-
-
 async def test_the_queue_is_bounded_and_drops_the_oldest() -> None:
     client = Client()
     client.gate.clear()  # Discord is slow: nothing gets out
     log = AuditLog(client, Settings(), limit=5)  # type: ignore[arg-type]
     log.start()
     log.edit_ended(event(0))
-    await asyncio.sleep(0.05)  # the poster takes it and waits on Discord
+    await asyncio.wait_for(client.sending.wait(), 5)  # the poster took it and waits on Discord
     for n in range(1, 12):
         log.edit_ended(event(n))
     assert log.dropped == 6  # one is in flight, five wait, the six oldest of the rest were dropped
@@ -113,18 +110,19 @@ async def test_a_refusing_channel_is_reported_once_and_retried_later(monkeypatch
     log.start()
     for n in range(3):
         log.edit_ended(event(n))
-        await until(lambda: log.unposted == n + 1)
+        await eventually(lambda: log.unposted == n + 1)
     assert "missing permissions" in log.problem_for(GUILD)
     assert len([r for r in caplog.records if "cannot post" in r.getMessage()]) == 1
     # Until the retry time, nothing is even tried (Discord bans bots that keep making refused requests).
     client.fail = None
     log.edit_ended(event(3))
-    await until(lambda: log.unposted == 4)
+    await eventually(lambda: log.unposted == 4)
     assert client.sent == []
-    # Then a post that works clears the problem.
-    await asyncio.sleep(0.5)
+    # Then, once the retry time has passed (time itself is the scenario here, not a
+    # synchronisation), a post that works clears the problem.
+    await asyncio.sleep(audit_log.PROBLEM_RETRY_SECONDS)
     log.edit_ended(event(4))
-    await until(lambda: len(client.sent) == 1)
+    await eventually(lambda: len(client.sent) == 1)
     assert log.problem_for(GUILD) is None
     await log.close()
 

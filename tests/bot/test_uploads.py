@@ -10,7 +10,7 @@ import discord
 import pytest
 from aiohttp import web
 
-from bot.discord_app.uploads import WRITE_STEP, ImageUpload, ImageUploadPayload
+from bot.discord_app.editing.result_messages import WRITE_STEP, ImageUpload, ImageUploadPayload
 
 DATA = random.Random(7).randbytes(3 * WRITE_STEP + 12_345)
 PIECES = [DATA[:3], DATA[3:200_000], DATA[200_000:200_001], DATA[200_001:]]

@@ -9,9 +9,10 @@ import re
 import pytest
 
 from tests.conftest import make_settings, running_bot
-from tests.e2e.test_edit import eventually, png
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
+from tests.support.images import png
+from tests.support.polling import eventually
 
 
 @pytest.fixture
@@ -119,12 +120,17 @@ async def test_a_deleted_channel_is_reported_in_settings_show(bot, fake_discord,
 
 
 async def test_nothing_is_posted_without_a_log_channel(bot, fake_discord, image_api):
-    await edit(fake_discord, fake_discord.member("a"))
+    result = await edit(fake_discord, fake_discord.member("a"))
+    assert result.files
+    # Stopping waits for the edit to end (its event handed to the log) and for the poster
+    # to work through everything it was handed: only then is "nothing posted" proven.
+    await asyncio.wait_for(bot.close(), 20)
+    assert bot.audit_log.unposted == 0 and bot.audit_log.dropped == 0
     assert fake_discord.channel_messages == []
 
 
 async def test_edits_cancelled_by_a_shutdown_are_logged_before_the_bot_disconnects(fake_discord, tmp_path, image_api):
-    image_api.queue(Reply.hang())
+    working = image_api.expect(Reply.hang())
     settings = make_settings(
         tmp_path, image_api_base_url=image_api.base_url, image_api_key=image_api.api_key, shutdown_grace_seconds=0.3
     )
@@ -132,7 +138,7 @@ async def test_edits_cancelled_by_a_shutdown_are_logged_before_the_bot_disconnec
     async with running_bot(settings, fake_discord) as bot:
         await set_log(fake_discord, log)
         await fake_discord.invoke("edit", by=fake_discord.member("kate"), image=FakeAttachment.image(png()), prompt="x")
-        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(working.answered.wait(), 10)
         await asyncio.wait_for(bot.close(), 20)
     [entry] = entries(fake_discord, log)
     assert entry["title"].startswith("Edit cancelled") and "`shutdown`" in entry["description"]

@@ -13,10 +13,13 @@ import threading
 
 import pytest
 
-from bot.edits.reservations import PendingCommit, Bill, ReservationKeeper, journal_path_for, quarantine_path_for
+from bot.edits.reservations import Bill, PendingCommit, ReservationKeeper, quarantine_path_for
+from bot.store.connect import journal_path
 from bot.provider.usage import MAX_TOKENS
 from tests.conftest import running_bot
-from tests.e2e.test_edit import eventually, ledger, png
+from tests.support.images import png
+from tests.support.ledger import ledger
+from tests.support.polling import eventually
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
 
@@ -43,7 +46,7 @@ async def test_a_provider_returning_more_images_than_asked_delivers_and_counts_o
         # Counted as asked, billed as the provider reported; nothing stuck in the journal.
         assert await ledger(bot) == [("committed", 1, 1, 12780), ("committed", 1, 1, 4386)]
         assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 2
-        assert not journal_path_for(bot.settings.database_path).exists()
+        assert not journal_path(bot.settings).exists()
 
 
 async def open_rows(settings, fake_discord, count: int) -> list[int]:
@@ -60,7 +63,7 @@ async def open_rows(settings, fake_discord, count: int) -> list[int]:
 async def test_an_entry_the_database_refuses_is_moved_aside_and_never_blocks_the_others(fake_discord, settings_for, caplog):
     settings = settings_for()
     refused, good = await open_rows(settings, fake_discord, 2)
-    journal = journal_path_for(settings.database_path)
+    journal = journal_path(settings)
     # The first entry breaks the ledger's check (more delivered than reserved), the second is fine.
     journal.write_text(
         PendingCommit(refused, 3, Bill(total_tokens=5)).to_json() + "\n" + PendingCommit(good, 1, Bill(total_tokens=7)).to_json() + "\n"
@@ -92,7 +95,7 @@ BAD_LINES = {
 async def test_a_bad_journal_line_is_moved_aside_and_the_bot_starts(fake_discord, settings_for, caplog, shape):
     settings = settings_for()
     (good,) = await open_rows(settings, fake_discord, 1)
-    journal = journal_path_for(settings.database_path)
+    journal = journal_path(settings)
     journal.write_bytes(BAD_LINES[shape] + b"\n" + PendingCommit(good, 1, Bill(total_tokens=9)).to_json().encode() + b"\n")
     caplog.clear()
     with caplog.at_level(logging.ERROR):
@@ -107,7 +110,7 @@ async def test_a_bad_journal_line_is_moved_aside_and_the_bot_starts(fake_discord
 
 async def test_an_unreadable_journal_is_renamed_aside_and_the_bot_starts(fake_discord, settings_for, caplog):
     settings = settings_for()
-    journal = journal_path_for(settings.database_path)
+    journal = journal_path(settings)
     journal.mkdir(parents=True)  # a directory where the file should be: reading it fails
     (journal / "junk").write_text("x")
     with caplog.at_level(logging.ERROR):
@@ -124,7 +127,7 @@ async def test_absurd_token_counts_are_clamped_and_the_keeper_keeps_working(fake
         member = fake_discord.member("greedy")
         reply = await (await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")).wait_result()
         assert len(reply.files) == 1
-        await eventually(lambda: not journal_path_for(bot.settings.database_path).exists())
+        await eventually(lambda: not journal_path(bot.settings).exists())
         assert await ledger(bot) == [("committed", 1, 1, MAX_TOKENS)]
         # The keeper's loop is alive: it still releases a reservation nobody holds.
         orphan = await bot.store.reserve(fake_discord.guild.id, member.id, [], 1, model="gpt-image-2")

@@ -7,9 +7,10 @@ import sqlite3
 import pytest
 
 from tests.conftest import make_settings, running_bot
-from tests.e2e.test_edit import eventually, png
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
+from tests.support.images import png
+from tests.support.polling import eventually
 
 
 @pytest.fixture

@@ -12,6 +12,10 @@ from PIL import Image
 from tests.conftest import running_bot
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply, make_image
+from tests.support.images import png
+from tests.support.ledger import ledger
+from tests.support.polling import eventually
+from tests.support.sqlite_lock import WriteLock
 
 
 @pytest.fixture
@@ -20,27 +24,9 @@ async def bot(fake_discord, settings_for):
         yield bot
 
 
-def png(width=64, height=64, color=(10, 120, 200), mode="RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, (width, height), color).save(out, "PNG")
-    return out.getvalue()
-
-
 def pixels(data: bytes):
     with Image.open(io.BytesIO(data)) as im:
         return im.convert("RGBA").getpixel((0, 0)), im.size, im.format
-
-
-async def eventually(predicate, timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
-async def ledger(bot):
-    rows = await bot.db.execute_fetchall("SELECT status, images_reserved, images_delivered, total_tokens FROM ledger ORDER BY id")
-    return [tuple(r) for r in rows]
 
 
 async def test_happy_path_without_mask(bot, fake_discord, image_api):
@@ -137,7 +123,7 @@ async def test_quota_exhausted_is_an_ephemeral_first_reply(fake_discord, setting
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=2)
         reply = await rec.wait_result()
         assert rec.ack_type == 4 and reply.ephemeral
-        assert "limit is 1" in reply.text or "left" in reply.text
+        assert reply.text == "You asked for 2 images but your limit is 1 per day (bot default). Ask for fewer with `n`."
         assert image_api.edits == []
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
         await rec.wait_result()
@@ -214,13 +200,14 @@ async def test_burst_of_twenty_edits_all_complete_and_heartbeats_stay_on_time(bo
 
 
 async def test_shutdown_refunds_and_tells_the_member(fake_discord, settings_for, image_api):
-    image_api.queue(Reply.hang())
+    working = image_api.expect(Reply.hang())
     async with running_bot(settings_for(shutdown_grace_seconds=0.5), fake_discord) as bot:
         member = fake_discord.member("kate")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
-        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(working.answered.wait(), 10)
         closing = asyncio.create_task(bot.close())
-        await asyncio.sleep(0.1)  # draining: the running edit has its grace period
+        # Draining: the running edit has its grace period, new edits are turned away.
+        await eventually(lambda: not bot.edits.accepting, what="the service draining")
         late = await fake_discord.invoke("edit", by=fake_discord.member("late"), image=FakeAttachment.image(png()), prompt="x")
         late_reply = await late.wait_result()
         assert late_reply.ephemeral and "restarting" in late_reply.text
@@ -232,39 +219,39 @@ async def test_shutdown_refunds_and_tells_the_member(fake_discord, settings_for,
 
 
 async def test_result_after_the_token_expired_is_posted_in_the_channel(bot, fake_discord, image_api):
-    image_api.queue(Reply.images(1, delay=0.5))
+    working = image_api.expect(Reply.images(1, gate="token expired"))
     member = fake_discord.member("liam")
-    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
-    await eventually(lambda: len(image_api.edits) == 1)
+    await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+    await asyncio.wait_for(working.answered.wait(), 10)
     fake_discord.advance(15 * 60 + 5)  # Discord now refuses the interaction's webhook
+    image_api.open_gate("token expired")
     await eventually(lambda: len(fake_discord.channel_messages) == 1)
     [posted] = fake_discord.channel_messages
     assert [f.filename for f in posted.files] == ["edit-1.png"]
     assert f"<@{member.id}>" in (posted.content or "")
-    for _ in range(100):
-        rows = await ledger(bot)
-        if rows[0][0] != "reserved":
-            break
-        await asyncio.sleep(0.05)
+    rows = await eventually(lambda: settled(bot), what="the edit settled")
     assert rows[0][:3] == ("committed", 1, 1)
+
+
+async def settled(bot) -> list[tuple] | None:
+    """The ledger once its first row is no longer reserved (else None)."""
+    rows = await ledger(bot)
+    return rows if rows and rows[0][0] != "reserved" else None
 
 
 async def test_expired_token_and_no_channel_permission_refunds(bot, fake_discord, image_api):
     fake_discord.guild.bot_can_post = False
-    image_api.queue(Reply.images(1, delay=0.3))
+    working = image_api.expect(Reply.images(1, gate="token expired"))
     member = fake_discord.member("mia")
     edit_cog = bot.get_cog("EditCog")
     real_now = edit_cog.now
     edit_cog.now = lambda: real_now() + __import__("datetime").timedelta(minutes=16)
     try:
-        rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
-        await eventually(lambda: len(image_api.edits) == 1)
+        await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+        await asyncio.wait_for(working.answered.wait(), 10)
         fake_discord.advance(15 * 60 + 5)
-        for _ in range(100):
-            rows = await ledger(bot)
-            if rows and rows[0][0] != "reserved":
-                break
-            await asyncio.sleep(0.05)
+        image_api.open_gate("token expired")
+        await eventually(lambda: settled(bot), what="the edit settled")
     finally:
         edit_cog.now = real_now
     assert (await ledger(bot))[0][0] == "refunded", "nothing reached the member, so nothing counts"
@@ -296,18 +283,23 @@ async def test_edit_in_dms_is_refused_unless_allowed(bot, fake_discord, image_ap
     assert image_api.edits == []
 
 
-async def test_unexpected_error_shows_an_id_and_refunds(bot, fake_discord, image_api, caplog, monkeypatch):
-    async def broken(*args, **kwargs):
-        raise RuntimeError("boom")
-
-    monkeypatch.setattr(bot.edits, "_call_provider", broken)
-    member = fake_discord.member("pete")
-    rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
-    reply = await rec.wait_result()
-    assert reply.ephemeral and "error id" in reply.text
-    error_id = reply.text.split("`")[1]
-    assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records)
-    assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
+async def test_unexpected_error_shows_an_id_and_charges_nothing(fake_discord, settings_for, image_api, caplog):
+    # Another program holds the database's write lock past the busy timeout, for real:
+    # the reservation cannot be written, which the edit has no member-facing answer for.
+    async with running_bot(settings_for(database_busy_timeout=0.2), fake_discord) as bot:
+        member = fake_discord.member("pete")
+        async with WriteLock(bot.settings.database_path):
+            rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
+            reply = await rec.wait_result()
+        assert reply.ephemeral
+        error_id = reply.text.split("`")[1]
+        assert reply.text == (
+            f"Something went wrong on Retouch's side (error id `{error_id}`). Nothing was charged. "
+            "Try again; if it keeps happening, give the server owner this id."
+        )
+        assert any(error_id in r.getMessage() and r.exc_info for r in caplog.records), "the owner finds it in the log"
+        assert image_api.edits == [] and await ledger(bot) == []
+        assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
 
 
 async def test_owner_configured_model_outside_the_table_is_allowed(fake_discord, settings_for, image_api):
@@ -333,13 +325,15 @@ async def test_bad_file_found_after_the_defer_is_still_private_and_refunded(bot,
 
 
 async def test_second_request_waits_for_the_members_running_edit_instead_of_failing(fake_discord, settings_for, image_api):
-    async with running_bot(settings_for(quota_default_limit=2), fake_discord) as bot:
+    async with running_bot(settings_for(quota_default_limit=2, image_api_max_attempts=1), fake_discord) as bot:
         member = fake_discord.member("tess")
-        image_api.queue(Reply.error(503, "down", delay=1.0), Reply.error(503, "down"), Reply.error(503, "down"))
+        failing = image_api.expect(Reply.error(503, "down", gate="first"))
         first = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="one", n=2)
-        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(failing.answered.wait(), 10)
         # the quota is fully held by the running edit: the second one waits instead of failing
         second = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="two", n=1)
+        await second.wait_for(lambda r: r.original is not None and "Waiting for your other edit" in (r.original.content or ""))
+        image_api.open_gate("first")
         failed = await first.wait_result(timeout=30)
         assert failed.ephemeral and "refunded" in failed.text
         done = await second.wait_result(timeout=30)
@@ -383,7 +377,7 @@ async def test_queued_edits_show_their_position_as_the_queue_moves(fake_discord,
         records = []
         for name in ("x1", "x2", "x3"):
             records.append(await fake_discord.invoke("edit", by=fake_discord.member(name), image=FakeAttachment.image(png()), prompt=name))
-            await asyncio.sleep(0.05)
+            await records[-1].wait_ack()  # each is in line before the next one asks
         await asyncio.gather(*(r.wait_result() for r in records))
         third = [h["content"] for h in records[2].original.history if h["content"]]
         assert any("In the queue: #2" in c for c in third) and any("In the queue: #1" in c for c in third)

@@ -6,58 +6,45 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import threading
 
 import pytest
 
-from bot.edits.reservations import journal_path_for
+from bot.store.connect import journal_path
 from tests.conftest import running_bot
-from tests.e2e.test_edit import eventually, ledger, png
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
+from tests.support.images import png
+from tests.support.ledger import ledger
+from tests.support.polling import eventually
+from tests.support.sqlite_lock import WriteLock
 
 
-class WriteLock:
-    """Another program holding the database's write lock (a sqlite3 shell mid-transaction)."""
-
-    def __init__(self, path) -> None:
-        self.path = path
-        self.release = threading.Event()
-        self.taken = threading.Event()
-        self._thread = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self) -> None:
-        db = sqlite3.connect(self.path, isolation_level=None, timeout=10)
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            self.taken.set()
-            self.release.wait(timeout=60)  # bounded even if a test forgets to release
-            db.execute("ROLLBACK")
-        finally:
-            db.close()
-
-    async def __aenter__(self) -> "WriteLock":
-        self._thread.start()
-        assert await asyncio.to_thread(self.taken.wait, 10), "could not take the write lock"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.release.set()
-        await asyncio.to_thread(self._thread.join, 15)
+async def settled(bot, columns: str = "status, images_reserved, images_delivered, total_tokens") -> list[tuple] | None:
+    """The ledger once no row is reserved any more (else None)."""
+    rows = [tuple(r) for r in await bot.db.execute_fetchall(f"SELECT {columns} FROM ledger ORDER BY id")]
+    return rows if rows and all(r[0] != "reserved" for r in rows) else None
 
 
 async def test_a_long_queue_never_frees_quota_that_a_live_edit_holds(fake_discord, settings_for, image_api):
-    # Reservations with no sign of life for 0.5 s are released; each edit takes 1 s, and one
-    # member's edits run one after another, so their second edit queues twice the stale bound.
+    # Reservations with no sign of life for 0.5 s are released. The first edit stays at the
+    # provider until the second one, queued behind it (one member's edits run one after
+    # another), has waited well past that bound.
     settings = settings_for(quota_default_limit=2, max_concurrent_edits=1, stale_reservation_seconds=0.5)
-    image_api.set_default(Reply.images(1, delay=1.0))
+    working = image_api.expect(Reply.images(1, gate="first"))
     async with running_bot(settings, fake_discord) as bot:
         member = fake_discord.member("greedy")
         first = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="one")
+        await asyncio.wait_for(working.answered.wait(), 10)
         second = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="two")
-        await eventually(lambda: len(image_api.edits) == 1)
-        await asyncio.sleep(0.8)  # the second edit has now waited in the queue past the stale bound
+
+        async def queued_past_the_bound() -> bool:
+            rows = await bot.db.execute_fetchall("SELECT status, alive_at - created_at FROM ledger ORDER BY id")
+            # Kept alive by the keeper for twice the bound, and never released.
+            return len(rows) == 2 and all(r[0] == "reserved" for r in rows) and rows[1][1] >= 2 * 0.5
+
+        await eventually(queued_past_the_bound, what="the second edit queued past the stale bound, still reserved")
         third = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="three")
+        image_api.open_gate("first")
         results = [await r.wait_result(timeout=20) for r in (first, second, third)]
         assert [bool(r.files) for r in results] == [True, True, False]
         assert results[2].ephemeral and "used all 2" in results[2].text
@@ -72,76 +59,72 @@ async def test_a_dead_edits_reservation_is_still_released(fake_discord, settings
     async with running_bot(settings_for(stale_reservation_seconds=0.3), fake_discord) as bot:
         member = fake_discord.member("ghost")
         orphan = await bot.store.reserve(fake_discord.guild.id, member.id, [], 3, model="gpt-image-2")
-        await eventually(lambda: False if orphan is None else True)
-        for _ in range(100):
-            rows = await bot.db.execute_fetchall("SELECT status, refund_reason FROM ledger WHERE id = ?", (orphan.id,))
-            if rows[0][0] != "reserved":
-                break
-            await asyncio.sleep(0.05)
-        assert tuple(rows[0]) == ("refunded", "stale")
+        rows = await eventually(lambda: settled(bot, "status, refund_reason"), what="the orphan released")
+        assert rows == [("refunded", "stale")]
+        assert orphan.images == 3
 
 
 async def test_a_delivered_image_counts_even_when_the_database_is_locked_past_its_busy_timeout(
     fake_discord, settings_for, image_api
 ):
-    image_api.queue(Reply.images(1, delay=0.3))
+    working = image_api.expect(Reply.images(1, gate="locked"))
     async with running_bot(settings_for(database_busy_timeout=0.5), fake_discord) as bot:
+        journal = journal_path(bot.settings)
         member = fake_discord.member("patient")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
-        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(working.answered.wait(), 10)
         async with WriteLock(bot.settings.database_path):
+            image_api.open_gate("locked")  # the result arrives while the database is locked
             reply = await rec.wait_result()
-            await asyncio.sleep(1.5)  # the commit has failed at least once (0.5 s busy timeout)
-            assert journal_path_for(bot.settings.database_path).exists(), "kept on disk while the database is locked"
+            # Journaled at the first failed attempt (0.5 s busy timeout): kept on disk while locked.
+            await eventually(journal.exists, what="the commit journaled while the database is locked")
         assert reply.files and not reply.ephemeral
-        for _ in range(200):
-            rows = await ledger(bot)
-            if rows[0][0] != "reserved":
-                break
-            await asyncio.sleep(0.05)
+        rows = await eventually(lambda: settled(bot), what="the commit written once the lock is gone")
         assert rows == [("committed", 1, 1, 4386)]
         assert all("refunded" not in m.text for m in rec.messages), "never told 'refunded' for an image they got"
-        assert not journal_path_for(bot.settings.database_path).exists()
+        assert not journal.exists()
 
 
 async def test_a_commit_that_cannot_be_written_before_stopping_is_settled_at_the_next_start(
     fake_discord, settings_for, image_api, caplog
 ):
     settings = settings_for(database_busy_timeout=0.3, shutdown_grace_seconds=0.5)
-    image_api.queue(Reply.images(2, delay=0.3))
+    working = image_api.expect(Reply.images(2, gate="locked"))
     member = fake_discord.member("unlucky")
     async with running_bot(settings, fake_discord) as bot:
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=2)
-        await eventually(lambda: len(image_api.edits) == 1)
-        lock = WriteLock(settings.database_path)
-        await lock.__aenter__()
+        await asyncio.wait_for(working.answered.wait(), 10)
+        lock = await WriteLock(settings.database_path).take()
         try:
+            image_api.open_gate("locked")
             reply = await rec.wait_result()
             assert len(reply.files) == 2
-            await eventually(lambda: journal_path_for(settings.database_path).exists(), timeout=10)
+            await eventually(journal_path(settings).exists, what="the commit journaled")
             await asyncio.wait_for(bot.close(), 30)
         finally:
-            await lock.__aexit__()
+            await lock.let_go()
     assert any("edit #1" in r.getMessage() and r.levelname == "ERROR" for r in caplog.records), "the owner sees which edit"
     with sqlite3.connect(settings.database_path) as db:
         assert db.execute("SELECT status FROM ledger").fetchall() == [("reserved",)]
     async with running_bot(settings, fake_discord) as bot:
         assert await ledger(bot) == [("committed", 2, 2, 8546)], "settled as delivered, not refunded as abandoned"
         assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 2
-        assert not journal_path_for(settings.database_path).exists()
+        assert not journal_path(settings).exists()
 
 
 async def test_a_settle_during_a_slow_discord_reply_is_not_missed(fake_discord, settings_for, image_api):
     async with running_bot(settings_for(quota_default_limit=1), fake_discord) as bot:
         member = fake_discord.member("racer")
-        # Refused upstream after 1 s, in one attempt (a rejection is never retried).
-        image_api.queue(Reply.error(400, "Rejected by the safety system.", code="moderation_blocked", delay=1.0))
+        # Refused upstream when the test says, in one attempt (a rejection is never retried).
+        rejected = image_api.expect(Reply.error(400, "Rejected by the safety system.", code="moderation_blocked", gate="first"))
         first = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="one")
-        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(rejected.answered.wait(), 10)
         second = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="two")
-        # The second edit's "waiting for your other edit" update is slowed by a rate limit;
-        # the first edit fails and is refunded during exactly that reply.
+        # The second edit's first reply (it waits for the other edit) is slowed by a rate
+        # limit; the first edit fails and is refunded during exactly that reply.
         fake_discord.rate_limits[second.token] = [1.2]
+        await eventually(lambda: fake_discord.rate_limits[second.token] == [], what="the second edit's reply rate limited")
+        image_api.open_gate("first")
         failed = await first.wait_result(timeout=15)
         assert failed.ephemeral and "refunded" in failed.text
         done = await second.wait_result(timeout=20)
@@ -164,31 +147,20 @@ async def test_a_follow_up_that_fails_part_way_counts_only_what_was_posted(fake_
         assert len(posted) == 1 and len(posted[0].files) == 1
         note = next(m for m in rec.followups if m.ephemeral)
         assert "1 of your 2 images couldn't be posted" in note.text and "not counted" in note.text
-        for _ in range(100):
-            rows = await ledger(bot)
-            if rows[0][0] != "reserved":
-                break
-            await asyncio.sleep(0.05)
+        rows = await eventually(lambda: settled(bot), what="the edit settled")
         assert rows == [("committed", 2, 1, 8546)]
         assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 1
 
 
 async def test_the_bill_is_kept_when_images_were_made_but_nobody_received_them(fake_discord, settings_for, image_api):
     fake_discord.guild.bot_can_post = False
-    image_api.queue(Reply.images(1, delay=0.3))
     async with running_bot(settings_for(), fake_discord) as bot:
         member = fake_discord.member("late")
         edit_cog = bot.get_cog("EditCog")
         real_now = edit_cog.now
         edit_cog.now = lambda: real_now() + __import__("datetime").timedelta(minutes=16)
         await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
-        await eventually(lambda: len(image_api.edits) == 1)
-        for _ in range(100):
-            rows = await bot.db.execute_fetchall("SELECT status, total_tokens, cost_usd FROM ledger")
-            if rows and rows[0][0] != "reserved":
-                break
-            await asyncio.sleep(0.05)
-        status, tokens, cost = rows[0]
+        [(status, tokens, cost)] = await eventually(lambda: settled(bot, "status, total_tokens, cost_usd"), what="the edit settled")
         assert status == "refunded" and tokens == 4386 and cost and cost > 0, "the member is refunded; the bill is kept"
         assert (await bot.store.usage_for(fake_discord.guild.id, member.id, [])).used == 0
         report = await bot.store.report(fake_discord.guild.id)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from tests.conftest import running_bot
-from tests.e2e.test_edit import eventually, png
+from tests.support.images import png
+from tests.support.polling import eventually
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
 

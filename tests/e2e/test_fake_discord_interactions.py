@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 
 import aiohttp
@@ -12,6 +11,7 @@ from PIL import Image
 
 from tests.conftest import make_settings, running_bot
 from tests.fakes.discord_server import FakeAttachment
+from tests.support.polling import eventually
 
 EXTRA = ["tests.fakes.components_cog"]
 
@@ -20,13 +20,6 @@ def png(size: int = 32, color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (size, size), color).save(out, "PNG")
     return out.getvalue()
-
-
-async def until(predicate, timeout: float = 5.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
 
 
 async def test_message_command_modal_with_and_without_a_file(fake_discord, tmp_path):
@@ -119,7 +112,7 @@ async def test_modal_rules(fake_discord, tmp_path):
         panel = await rec.wait_reply()
         click = await fake_discord.click(panel, "panel:late_modal", by=alice)
         await click.wait_for(lambda r: bool(r.violations))
-        await until(lambda: bool(cog.errors))
+        await eventually(lambda: bool(cog.errors))
         assert cog.errors[0].code == 40060 and click.modal is None
         assert "a modal must be the first response" in click.violations[0]
 
@@ -161,7 +154,7 @@ async def test_buttons_and_select(fake_discord, tmp_path):
 
         # the bot token's channel route edits a public message
         click = await fake_discord.click(panel, "panel:rest", by=bob)
-        await until(lambda: panel.content == "edited by REST")
+        await eventually(lambda: panel.content == "edited by REST")
         assert click.ack_type == 6 and click.updates == 0  # not through the interaction
 
         # a string select
@@ -178,7 +171,7 @@ async def test_buttons_and_select(fake_discord, tmp_path):
             await fake_discord.click(secret, "secret:confirm", by=alice)
         rest = await fake_discord.click(secret, "secret:rest", by=bob)
         await rest.wait_ack()
-        await until(lambda: bool(cog.errors))
+        await eventually(lambda: bool(cog.errors))
         assert isinstance(cog.errors.pop(), discord.NotFound) and secret.content == "only you"
         confirm = await fake_discord.click(secret, "secret:confirm", by=bob)
         assert (await confirm.wait_update()).content == "confirmed" and secret.components == [] and secret.ephemeral

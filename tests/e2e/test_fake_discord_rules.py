@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import discord
 
 from tests.conftest import make_settings, running_bot
+from tests.support.polling import eventually
 
 
 async def _bot_with_rules(fake, tmp_path):
@@ -30,25 +29,20 @@ async def test_rules(fake_discord, tmp_path):
         # a second acknowledgement fails with 40060
         rec = await fake_discord.invoke("twice", by=member)
         await rec.wait_for(lambda r: bool(r.violations))
-        await asyncio.sleep(0.1)
-        assert any(isinstance(e, discord.HTTPException) and e.code == 40060 for e in cog.errors)
+        await eventually(lambda: any(isinstance(e, discord.HTTPException) and e.code == 40060 for e in cog.errors))
         cog.errors.clear()
 
         # uploads over the limit fail with 413 / 40005
         rec = await fake_discord.invoke("upload", by=member, size=fake_discord.guild.upload_limit + 1)
         await rec.wait_for(lambda r: bool(r.violations))
-        await asyncio.sleep(0.1)
-        assert any(getattr(e, "code", None) == 40005 and e.status == 413 for e in cog.errors)
+        await eventually(lambda: any(getattr(e, "code", None) == 40005 and e.status == 413 for e in cog.errors))
         cog.errors.clear()
 
         # tokens older than 15 minutes are rejected
         rec = await fake_discord.invoke("later", by=member)
         await rec.wait_ack()
         fake_discord.advance(15 * 60 + 1)
-        for _ in range(50):
-            if cog.errors:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: cog.errors)
         assert any(getattr(e, "code", None) == 50027 for e in cog.errors)
         fake_discord.advance(-(15 * 60 + 1))
         cog.errors.clear()
@@ -62,8 +56,5 @@ async def test_rules(fake_discord, tmp_path):
         # not acknowledged within 3 s: the interaction fails
         rec = await fake_discord.invoke("slow", by=member, seconds=3.2)
         await rec.wait_for(lambda r: bool(r.violations), timeout=6)
-        for _ in range(40):
-            if cog.errors:
-                break
-            await asyncio.sleep(0.05)
+        await eventually(lambda: cog.errors)
         assert any(getattr(e, "code", None) == 10062 for e in cog.errors)

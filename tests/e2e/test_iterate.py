@@ -3,13 +3,15 @@ Apps › Edit image, several input images."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import sqlite3
 
 from PIL import Image
 
 from tests.conftest import running_bot
-from tests.e2e.test_edit import eventually, png
+from tests.support.images import png
+from tests.support.polling import eventually
 from tests.fakes.discord_server import (
     MANAGE_GUILD,
     MEMBER_DEFAULT_PERMISSIONS,
@@ -113,7 +115,7 @@ async def test_edit_again_without_a_mask_on_a_single_result(fake_discord, settin
         _, reply = await first_result(fake_discord, alice)
         click = await fake_discord.click(reply, next(i for i in ids(reply) if "again" in i), by=alice)
         modal = await click.wait_modal()
-        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "region"], "no 'which image' for one result"
+        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "where", "region"], "no 'which image' for one result"
         submit = await fake_discord.submit_modal(click, values={"prompt": "brighter"}, by=alice)
         await submit.wait_result()
         sent = image_api.edits[-1]
@@ -157,7 +159,7 @@ async def test_an_expired_or_missing_result_says_so_privately(fake_discord, sett
                 reply = await (await fake_discord.click(message, custom_id, by=alice)).wait_result()
                 assert reply.ephemeral and "This result has expired, run /edit again." in reply.text
         assert len(image_api.edits) == 2
-        assert await bot.results.cleanup() >= 1
+        assert await bot.results.cleanup() == 1, "the expired one; the other's row stays until it expires"
         assert await bot.results.get(old_id) is None
 
 
@@ -171,17 +173,17 @@ async def test_storage_is_bounded_oldest_first(fake_discord, settings_for, image
         assert await bot.results.get(edit_ids[0]) is None, "the oldest went first"
         assert await bot.results.get(edit_ids[2]) is not None
         count, size = await bot.results.usage()
-        assert size <= 2 * 1024 * 1024 and count >= 1
+        assert size <= 2 * 1024 * 1024 and count == 2, "the two newest fit in 2 MB"
 
 
 # ----- progress and cancel --------------------------------------------------------------
 
 
 async def test_cancel_while_queued_refunds_at_once_and_never_calls_the_provider(fake_discord, settings_for, image_api):
-    image_api.queue(Reply.images(1, delay=4))
+    working = image_api.expect(Reply.images(1, gate="busy"))
     async with running_bot(settings_for(max_concurrent_edits=1), fake_discord) as bot:
         busy = await fake_discord.invoke("edit", by=fake_discord.member("first"), image=FakeAttachment.image(png()), prompt="x")
-        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(working.answered.wait(), 10)
         member = fake_discord.member("waiter")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="y")
         await rec.wait_for(lambda r: r.original is not None and any("retouch:cancel:" in i for i in ids(r.original)), 10)
@@ -191,7 +193,8 @@ async def test_cancel_while_queued_refunds_at_once_and_never_calls_the_provider(
         assert stranger.ephemeral and "Only the member who asked" in stranger.text
         await fake_discord.click(rec.original, cancel, by=member)
         told = await rec.wait_result()
-        assert told.ephemeral and "Cancelled" in told.text and "refunded" in told.text
+        assert told.ephemeral and told.text == "Cancelled: nothing was made for you and your quota was refunded."
+        image_api.open_gate("busy")
         await busy.wait_result(timeout=15)
         assert len(image_api.edits) == 1, "the cancelled edit never reached the provider"
         rows = ledger_rows(bot.settings.database_path)
@@ -200,12 +203,12 @@ async def test_cancel_while_queued_refunds_at_once_and_never_calls_the_provider(
 
 
 async def test_cancel_while_running_abandons_the_call_and_the_report_counts_it_apart(fake_discord, settings_for, image_api):
-    image_api.queue(Reply.images(1, delay=20))
+    working = image_api.expect(Reply.hang())
     moderator = fake_discord.member("mod", permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
     async with running_bot(settings_for(), fake_discord) as bot:
         member = fake_discord.member("impatient")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x", n=2)
-        await eventually(lambda: len(image_api.edits) == 1)
+        await asyncio.wait_for(working.answered.wait(), 10)
         await rec.wait_for(lambda r: r.original is not None and "Editing" in (r.original.content or ""), 10)
         cancel = next(i for i in ids(rec.original) if "cancel" in i)
         note = await (await fake_discord.click(rec.original, cancel, by=moderator)).wait_result()
@@ -223,10 +226,11 @@ async def test_cancel_while_running_abandons_the_call_and_the_report_counts_it_a
 async def test_a_finished_edit_cannot_be_cancelled_and_the_cancel_button_goes(fake_discord, settings_for, image_api):
     async with running_bot(settings_for(), fake_discord) as bot:
         member = fake_discord.member("late")
-        image_api.queue(Reply.images(1, delay=2.5))
+        image_api.queue(Reply.images(1, gate="finish"))
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
         await rec.wait_for(lambda r: r.original is not None and any("cancel" in i for i in ids(r.original)), 10)
         placeholder_ids = ids(rec.original)
+        image_api.open_gate("finish")
         reply = await rec.wait_result()
         assert not any("cancel" in i for i in ids(reply))
         edit_id = int(placeholder_ids[0].rsplit(":", 1)[1])
@@ -238,9 +242,12 @@ async def test_a_finished_edit_cannot_be_cancelled_and_the_cancel_button_goes(fa
 
 
 async def test_progress_shows_elapsed_time_at_most_every_two_seconds(fake_discord, settings_for, image_api):
-    image_api.queue(Reply.images(1, delay=7))
+    image_api.queue(Reply.images(1, gate="finish"))
     async with running_bot(settings_for(), fake_discord):
         rec = await fake_discord.invoke("edit", by=fake_discord.member("watcher"), image=FakeAttachment.image(png()), prompt="x")
+        # The provider answers once the elapsed time has been shown twice.
+        await rec.wait_for(lambda r: r.original is not None and sum("so far" in (h["content"] or "") for h in r.original.history) >= 2, 15)
+        image_api.open_gate("finish")
         await rec.wait_result(timeout=20)
         updates = [h for h in rec.original.history if h["content"] and "Editing" in h["content"]]
         assert any("so far" in h["content"] for h in updates), updates
@@ -250,12 +257,19 @@ async def test_progress_shows_elapsed_time_at_most_every_two_seconds(fake_discor
 
 
 async def test_a_deleted_placeholder_stops_updates_and_the_result_still_arrives(fake_discord, settings_for, image_api):
-    image_api.queue(Reply.images(1, delay=4))
+    image_api.queue(Reply.images(1, gate="finish"))
     async with running_bot(settings_for(), fake_discord) as bot:
         member = fake_discord.member("tidy")
         rec = await fake_discord.invoke("edit", by=member, image=FakeAttachment.image(png()), prompt="x")
         await rec.wait_for(lambda r: r.original is not None and "Editing" in (r.original.content or ""), 10)
         fake_discord.delete_message(rec.original)  # the member dismissed it, or a moderator removed it
+        seen = len(fake_discord.requests)
+        # The next progress update finds the placeholder gone; then the provider answers.
+        await eventually(
+            lambda: any(m == "PATCH" and p.endswith("/messages/@original") for m, p in fake_discord.requests[seen:]),
+            what="a progress update after the deletion",
+        )
+        image_api.open_gate("finish")
         await rec.wait_for(lambda r: any(m.files for m in r.followups), 15)
         result = next(m for m in rec.followups if m.files)
         assert not result.ephemeral and "Requested by" in result.text
@@ -304,7 +318,7 @@ async def test_apps_menu_edit_image_on_an_attachment(fake_discord, settings_for,
         rec = await fake_discord.invoke_message_command("Edit image", by=bob, message=photo)
         modal = await rec.wait_modal()
         assert modal["title"] == "Edit image" and rec.violations == []
-        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "model", "size"]
+        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "where", "model", "size"]
         submit = await fake_discord.submit_modal(rec, values={"prompt": "add a hat", "size": ["1024x1024"]}, by=bob)
         result = await submit.wait_result()
         assert not result.ephemeral and result.files and "Requested by Bob" in result.text
@@ -322,7 +336,7 @@ async def test_apps_menu_with_a_mask_and_a_choice_of_images(fake_discord, settin
         post = fake_discord.post_message(alice, attachments=[FakeAttachment.image(first, "1.png"), FakeAttachment.image(second, "2.png")])
         rec = await fake_discord.invoke_message_command("Edit image", by=alice, message=post)
         modal = await rec.wait_modal()
-        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "images", "model", "size"]
+        assert [c["component"]["custom_id"] for c in modal["components"]] == ["prompt", "mask", "images", "where", "model"], "five fields at most: the size goes"
         submit = await fake_discord.submit_modal(
             rec, values={"prompt": "sky", "images": ["1"]}, files={"mask": [FakeAttachment.image(mask_png(), "m.png")]}, by=alice
         )

@@ -9,9 +9,9 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.conftest import make_settings, running_bot
-from tests.e2e.test_edit import eventually
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import make_image
+from tests.support.polling import eventually
 
 
 @pytest.fixture

@@ -11,7 +11,9 @@ from bot.edits.order import EditOrder, Requester
 from bot.edits.service import Phase
 from bot.edits.surface import Confirmation, DeliveryReport, EditSurface, ResultPost, Status
 from tests.conftest import running_bot
-from tests.e2e.test_edit import eventually, ledger, png
+from tests.support.images import png
+from tests.support.ledger import ledger
+from tests.support.polling import eventually
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
 

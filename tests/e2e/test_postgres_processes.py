@@ -4,23 +4,23 @@ One fake Discord asks for 4 shards; the test server lives on shard 2, so its eve
 process B (SHARD_IDS=2,3), while direct messages (shard 0) reach process A (SHARD_IDS=0,1).
 Both reserve against the same bot-wide daily image limit in the shared database. Then one
 process is killed (SIGKILL) mid-edit: the other keeps running, releases the dead one's
-reservation, and never releases its own live edit.
+reservation through its PostgreSQL liveness lock (the stale bound is far longer than the
+test, so nothing else can release it), and never releases its own live edit.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_TOKEN
-from tests.e2e.test_process import ROOT, SITECUSTOMIZE, eventually
 from tests.fakes.discord_server import FakeAttachment, FakeDiscord
 from tests.fakes.image_api import FakeImageAPI, Reply, make_image
+from tests.support.polling import eventually
+from tests.support.process import bot_environment
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -34,18 +34,10 @@ async def fakes():
 async def start_process(
     folder: Path, discord_fake: FakeDiscord, api: FakeImageAPI, database_url: str, shard_ids: str, **extra: str
 ) -> asyncio.subprocess.Process:
-    folder.mkdir(parents=True, exist_ok=True)
-    site = folder / "site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "QUOTA_", "DATABASE_"))}
-    env.update(
-        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
-        TEST_DISCORD_API=discord_fake.api_base,
-        TEST_DISCORD_GATEWAY=discord_fake.gateway_url,
-        DISCORD_TOKEN=TEST_TOKEN,
-        IMAGE_API_KEY=api.api_key,
-        IMAGE_API_BASE_URL=api.base_url,
+    env = bot_environment(
+        folder,
+        discord_fake,
+        api,
         DATABASE_URL=database_url,
         DATABASE_PATH=str(folder / "retouch.db"),  # kept results and the commit journal only
         SHARD_COUNT="4",
@@ -59,10 +51,14 @@ async def start_process(
     )
     wanted = [[int(s), 4] for s in shard_ids.split(",")]
     try:
-        await eventually(lambda: all(w in discord_fake.identifies for w in wanted) or proc.returncode is not None, 40)
+        await eventually(
+            lambda: all(w in discord_fake.identifies for w in wanted) or proc.returncode is not None, 40, what=f"shards {shard_ids} identified"
+        )
         assert proc.returncode is None, (await proc.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
-        await eventually(lambda: any(c["name"] == "edit" for c in discord_fake.global_commands), 20)
-        await asyncio.sleep(0.3)  # READY handled on every shard of the process
+        # Commands are synced in setup_hook, before any shard connects. Every event of a
+        # shard comes after its READY on the same connection, so an interaction sent now
+        # is handled after READY: no need to wait for it.
+        assert any(c["name"] == "edit" for c in discord_fake.global_commands)
     except BaseException:
         proc.kill()
         await proc.wait()
@@ -126,43 +122,44 @@ async def test_two_processes_share_the_bot_wide_limit_and_never_overspend(fakes,
     assert "Retouch stopped cleanly" in err_a and "Retouch stopped cleanly" in err_b
 
 
-async def test_a_killed_process_reservation_is_released_and_the_survivors_live_edit_is_not(fakes, tmp_path, postgres_url):
+async def test_a_killed_process_reservation_is_released_through_its_lock_and_the_survivors_live_edit_is_not(
+    fakes, tmp_path, postgres_url
+):
     discord_fake, api = fakes
-    stale = {"STALE_RESERVATION_SECONDS": "2"}  # the keepers sweep every 0.67 s
+    # A stale bound far longer than the test: the dead process's row can only be released
+    # because nobody holds its PostgreSQL liveness lock any more. (The keepers sweep every 10 s.)
+    stale = {"STALE_RESERVATION_SECONDS": "30"}
     a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0,1", **stale)
     b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2,3", **stale)
     try:
-        # B's edit runs three times the stale bound at the provider; A's never returns.
-        api.queue(Reply.images(delay=6.0), Reply.hang())
+        # B's edit stays at the provider until the test lets it finish; A's never returns.
+        survivor_at_provider = api.expect(Reply.images(gate="survivor"))
+        dead_at_provider = api.expect(Reply.hang())
         survivor = await discord_fake.invoke(
             "edit", by=discord_fake.member("bea"), image=FakeAttachment.image(make_image(32, 32)), prompt="slow", n=2
         )
-        await eventually(lambda: len(api.edits) == 1)
+        await asyncio.wait_for(survivor_at_provider.answered.wait(), 15)
         await discord_fake.invoke(
             "edit", by=discord_fake.member("abe"), image=FakeAttachment.image(make_image(32, 32)), prompt="x", n=3, dm=True
         )
-        await eventually(lambda: len(api.edits) == 2)
+        await asyncio.wait_for(dead_at_provider.answered.wait(), 15)
         rows = await ledger(postgres_url)
         assert [(r["guild_id"] == 0, r["status"], r["images_reserved"]) for r in rows] == [(False, "reserved", 2), (True, "reserved", 3)]
-        a_owner = rows[1]["owner"]
+        a_owner, b_owner = rows[1]["owner"], rows[0]["owner"]
 
         a.kill()  # no chance to clean up
         await asyncio.wait_for(a.wait(), 10)
 
-        async def released() -> bool:
-            return (await ledger(postgres_url))[1]["status"] == "refunded"
+        async def released() -> list[dict] | None:
+            rows = await ledger(postgres_url)
+            return rows if rows[1]["status"] != "reserved" else None
 
-        deadline = asyncio.get_running_loop().time() + 10
-        while not await released():
-            assert asyncio.get_running_loop().time() < deadline, "the dead process's reservation was not released"
-            await asyncio.sleep(0.1)
-        rows = await ledger(postgres_url)
-        assert rows[1]["refund_reason"] in ("abandoned", "stale") and rows[1]["owner"] == a_owner
-        # On a loaded machine the release may be seen after the survivor's edit is done: what
-        # matters is that its reservation was never released.
-        assert rows[0]["status"] in ("reserved", "committed"), "the survivor's live edit keeps its reservation"
+        rows = await eventually(released, 25, what="the dead process's reservation released", interval=0.1)
+        assert (rows[1]["status"], rows[1]["refund_reason"], rows[1]["owner"]) == ("refunded", "abandoned", a_owner)
+        # The survivor is still at the provider: its live row was not touched.
+        assert (rows[0]["status"], rows[0]["refund_reason"], rows[0]["owner"]) == ("reserved", None, b_owner)
 
-        # The survivor's edit outlives the stale bound three times over and is delivered.
+        api.open_gate("survivor")
         reply = await survivor.wait_result(20)
         assert reply.files and len(reply.files) == 2
         rows = await ledger(postgres_url)
@@ -177,7 +174,8 @@ async def test_a_killed_process_reservation_is_released_and_the_survivors_live_e
             await a.wait()
         err_b = await stop(b)
     assert b.returncode == 0, err_b[-2000:]
-    assert "bot process that stopped running" in err_b or "no sign of life" in err_b
+    assert "refunded 1 reservation(s) of a bot process that stopped running" in err_b
+    assert "no sign of life" not in err_b
 
 
 async def test_an_unreachable_postgresql_at_start_is_one_clear_line(fakes, tmp_path):
@@ -187,17 +185,10 @@ async def test_an_unreachable_postgresql_at_start_is_one_clear_line(fakes, tmp_p
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "DATABASE_"))}
-    env.update(
-        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
-        TEST_DISCORD_API=discord_fake.api_base,
-        TEST_DISCORD_GATEWAY=discord_fake.gateway_url,
-        DISCORD_TOKEN=TEST_TOKEN,
-        IMAGE_API_KEY=api.api_key,
-        IMAGE_API_BASE_URL=api.base_url,
+    env = bot_environment(
+        tmp_path,
+        discord_fake,
+        api,
         DATABASE_URL=f"postgresql://retouch:do-not-print-me@127.0.0.1:{port}/retouch",
         DATABASE_PATH=str(tmp_path / "retouch.db"),
     )

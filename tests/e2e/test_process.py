@@ -1,7 +1,7 @@
 """`python -m bot` as a real process: SIGTERM mid-edit, and a crash (SIGKILL) mid-edit.
 
-discord.py in the child is pointed at the fake Discord by a sitecustomize module, the
-way any test harness would do it; production code paths are untouched.
+The child is pointed at the fakes by tests/support/process.py, and sees none of the
+developer's own settings (a DATABASE_URL in their shell would otherwise be used).
 """
 
 from __future__ import annotations
@@ -18,14 +18,8 @@ import pytest
 from tests.conftest import TEST_KEY, TEST_TOKEN
 from tests.fakes.discord_server import FakeAttachment, FakeDiscord
 from tests.fakes.image_api import FakeImageAPI, Reply, make_image
-
-ROOT = Path(__file__).resolve().parents[2]
-
-SITECUSTOMIZE = """
-import os, yarl, discord.http, discord.gateway
-discord.http.Route.BASE = os.environ["TEST_DISCORD_API"]
-discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(os.environ["TEST_DISCORD_GATEWAY"])
-"""
+from tests.support.polling import eventually
+from tests.support.process import ROOT, SITECUSTOMIZE, bot_environment, without_settings
 
 
 @pytest.fixture
@@ -35,38 +29,17 @@ async def fakes():
 
 
 async def start_bot(tmp_path: Path, discord_fake: FakeDiscord, api: FakeImageAPI, **extra: str) -> asyncio.subprocess.Process:
-    site = tmp_path / "site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_", "QUOTA_"))}
-    env.update(
-        PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
-        TEST_DISCORD_API=discord_fake.api_base,
-        TEST_DISCORD_GATEWAY=discord_fake.gateway_url,
-        DISCORD_TOKEN=TEST_TOKEN,
-        IMAGE_API_KEY=api.api_key,
-        IMAGE_API_BASE_URL=api.base_url,
-        DATABASE_PATH=str(tmp_path / "retouch.db"),
-        SHUTDOWN_GRACE_SECONDS="1",
-        **extra,
+    env = bot_environment(
+        tmp_path, discord_fake, api, DATABASE_PATH=str(tmp_path / "retouch.db"), SHUTDOWN_GRACE_SECONDS="1", **extra
     )
     discord_fake.ready_sent.clear()
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     await asyncio.wait_for(discord_fake.ready_sent.wait(), 30)
-    for _ in range(200):  # commands are synced in setup_hook, before the gateway connects
-        if any(c["name"] == "edit" for c in discord_fake.global_commands):
-            break
-        await asyncio.sleep(0.05)
+    # Commands are synced in setup_hook, before the gateway connects: READY means they are there.
+    assert any(c["name"] == "edit" for c in discord_fake.global_commands)
     return proc
-
-
-async def eventually(predicate, timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def ledger(tmp_path: Path) -> list[tuple]:
@@ -74,13 +47,16 @@ def ledger(tmp_path: Path) -> list[tuple]:
         return db.execute("SELECT status, images_reserved, images_delivered FROM ledger ORDER BY id").fetchall()
 
 
-async def test_sigterm_mid_edit_refunds_tells_the_member_and_exits_0(fakes, tmp_path):
+async def test_sigterm_mid_edit_refunds_tells_the_member_and_exits_0(fakes, tmp_path, monkeypatch):
     discord_fake, api = fakes
-    api.queue(Reply.hang())
+    # A developer's own settings in the shell never reach the child (else: their PostgreSQL, no quota).
+    monkeypatch.setenv("DATABASE_URL", "postgresql://developer@127.0.0.1:9/their_own")
+    monkeypatch.setenv("QUOTA_DEFAULT_LIMIT", "0")
+    working = api.expect(Reply.hang())
     proc = await start_bot(tmp_path, discord_fake, api)
     member = discord_fake.member("alice")
     rec = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="x", n=2)
-    await eventually(lambda: len(api.edits) == 1)
+    await asyncio.wait_for(working.answered.wait(), 15)
     proc.send_signal(signal.SIGTERM)
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()[-2000:]
@@ -99,9 +75,9 @@ async def test_crash_mid_edit_loses_no_quota_after_restart(fakes, tmp_path):
     member = discord_fake.member("bob")
     done = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="x")
     await done.wait_result()
-    api.queue(Reply.hang())
+    working = api.expect(Reply.hang())
     rec = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="y", n=3)
-    await eventually(lambda: len(api.edits) == 2)
+    await asyncio.wait_for(working.answered.wait(), 15)
     assert ledger(tmp_path) == [("committed", 1, 1), ("reserved", 3, None)]
     proc.kill()  # no chance to clean up
     await asyncio.wait_for(proc.wait(), 10)
@@ -122,7 +98,7 @@ async def test_second_instance_on_the_same_database_refuses_to_start(fakes, tmp_
     discord_fake, api = fakes
     proc = await start_bot(tmp_path, discord_fake, api)
     try:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_"))}
+        env = without_settings()
         env.update(DISCORD_TOKEN=TEST_TOKEN, IMAGE_API_KEY=TEST_KEY, DATABASE_PATH=str(tmp_path / "retouch.db"), PYTHONPATH=str(ROOT))
         second = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
@@ -140,7 +116,7 @@ async def test_unreachable_discord_is_one_clear_line(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DISCORD_", "IMAGE_"))}
+    env = without_settings()
     env.update(
         PYTHONPATH=f"{site}{os.pathsep}{ROOT}",
         TEST_DISCORD_API="http://127.0.0.1:9/api/v10",  # nothing listens there

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import running_bot
-from tests.e2e.test_edit import ledger, png
 from tests.fakes.discord_server import FakeAttachment
+from tests.support.images import png
+from tests.support.ledger import ledger
 
 
 @pytest.fixture

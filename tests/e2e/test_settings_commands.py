@@ -52,7 +52,7 @@ async def test_the_command_group_is_for_moderators_in_servers(bot, fake_discord)
     assert int(settings["default_member_permissions"]) == 1 << 5  # Manage Server
     assert settings["contexts"] == [0]  # servers only
     subs = {o["name"]: o for o in settings["options"]}
-    assert set(subs) == {"log-channel", "show", "models", "max-images", "blocked-words"}
+    assert set(subs) == {"log-channel", "show", "models", "max-images", "blocked-words", "safety"}
     assert {o["name"] for o in subs["blocked-words"]["options"]} == {"add", "remove", "list"}
     channel = subs["log-channel"]["options"][0]
     assert (channel["name"], channel["type"], channel.get("required", False)) == ("channel", 7, False)
@@ -152,3 +152,15 @@ async def test_settings_survive_a_restart(fake_discord, settings_for):
     assert after == before
     assert f"<#{log.id}>" in reply.text and "only `gpt-image-1`" in reply.text and "**Max images per edit:** 2" in reply.text
     assert "**Blocked words:** 2" in reply.text
+
+
+async def test_models_autocomplete_completes_the_last_name_of_the_list(bot, fake_discord):
+    mod = fake_discord.moderator()
+    offered = bot.edits.allowed_models()
+    choices = await fake_discord.autocomplete("settings models", by=mod, focused="allowed", allowed="")
+    assert [c["value"] for c in choices] == ["all", *offered]
+    assert choices[0]["name"] == "all (every model)"
+    choices = await fake_discord.autocomplete("settings models", by=mod, focused="allowed", allowed="gpt-image-2, MINI")
+    assert [(c["name"], c["value"]) for c in choices] == [("gpt-image-2, gpt-image-1-mini", "gpt-image-2, gpt-image-1-mini")]
+    choices = await fake_discord.autocomplete("settings models", by=mod, focused="allowed", allowed="gpt-image-2,")
+    assert [c["value"] for c in choices] == [f"gpt-image-2, {m}" for m in offered if m != "gpt-image-2"]

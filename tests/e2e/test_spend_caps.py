@@ -9,9 +9,10 @@ import pytest
 
 from bot.provider.pricing import estimate_request_cost, load_prices
 from tests.conftest import make_settings, running_bot
-from tests.e2e.test_edit import eventually, png
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
+from tests.support.images import png
+from tests.support.polling import eventually
 
 PROMPT = "give the cat a red scarf"
 OPTIONS = dict(size="1024x1024", quality="high")

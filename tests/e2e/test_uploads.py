@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.conftest import make_settings, running_bot
@@ -28,22 +26,21 @@ def provider_images(n: int, size: int) -> list[bytes]:
     return [make_image(size, size, fill="noise", color=COLORS[i % 4], seed=i) for i in range(n)]
 
 
-async def eventually(predicate, timeout: float = 20.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+async def editing_shown(rec) -> None:
+    """The placeholder says "Editing with…": the next PATCH of @original is the result."""
+    await rec.wait_for(lambda r: r.original is not None and "Editing with" in (r.original.content or ""))
 
 
 async def test_a_rate_limited_upload_is_sent_again_and_arrives_byte_identical(bot, fake_discord, image_api):
     # Two ~3 MB noise PNGs in one message: the body is written in many steps, and the
     # 429 comes back before the fake has read it; discord.py seeks the files back and
     # builds a new form for each attempt.
-    image_api.queue(Reply.images(2, size=(1024, 1024), fill="noise", delay=0.3))
+    image_api.queue(Reply.images(2, size=(1024, 1024), fill="noise", gate="result"))
     rec = await fake_discord.invoke("edit", by=fake_discord.member("lena"), image=FakeAttachment.image(make_image()), prompt="x", n=2)
-    await eventually(lambda: len(image_api.edits) == 1)  # "editing…" is shown: the next PATCH is the result
+    await editing_shown(rec)
     seen = len(fake_discord.requests)
     fake_discord.rate_limit("/messages/@original", times=2, retry_after=0.1)
+    image_api.open_gate("result")
     reply = await rec.wait_result(timeout=30)
     assert rec.violations == []
     assert [f.filename for f in reply.files] == ["edit-1.png", "edit-2.png"]
@@ -54,10 +51,11 @@ async def test_a_rate_limited_upload_is_sent_again_and_arrives_byte_identical(bo
 
 async def test_uploads_split_over_messages_after_a_rate_limit_arrive_byte_identical(bot, fake_discord, image_api):
     fake_discord.guild.upload_limit = 4 * MiB  # one ~3 MB image per message: the rest are follow-ups
-    image_api.queue(Reply.images(3, size=(1024, 1024), fill="noise", delay=0.3))
+    image_api.queue(Reply.images(3, size=(1024, 1024), fill="noise", gate="result"))
     rec = await fake_discord.invoke("edit", by=fake_discord.member("mira"), image=FakeAttachment.image(make_image()), prompt="x", n=3)
-    await eventually(lambda: len(image_api.edits) == 1)
+    await editing_shown(rec)
     fake_discord.rate_limit("/messages/@original", times=1, retry_after=0.1)
+    image_api.open_gate("result")
     messages = await rec.wait_messages(3, timeout=30)
     assert rec.violations == []
     files = [f for m in messages for f in m.files]

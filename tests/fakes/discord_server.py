@@ -448,6 +448,7 @@ class FakeChannel:
     id: int
     name: str
     type: int = 0  # GUILD_TEXT
+    nsfw: bool = False  # age-restricted
 
     def payload(self, position: int = 0) -> dict[str, Any]:
         return {
@@ -456,7 +457,7 @@ class FakeChannel:
             "name": self.name,
             "position": position,
             "permission_overwrites": [],
-            "nsfw": False,
+            "nsfw": self.nsfw,
             "parent_id": None,
             "topic": None,
             "last_message_id": None,
@@ -504,6 +505,10 @@ class FakeDiscord:
         self.failures: list[tuple[str, str, int, int]] = []  # (method, path fragment, status, code)
         self.post_refusals: dict[int, tuple[int, int]] = {}  # channel id -> (status, code) for the bot's posts
         self.heartbeats: list[float] = []
+        # Members the server knows (every member() made), and the bot's gateway requests
+        # for some of them by id (op 8 REQUEST_GUILD_MEMBERS, answered by one chunk).
+        self.known_members: dict[int, FakeUser] = {}
+        self.member_requests: list[dict[str, Any]] = []
         self.identified = asyncio.Event()
         self.ready_sent = asyncio.Event()
         self.clock_offset = 0.0
@@ -586,7 +591,9 @@ class FakeDiscord:
         perms = MEMBER_DEFAULT_PERMISSIONS if permissions is None else permissions
         for role in roles or []:
             perms |= role.permissions
-        return FakeUser(snowflake(), name, roles=role_ids, permissions=perms)
+        user = FakeUser(snowflake(), name, roles=role_ids, permissions=perms)
+        self.known_members[user.id] = user
+        return user
 
     def moderator(self, name: str = "moderator") -> FakeUser:
         return self.member(name, permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
@@ -602,9 +609,10 @@ class FakeDiscord:
             )
         return role
 
-    def text_channel(self, name: str) -> FakeChannel:
-        """A new text channel in the server (announced to a connected bot like a role)."""
-        channel = FakeChannel(snowflake(), name)
+    def text_channel(self, name: str, *, nsfw: bool = False) -> FakeChannel:
+        """A new text channel in the server (announced to a connected bot like a role);
+        `nsfw`: age-restricted."""
+        channel = FakeChannel(snowflake(), name, nsfw=nsfw)
         self.guild.channels.append(channel)
         if self.ready_sent.is_set():
             self._pending_events.append(("CHANNEL_CREATE", {**channel.payload(len(self.guild.channels)), "guild_id": str(self.guild.id)}))
@@ -660,7 +668,24 @@ class FakeDiscord:
                 if shard_id == self.guild_shard():
                     self._ws = ws
                 await self._send(ws, 0, {}, "RESUMED")
+            elif op == 8:
+                await self._member_chunk(ws, data["d"])
         return ws
+
+    async def _member_chunk(self, ws: web.WebSocketResponse, request: dict[str, Any]) -> None:
+        """Op 8 by user ids (no members intent needed, as on Discord): one GUILD_MEMBERS_CHUNK
+        with the members still in the server; the others listed as not found."""
+        self.member_requests.append(request)
+        ids = [int(i) for i in request.get("user_ids") or []]
+        found = [self.known_members[i] for i in ids if i in self.known_members and not self.known_members[i].left_server]
+        await self._send(ws, 0, {
+            "guild_id": str(request["guild_id"]),
+            "members": [m.member_payload() for m in found],
+            "chunk_index": 0,
+            "chunk_count": 1,
+            "not_found": [str(i) for i in ids if i not in {m.id for m in found}],
+            "nonce": request.get("nonce"),
+        }, "GUILD_MEMBERS_CHUNK")
 
     def guild_shard(self, guild_id: int | None = None) -> int:
         """The shard that carries a guild's events; direct messages go to shard 0."""
@@ -824,11 +849,13 @@ class FakeDiscord:
         name: str,
         dm: bool = False,
         message: SentMessage | None = None,
+        channel: FakeChannel | None = None,
     ) -> InteractionRecord:
-        """The INTERACTION_CREATE payload every interaction type shares, and its record."""
+        """The INTERACTION_CREATE payload every interaction type shares, and its record
+        (in #general, or in `channel`)."""
         interaction_id = snowflake()
         token = f"tok-{interaction_id}"
-        channel_id = self.dm_channel_id if dm else self.guild.channel_id
+        channel_id = self.dm_channel_id if dm else channel.id if channel is not None else self.guild.channel_id
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.app_id),
@@ -852,7 +879,8 @@ class FakeDiscord:
             payload["guild_locale"] = "en-US"
             payload["guild"] = {"id": str(self.guild.id), "locale": "en-US", "features": []}
             payload["channel_id"] = str(channel_id)
-            payload["channel"] = {"id": str(channel_id), "type": 0, "name": "general", "guild_id": str(self.guild.id), "permission_overwrites": [], "position": 0, "nsfw": False}
+            payload["channel"] = {"id": str(channel_id), "type": 0, "name": channel.name if channel else "general", "guild_id": str(self.guild.id),
+                                  "permission_overwrites": [], "position": 0, "nsfw": bool(channel and channel.nsfw)}
             payload["member"] = user.member_payload()
         if message is not None:
             # Component and modal-submit interactions carry the message the component is on.
@@ -880,6 +908,7 @@ class FakeDiscord:
         kind: int = 2,
         focused: str | None = None,
         dm: bool = False,
+        channel: FakeChannel | None = None,
     ) -> InteractionRecord:
         cmd, path = self._find_command(name)
         schema = cmd.get("options", [])
@@ -901,16 +930,18 @@ class FakeDiscord:
         data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": nested}
         if resolved:
             data["resolved"] = resolved
-        return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm)
+        return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm, channel=channel)
 
     async def _send_interaction(self, record: InteractionRecord) -> InteractionRecord:
         await self.dispatch("INTERACTION_CREATE", record.payload)
         asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
         return record
 
-    async def invoke(self, name: str, *, by: FakeUser, dm: bool = False, **options: Any) -> InteractionRecord:
-        """Member `by` runs `/name options...`; returns the record to wait on."""
-        return await self._send_interaction(self.build_interaction(name, user=by, options=options, dm=dm))
+    async def invoke(
+        self, name: str, *, by: FakeUser, dm: bool = False, in_channel: FakeChannel | None = None, **options: Any
+    ) -> InteractionRecord:
+        """Member `by` runs `/name options...` (in #general, or in `in_channel`); returns the record to wait on."""
+        return await self._send_interaction(self.build_interaction(name, user=by, options=options, dm=dm, channel=in_channel))
 
     async def autocomplete(self, name: str, *, by: FakeUser, focused: str, **options: Any) -> list[dict[str, Any]]:
         record = self.build_interaction(name, user=by, options=options, kind=4, focused=focused)

@@ -4,6 +4,9 @@ Routes (`base_url` is `http://127.0.0.1:PORT/v1`):
 - `POST /v1/images/edits`  multipart, checks `Authorization: Bearer <api_key>` (401 when
   wrong), records the request, answers with the next scripted `Reply` or the default;
 - `GET  /v1/models`        the model list (scriptable too, route "models");
+- `POST /v1/moderations`   OpenAI's moderation endpoint (JSON; route "moderations"):
+  answers `Reply.moderation(...)` (nothing flagged by default), or any error/hang/delay;
+  a model not in `api.moderation_models` gets 404 `model_not_found`;
 - `GET  /files/<name>`     images of `Reply.images(as_url=True)` answers;
 - `/_fake/...`             control endpoints for a fake running in another process.
 
@@ -34,12 +37,19 @@ does the same and returns an `Expectation` whose `.request` is the request it an
     # GET  /_fake/requests -> [{"method", "path", "fields", "files": [{field, filename,
     #                           content_type, size, sha256}]}]
 
+Moderation: `api.queue(Reply.moderation({"violence/graphic": ["image"]}), route="moderations")`
+flags those categories (each with the input types it applies to) in the next check;
+`api.set_moderation_default(reply)` answers every check; `api.moderations` are the
+recorded checks, `.json` holding the body the bot sent.
+
 Reply kinds: `images` (b64_json or url, any count/size/format/usage shape), `error`
 (OpenAI error body with any status, Retry-After / retry-after-ms / x-should-retry),
 `raw` (any body and content type: HTML, non-JSON, empty data...), `redirect`,
 `hang` (until the server stops; never blocks shutdown), `drop` (close the connection
 without answering), `stream` (SSE partials + completed, error events, truncation).
-Every reply takes `delay` (seconds before answering) and extra `headers`.
+Every reply takes `delay` (seconds before answering) and extra `headers`, and `gate`:
+a name the reply waits on until the test calls `api.open_gate(name)` (a provider still
+working exactly as long as the test needs, with no timing guess).
 """
 
 from __future__ import annotations
@@ -68,6 +78,12 @@ from PIL import Image
 DEFAULT_API_KEY = "sk-fake-test-key-0123456789abcdef"
 DEFAULT_IMAGE_SIZE = (64, 64)
 MODEL_IDS = ["gpt-image-2", "gpt-image-1.5", "gpt-image-1", "gpt-image-1-mini", "dall-e-2"]
+MODERATION_MODELS = ["omni-moderation-latest", "omni-moderation-2024-09-26", "text-moderation-latest"]
+MODERATION_CATEGORIES = [
+    "harassment", "harassment/threatening", "hate", "hate/threatening", "illicit", "illicit/violent",
+    "self-harm", "self-harm/intent", "self-harm/instructions", "sexual", "sexual/minors", "violence",
+    "violence/graphic",
+]
 
 # The two usage shapes seen in the wild (API.md), as the fake sends them for n=1.
 USAGE_OPENAI: dict[str, Any] = {
@@ -150,6 +166,9 @@ class Reply:
     complete: bool = True
     error_event: dict[str, Any] | None = None
     interval: float = 0.0  # seconds between streamed events (a model working)
+    gate: str | None = None  # answer only once api.open_gate(gate) was called
+    # moderation: flagged category -> the input types it was found in ("text", "image")
+    flagged: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def images(
@@ -197,6 +216,11 @@ class Reply:
         return cls(kind="redirect", status=status, location=location)
 
     @classmethod
+    def moderation(cls, flagged: dict[str, list[str]] | None = None, **kw: Any) -> Reply:
+        """A moderation answer flagging these categories (none: a clean verdict)."""
+        return cls(kind="moderation", flagged=dict(flagged or {}), **kw)
+
+    @classmethod
     def hang(cls) -> Reply:
         return cls(kind="hang")
 
@@ -240,6 +264,7 @@ class RecordedRequest:
     files: list[FilePart] = field(default_factory=list)
     parts: list[tuple[str, bool]] = field(default_factory=list)  # (name, is_file), wire order
     part_headers: list[dict[str, str]] = field(default_factory=list)
+    json: Any = None  # a JSON body (moderation checks)
 
     def field(self, name: str) -> str | None:
         values = self.fields.get(name)
@@ -286,10 +311,13 @@ class FakeImageAPI:
         self.port = port
         self.default = default or Reply.images()
         self.models_default: list[str] = list(MODEL_IDS)
+        self.moderation_models: list[str] = list(MODERATION_MODELS)
+        self.moderation_default = Reply.moderation()
         self.requests: list[RecordedRequest] = []
         self._queues: dict[str, collections.deque[Expectation]] = {
             "edits": collections.deque(),
             "models": collections.deque(),
+            "moderations": collections.deque(),
         }
         self._files: dict[str, bytes] = {}
         # Where `Reply.images(as_url=True)` URLs point (default: `origin`); tests that
@@ -297,6 +325,7 @@ class FakeImageAPI:
         self.url_origin: str | None = None
         self._stopping: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
+        self._gates: dict[str, asyncio.Event] = {}
 
     # --- lifecycle ------------------------------------------------------------------
 
@@ -313,6 +342,7 @@ class FakeImageAPI:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_post("/v1/images/edits", self._edits)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/moderations", self._moderations)
         app.router.add_get("/files/{name}", self._file)
         app.router.add_post("/_fake/queue", self._control_queue)
         app.router.add_post("/_fake/default", self._control_default)
@@ -355,12 +385,27 @@ class FakeImageAPI:
     def set_default(self, reply: Reply) -> None:
         self.default = reply
 
+    def open_gate(self, name: str) -> None:
+        """Let the replies waiting on `name` (and any later one) answer."""
+        self._gate(name).set()
+
+    def _gate(self, name: str) -> asyncio.Event:
+        return self._gates.setdefault(name, asyncio.Event())
+    def set_moderation_default(self, reply: Reply) -> None:
+        self.moderation_default = reply
+
     def reset(self) -> None:
         self.requests.clear()
         for q in self._queues.values():
             q.clear()
         self._files.clear()
+        self._gates.clear()
         self.default = Reply.images()
+        self.moderation_default = Reply.moderation()
+
+    @property
+    def moderations(self) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.path.endswith("/moderations")]
 
     @property
     def edits(self) -> list[RecordedRequest]:
@@ -431,6 +476,18 @@ class FakeImageAPI:
         except TimeoutError:
             return False
 
+    async def _wait_gate(self, name: str) -> bool:
+        """Wait until the gate opens or the server stops. True when stopping."""
+        assert self._stopping is not None
+        opened = asyncio.ensure_future(self._gate(name).wait())
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({opened, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            opened.cancel()
+            stopping.cancel()
+        return not self._gate(name).is_set()
+
     async def _edits(self, request: web.Request) -> web.StreamResponse:
         recorded = await self._record(request)
         if not self._authorized(request):
@@ -446,6 +503,31 @@ class FakeImageAPI:
         reply = self._next("models", recorded, Reply(kind="models"))
         return await self._answer(request, recorded, reply)
 
+    async def _moderations(self, request: web.Request) -> web.StreamResponse:
+        recorded = RecordedRequest(request.method, request.path, dict(request.headers))
+        self.requests.append(recorded)
+        try:
+            recorded.json = await request.json()
+        except ValueError:
+            return self._error_response(400, "We could not parse the JSON body of your request.", None)
+        if not self._authorized(request):
+            return self._rejected_key(request)
+        model = recorded.json.get("model") if isinstance(recorded.json, dict) else None
+        if model not in self.moderation_models:
+            return self._error_response(404, f"The model `{model}` does not exist or you do not have access to it.", "model_not_found")
+        reply = self._next("moderations", recorded, self.moderation_default)
+        return await self._answer(request, recorded, reply)
+
+    def _moderation_body(self, recorded: RecordedRequest, reply: Reply) -> dict[str, Any]:
+        names = list(dict.fromkeys([*MODERATION_CATEGORIES, *reply.flagged]))
+        result = {
+            "flagged": bool(reply.flagged),
+            "categories": {name: name in reply.flagged for name in names},
+            "category_scores": {name: 0.97 if name in reply.flagged else 0.0004 for name in names},
+            "category_applied_input_types": {name: reply.flagged.get(name, ["text"]) for name in names},
+        }
+        return {"id": f"modr-{len(self.requests)}", "model": recorded.json["model"], "results": [result]}
+
     async def _file(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(RecordedRequest(request.method, request.path, dict(request.headers)))
         data = self._files.get(request.match_info["name"])
@@ -456,12 +538,16 @@ class FakeImageAPI:
     async def _answer(
         self, request: web.Request, recorded: RecordedRequest, reply: Reply
     ) -> web.StreamResponse:
+        if reply.gate is not None and await self._wait_gate(reply.gate):
+            return self._drop(request)
         if reply.delay and await self._wait(reply.delay):
             return self._drop(request)
         if reply.kind == "models":
             return web.json_response(
                 {"object": "list", "data": [{"id": m, "object": "model"} for m in self.models_default]}
             )
+        if reply.kind == "moderation":
+            return web.json_response(self._moderation_body(recorded, reply))
         if reply.kind == "hang":
             await self._wait(None)
             return self._drop(request)

@@ -109,7 +109,7 @@ def test_compose_contract():
 def test_compose_postgres_profile():
     """An optional PostgreSQL service: only with `--profile postgres`, its data on a volume,
     a health check, a password that must come from .env, and no port on the host."""
-    service = COMPOSE.split("\n  postgres:\n", 1)[1].split("\nvolumes:\n", 1)[0]
+    service = re.split(r"\n\n  # |\n  [a-z-]+:\n|\nvolumes:\n", COMPOSE.split("\n  postgres:\n", 1)[1], maxsplit=1)[0]
     for needle in (
         '    profiles: ["postgres"]\n',
         "    image: postgres:",
@@ -160,5 +160,81 @@ def test_check_container_builds_the_real_image_and_never_skips():
     assert "podman build --format docker --pull=never --network host -t" in build
     assert build.rstrip().endswith(' . >"$tmp/build.log" 2>&1; then'), build
     assert " -f " not in build and "--file" not in build, "the Dockerfile as it is, not a CI copy"
-    assert "docker.io/library/python:3.11-slim" in script, "the stand-in carries the FROM's name"
+    assert "BASE_IMAGE=localhost/python:3.11-slim" in script, "the stand-in carries the FROM's short name, locally"
     assert "skipped" not in script, "no engine, no base image: a failure, not a skip"
+
+
+def test_ci_scripts_name_no_host():
+    """Package mirrors come from the machine (its apt and pip configuration), never from
+    the repository: the scripts hold no URL at all."""
+    for script in (".ci/run", ".ci/check-container", ".ci/debian-mirror"):
+        text = (ROOT / script).read_text()
+        assert not re.search(r"\b(https?|ftp)://[A-Za-z0-9]", text), f"{script} names a host"
+    check = (ROOT / ".ci" / "check-container").read_text()
+    assert 'MIRROR=${DEBIAN_MIRROR:-}' in check and '.ci/debian-mirror"' in check
+
+
+def debian_mirror(etc: Path) -> subprocess.CompletedProcess[str]:
+    script = ROOT / ".ci" / "debian-mirror"
+    assert os.access(script, os.X_OK), "chmod +x .ci/debian-mirror"
+    return subprocess.run([str(script), str(etc)], capture_output=True, text=True, timeout=30)
+
+
+def test_debian_mirror_is_read_from_the_deb822_sources(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    # Sorted as apt reads them: a.sources first. Its security archive and a disabled
+    # stanza come before the release the mirror is taken from.
+    (tmp_path / "sources.list.d" / "a.sources").write_text(
+        "# the security archive has no release suite\n"
+        "Types: deb\n"
+        "URIs: http://security.mirror.test/debian-security\n"
+        "Suites: bookworm-security\n"
+        "Components: main\n"
+        "\n"
+        "Types: deb\n"
+        "URIs: http://disabled.mirror.test/debian\n"
+        "Suites: bookworm\n"
+        "Enabled: no\n"
+        "\n"
+        "Types: deb-src\n"
+        "URIs: http://sources-only.mirror.test/debian\n"
+        "Suites: bookworm\n"
+    )
+    (tmp_path / "sources.list.d" / "b.sources").write_text(
+        "types: deb deb-src\n"
+        "# a comment inside the stanza\n"
+        "URIs: https://first.mirror.test/debian/ https://second.mirror.test/debian\n"
+        "Suites: bookworm bookworm-updates\n"
+        "Signed-By:\n"
+        " -----BEGIN PGP PUBLIC KEY BLOCK-----\n"
+        " Suites: not-a-field\n"
+    )
+    (tmp_path / "sources.list").write_text("deb http://one-line.mirror.test/debian bookworm main\n")
+    done = debian_mirror(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "https://first.mirror.test/debian\n"
+
+
+def test_debian_mirror_falls_back_to_the_one_line_sources(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "other.sources.disabled").write_text(
+        "Types: deb\nURIs: http://ignored.mirror.test/debian\nSuites: bookworm\n"
+    )
+    (tmp_path / "sources.list").write_text(
+        "# deb http://commented.mirror.test/debian bookworm main\n"
+        "deb-src http://sources-only.mirror.test/debian bookworm main\n"
+        "deb http://security.mirror.test/debian-security bookworm-security main\n"
+        "deb [arch=amd64 signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://one-line.mirror.test/debian/ bookworm main  # the release\n"
+    )
+    done = debian_mirror(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "http://one-line.mirror.test/debian\n"
+
+
+def test_no_debian_mirror_is_one_line_saying_what_to_do(tmp_path):
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list").write_text("deb cdrom:[Debian GNU/Linux 12]/ bookworm main\n")
+    done = debian_mirror(tmp_path)
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and "no Debian mirror" in done.stderr and "DEBIAN_MIRROR" in done.stderr
+

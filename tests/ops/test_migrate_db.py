@@ -13,11 +13,12 @@ import pytest
 
 from bot.ops.migrate_db import MigrateError, migrate_to_postgres
 from bot.store import postgres
-from bot.store.database import migrate, open_database
+from bot.store.sqlite import migrate, open_database
 from bot.store.meta import MetaStore
 from bot.store.quota import QuotaStore, Reservation
 from bot.store.results import ResultFiles, ResultStore
 from bot.store.server_settings import BlockedWord, ServerSettingsStore
+from bot.store.strikes import StrikeStore
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 10, 12, tzinfo=UTC)
@@ -41,7 +42,7 @@ async def fill(path: Path) -> None:
         for user, cost in ((1, 0.25), (2, 0.5), (3, 0.125)):
             reservation = await store.reserve(GUILD, user, [], 2, model="gpt-image-2", cost_usd=cost)
             assert isinstance(reservation, Reservation)
-            await store.commit(reservation, 1, input_tokens=10, output_tokens=200, total_tokens=210, cost_usd=cost / 2)
+            await store.commit(reservation.id, 1, input_tokens=10, output_tokens=200, total_tokens=210, cost_usd=cost / 2)
         refunded = await store.reserve(None, 9, [], 1, model="m")
         await store.refund(refunded, "provider error", cost_usd=0.01)  # type: ignore[arg-type]
         await store.reserve(GUILD, 4, [], 3, model="m", cost_usd=0.3)  # left open by the old process
@@ -53,6 +54,10 @@ async def fill(path: Path) -> None:
         results = ResultStore(conn, path.parent / "results", retention=timedelta(days=7), max_bytes=10**6, clock=clock)
         await results.save(ResultFiles(1, GUILD, 66, 1, "a boat", {"model": "gpt-image-2"}, [b"in"], None, [("edit-1.png", b"out")]))
         await MetaStore(conn).set("user_id_salt", "abc123")
+        strikes = StrikeStore(conn, clock=clock)
+        await strikes.set_level(GUILD, "images")
+        for _ in range(3):
+            await strikes.strike(GUILD, 7, source="moderation", categories=("hate",), strikes=3, pause_hours=24)
     finally:
         await conn.close()
 
@@ -63,7 +68,7 @@ async def test_everything_is_copied_verified_and_answers_the_same(tmp_path: Path
     copied = await migrate_to_postgres(source, empty_postgres_url)
     assert copied.counts == {
         "meta": 1, "guild_defaults": 1, "user_limits": 1, "role_limits": 1, "server_settings": 1,
-        "blocked_words": 2, "edit_results": 1, "ledger": 5, "guild_budgets": 1,
+        "blocked_words": 2, "edit_results": 1, "ledger": 5, "guild_budgets": 1, "safety_strikes": 3, "safety_pauses": 1,
     }
 
     lite = await open_database(source)
@@ -78,6 +83,10 @@ async def test_everything_is_copied_verified_and_answers_the_same(tmp_path: Path
         assert (await stores[0].list_rules(GUILD)) == (await stores[1].list_rules(GUILD))
         assert (await ServerSettingsStore(lite).get(GUILD)) == (await ServerSettingsStore(db).get(GUILD))
         assert await MetaStore(db).get("user_id_salt") == "abc123"
+        safety = [StrikeStore(c, clock=clock) for c in (lite, db)]
+        assert (await safety[0].member(GUILD, 7)) == (await safety[1].member(GUILD, 7))
+        assert (await safety[1].level(GUILD)) == "images" and (await safety[1].member(GUILD, 7)).paused_until is not None
+        await safety[1].strike(GUILD, 8, source="provider", strikes=3, pause_hours=24)  # ids continue after the copied ones
         kept = await ResultStore(db, source.parent / "results", retention=timedelta(days=7), max_bytes=10**6, clock=clock).get(1)
         assert kept is not None and kept.prompt == "a boat" and await kept.result(0) == b"out"
         # New rows continue after the copied ids; the old process's open row is released
@@ -103,9 +112,9 @@ async def test_a_non_empty_target_is_refused_and_left_alone(tmp_path: Path, empt
         await db.close()
 
 
-def run_cli(tmp_path: Path, *args: str, database: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DISCORD_", "IMAGE_"))}
-    env["PYTHONPATH"] = str(ROOT)
+def run_cli(tmp_path: Path, *args: str, database: Path | None = None, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "DISCORD_", "IMAGE_", "MIGRATE_"))}
+    env.update(PYTHONPATH=str(ROOT), **env_vars)
     if database is not None:
         env["DATABASE_PATH"] = str(database)
     return subprocess.run(
@@ -132,6 +141,27 @@ async def test_the_command_copies_and_says_so_and_fails_in_one_line(tmp_path: Pa
     assert down.returncode == 1 and down.stderr.count("\n") == 1, down.stderr
     assert "cannot connect to PostgreSQL at postgresql://127.0.0.1:9/retouch" in down.stderr and "s3cret-pw" not in down.stderr
     assert json.dumps(down.stderr)  # one plain line
+
+
+async def test_the_target_comes_from_MIGRATE_DB_TO_so_ps_never_shows_it(tmp_path: Path, empty_postgres_url: str) -> None:
+    source = tmp_path / "data" / "retouch.db"
+    await fill(source)
+    neither = run_cli(tmp_path, database=source)
+    assert neither.returncode == 1 and neither.stderr.count("\n") == 1, neither.stderr
+    assert "set MIGRATE_DB_TO to the PostgreSQL URL to copy into" in neither.stderr
+
+    done = run_cli(tmp_path, database=source, MIGRATE_DB_TO=empty_postgres_url)
+    assert done.returncode == 0, done.stderr
+    assert "ledger" in done.stdout and "verified" in done.stdout
+    db = await postgres.connect(empty_postgres_url)
+    try:
+        assert (await db.fetchone("SELECT COUNT(*) FROM ledger"))[0] == 5
+    finally:
+        await db.close()
+
+    # --to, when given, is the target (here a wrong one: refused, naming --to).
+    wrong = run_cli(tmp_path, "--to", "mysql://root@db/retouch", database=source, MIGRATE_DB_TO=empty_postgres_url)
+    assert wrong.returncode == 1 and "--to must be a PostgreSQL URL" in wrong.stderr
 
 
 async def test_a_running_bot_on_the_file_is_refused(tmp_path: Path, empty_postgres_url: str) -> None:

@@ -1,0 +1,57 @@
+"""Reading an order's files once for everyone who needs them.
+
+The preflight (preparing the files for the model) and the content check (a small copy of
+each image for the moderation endpoint) run at the same time and both need the bytes: each
+source is wrapped so that the first `read()` downloads and every other reader, at once or
+later, gets the same bytes (or the same error) without a second download.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+
+from bot.edits.order import EditOrder, InputSource
+
+
+@dataclass(eq=False)
+class SharedSource:
+    source: InputSource
+    _task: "asyncio.Task[bytes] | None" = field(default=None, repr=False)
+
+    @property
+    def label(self) -> str:
+        return self.source.label
+
+    @property
+    def declared_size(self) -> int | None:
+        return self.source.declared_size
+
+    async def read(self) -> bytes:
+        if self._task is None:
+            self._task = asyncio.ensure_future(self.source.read())
+        # One reader giving up (a refused edit) must not cancel the download for the others.
+        return await asyncio.shield(self._task)
+
+    def cancel(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        elif self._task is not None and not self._task.cancelled():
+            self._task.exception()  # reported to the member by a reader, if anyone
+
+
+def with_shared_reads(order: EditOrder) -> EditOrder:
+    """The same order, its image, further images and mask each read at most once."""
+    return replace(
+        order,
+        image=SharedSource(order.image),
+        more_images=tuple(SharedSource(s) for s in order.more_images),
+        mask=SharedSource(order.mask) if order.mask is not None else None,
+    )
+
+
+def release(order: EditOrder) -> None:
+    """Stop downloads nobody waits for any more (the edit ended before they finished)."""
+    for source in (*order.images, order.mask):
+        if isinstance(source, SharedSource):
+            source.cancel()

@@ -1,0 +1,1 @@
+"""Pictures of what the bot did, for moderators (no Discord here: data in, PNG bytes out)."""
