@@ -231,6 +231,8 @@ class Retouch(commands.AutoShardedBot):
             screens=[self.safety],
             on_safety_rejection=self.safety.provider_rejected,
         )
+        # Waiting edits' files a crashed process left on disk (its lock is free).
+        await self.edits.waiting_inputs.remove_leftovers()
         # Every entry point builds its order here: the server's models, its default, sizes.
         self.orders = OrderBuilder(self.server_rules, sizes_for=self.edits.sizes_for)
 

@@ -8,8 +8,8 @@ import asyncio
 from bot.config import Settings
 from bot.edits.state import Edit
 from bot.edits.surface import CONFIRM_TIMEOUT_SECONDS, Confirmation, EditSurface
+from bot.edits.waiting_inputs import HeldInput
 from bot.errors import UserFacingError
-from bot.images.inputs import PreparedInput
 from bot.images.mask_preview import PREVIEW_FILENAME, render_mask_preview_async
 from bot.store.quota import QuotaStore
 from bot.text import edit_status, spend_messages
@@ -17,7 +17,7 @@ from bot.text import edit_status, spend_messages
 
 async def confirmed_surface(
     edit: Edit,
-    preflight: "asyncio.Task[PreparedInput]",
+    preflight: "asyncio.Task[HeldInput]",
     *,
     settings: Settings,
     store: QuotaStore,
@@ -31,10 +31,7 @@ async def confirmed_surface(
     preview: bytes | None = None
     lines: list[str] = []
     if edit.order.mask_preview:
-        inputs = await preflight  # the preview is drawn on the image as it will be sent
-        assert inputs.mask is not None  # the checks refuse mask_preview without a mask or region
-        preview = await render_mask_preview_async(inputs)
-        lines = edit_status.mask_preview_lines(inputs.mask.summary, CONFIRM_TIMEOUT_SECONDS)
+        preview, lines = await _mask_preview(await preflight)
     if cost_question is None and preview is None:
         return edit.surface
     title = edit_status.MASK_PREVIEW_TITLE
@@ -73,3 +70,12 @@ async def _cost_question(
         cost_usd=cost_usd, threshold_usd=threshold, model=options.model, size=options.size,
         quality=options.quality, n=options.n, timeout_minutes=minutes,
     )
+
+
+async def _mask_preview(held: HeldInput) -> tuple[bytes, list[str]]:
+    """The preview is drawn on the image as it will be sent; the files are not kept in
+    memory while the member looks at it (they may be waiting on disk)."""
+    inputs = await held.peek()
+    assert inputs.mask is not None  # the checks refuse mask_preview without a mask or region
+    preview = await render_mask_preview_async(inputs)
+    return preview, edit_status.mask_preview_lines(inputs.mask.summary, CONFIRM_TIMEOUT_SECONDS)

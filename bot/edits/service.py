@@ -31,9 +31,10 @@ from bot.edits.events import EditEvent, EditListener, Outcome
 from bot.edits.order import EditOptions, EditOrder, Requester
 from bot.edits.queue import EditQueue, QueueClosed
 from bot.edits.reservations import ReservationKeeper
-from bot.edits.shared_reads import release, with_shared_reads
+from bot.edits.shared_reads import forget, release, with_shared_reads
 from bot.edits.state import CancelResult, Edit, EditOutcome, Phase, Waiters, reason_code
 from bot.edits.surface import EditSurface, Status
+from bot.edits.waiting_inputs import WAITING_MEMORY_BYTES, HeldInput, WaitingInputs
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
 from bot.images.delivery_plan import plan_delivery_async
 from bot.images.inputs import PreparedInput
@@ -109,6 +110,7 @@ class EditService:
         default_model: DefaultModel | None = None,
         screens: Sequence[EditScreen] = (),
         on_safety_rejection: Callable[[Requester], Awaitable[str]] | None = None,
+        waiting_memory_bytes: int = WAITING_MEMORY_BYTES,
     ) -> None:
         self.settings = settings
         self.store = store
@@ -127,6 +129,8 @@ class EditService:
         self.on_safety_rejection = on_safety_rejection
         self.queue = EditQueue(settings.max_concurrent_edits)
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
+        # Prepared files of edits waiting for their turn: in memory within a budget, else on disk.
+        self.waiting_inputs = WaitingInputs(settings.database_path.parent, budget_bytes=waiting_memory_bytes)
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: collections.Counter[int] = collections.Counter()
         # Edits each member has in progress, from acceptance to settlement (MAX_EDITS_PER_MEMBER).
@@ -144,6 +148,11 @@ class EditService:
 
     def sizes_for(self, model: str) -> list[str]:
         return self.models.sizes_for(model) if model in self.allowed_models() else []
+
+    @property
+    def waiting_bytes(self) -> int:
+        """Bytes of prepared files that waiting edits hold in memory (within the budget)."""
+        return self.waiting_inputs.in_memory
 
     @property
     def accepting(self) -> bool:
@@ -179,6 +188,7 @@ class EditService:
         self._accepting = False
         self.queue.close()
         if not self._tasks:
+            self.waiting_inputs.close()
             return
         grace = self.settings.shutdown_grace_seconds
         log.info("waiting up to %.0f s for %d edit(s) to finish", grace, len(self._tasks))
@@ -188,6 +198,8 @@ class EditService:
         if pending:
             # Each cancelled edit refunds and tells its member; give that a moment.
             await asyncio.wait(pending, timeout=DELIVERY_GRACE_SECONDS + 5)
+        if not self._tasks:
+            self.waiting_inputs.close()  # every edit has deleted its own file; the folder goes
 
     # -- one edit -----------------------------------------------------------------------
 
@@ -219,7 +231,7 @@ class EditService:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)  # from here on, shutdown waits for (or cancels) this edit
-        preflight: asyncio.Task[PreparedInput] | None = None
+        preflight: asyncio.Task[HeldInput] | None = None
         screening: list[asyncio.Task[None]] = []
         try:
             try:
@@ -238,12 +250,20 @@ class EditService:
                     order = with_shared_reads(order)  # the screens and the preflight download once
                 # Most bad files are caught here, inside Discord's 3 s, as a private first
                 # reply that reserves nothing; slower downloads finish after the defer.
-                preflight = asyncio.create_task(self._prepare(order, spec))
+                preflight = asyncio.create_task(self._prepare(edit, order, spec))
                 screening = [asyncio.create_task(s.screen(order, edit.options)) for s in self.screens]
                 await asyncio.wait({preflight}, timeout=PREFLIGHT_SECONDS)
                 if preflight.done() and preflight.exception() is not None:
                     preflight.result()  # a bad file: refused before anything is reserved
                 await self._screened(edit, screening)
+                if self.screens:
+                    # Nobody reads the downloads again once the screens and the preflight
+                    # are done: the prepared files are what the edit holds while it waits.
+                    read_by_all = order
+                    if preflight.done():
+                        forget(read_by_all)
+                    else:
+                        preflight.add_done_callback(lambda _: forget(read_by_all))
                 confirmed = await confirmed_surface(
                     edit,
                     preflight,
@@ -295,9 +315,10 @@ class EditService:
                     screen.exception()  # moot once another refusal was told
             release(order)
             if preflight is not None and not preflight.done():
-                preflight.cancel()
+                preflight.cancel()  # a file it was writing is deleted once written
             elif preflight is not None and not preflight.cancelled():
-                preflight.exception()  # already reported to the member, or moot after a refusal
+                if preflight.exception() is None:  # else already reported, or moot after a refusal
+                    preflight.result().discard()  # however the edit ended, its files go
 
     async def _screened(self, edit: Edit, screening: "list[asyncio.Task[None]]") -> None:
         """Wait for the screens (a refusal raises). A slow one gets the interaction
@@ -317,9 +338,13 @@ class EditService:
         assert edit.options is not None
         return checks.estimate(edit.options, prices=self.prices, settings=self.settings)
 
-    async def _prepare(self, order: EditOrder, spec) -> PreparedInput:  # type: ignore[no-untyped-def]
+    async def _prepare(self, edit: Edit, order: EditOrder, spec) -> HeldInput:  # type: ignore[no-untyped-def]
         async with self._preparing:
-            return await checks.prepare_inputs(order, spec)
+            prepared = await checks.prepare_inputs(order, spec)
+            if edit.phase is Phase.RUNNING:
+                return HeldInput.uncounted(prepared)  # its turn came while it was being prepared
+            # Spilled, if it comes to that, inside the limit on preparations at once.
+            return await self.waiting_inputs.keep(prepared)
 
     async def _reserve(self, edit: Edit) -> Reservation:
         assert edit.options is not None
@@ -344,7 +369,7 @@ class EditService:
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))
             await self._waiters.wait(requester.user_id, seen)
 
-    async def _run_reserved(self, edit: Edit, preflight: "asyncio.Task[PreparedInput]") -> None:
+    async def _run_reserved(self, edit: Edit, preflight: "asyncio.Task[HeldInput]") -> None:
         reservation = edit.reservation
         assert reservation is not None and edit.options is not None
         user_id = edit.order.requester.user_id
@@ -435,7 +460,7 @@ class EditService:
         bill = edit.outcome.bill if edit.outcome is not None else None
         await asyncio.shield(self.keeper.refund(edit.reservation, reason, bill))
 
-    async def _work(self, edit: Edit, preflight: "asyncio.Task[PreparedInput]") -> EditOutcome:
+    async def _work(self, edit: Edit, preflight: "asyncio.Task[HeldInput]") -> EditOutcome:
         assert edit.options is not None
         options = edit.options
         assert edit.reservation is not None
@@ -443,7 +468,7 @@ class EditService:
         edit.phase = Phase.RUNNING
         edit.started = time.monotonic()
         await edit.surface.show_status(Status(edit_status.running(options.model), cancel_id=cancel_id))
-        inputs = edit.inputs = await preflight
+        inputs = edit.inputs = await (await preflight).take()
 
         async def show_preview(partial: PartialImage) -> None:
             text = edit_status.preview(options.model, partial.index, self._elapsed(edit))
