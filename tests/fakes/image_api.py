@@ -252,7 +252,9 @@ class FilePart:
     field: str
     filename: str | None
     content_type: str | None
-    data: bytes
+    data: bytes  # b"" when the fake forgets file bytes (then `size` and `sha256` tell them)
+    size: int | None = None
+    sha256: str | None = None
 
 
 @dataclass
@@ -280,8 +282,8 @@ class RecordedRequest:
                     "field": f.field,
                     "filename": f.filename,
                     "content_type": f.content_type,
-                    "size": len(f.data),
-                    "sha256": hashlib.sha256(f.data).hexdigest(),
+                    "size": f.size if f.size is not None else len(f.data),
+                    "sha256": f.sha256 or hashlib.sha256(f.data).hexdigest(),
                 }
                 for f in self.files
             ],
@@ -305,8 +307,11 @@ class FakeImageAPI:
         host: str = "127.0.0.1",
         port: int = 0,
         default: Reply | None = None,
+        keep_file_bytes: bool = True,
     ) -> None:
         self.api_key = api_key
+        # False: uploads are recorded by size and sha256 only (a benchmark sending gigabytes).
+        self.keep_file_bytes = keep_file_bytes
         self.host = host
         self.port = port
         self.default = default or Reply.images()
@@ -448,10 +453,13 @@ class FakeImageAPI:
                 name = part.name or ""  # type: ignore[union-attr]
                 recorded.part_headers.append(dict(part.headers))  # type: ignore[union-attr]
                 if part.filename is not None:  # type: ignore[union-attr]
+                    kept = bytes(data) if self.keep_file_bytes else b""
                     recorded.files.append(FilePart(
                         name, part.filename,  # type: ignore[union-attr]
-                        part.headers.get("Content-Type"), bytes(data),  # type: ignore[union-attr]
+                        part.headers.get("Content-Type"), kept,  # type: ignore[union-attr]
+                        size=len(data), sha256=hashlib.sha256(data).hexdigest(),
                     ))
+                    del data
                     recorded.parts.append((name, True))
                 else:
                     recorded.fields.setdefault(name, []).append(bytes(data).decode())
@@ -722,7 +730,7 @@ async def fake_image_api() -> AsyncIterator[FakeImageAPI]:
 
 async def _serve(args: argparse.Namespace) -> None:
     default = Reply.images(fill=args.fill, usage=args.usage if args.usage != "none" else None)
-    api = FakeImageAPI(api_key=args.api_key, port=args.port, default=default)
+    api = FakeImageAPI(api_key=args.api_key, port=args.port, default=default, keep_file_bytes=not args.forget_file_bytes)
     await api.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -733,7 +741,7 @@ async def _serve(args: argparse.Namespace) -> None:
     await api.stop()
 
 
-def spawn(api_key: str = DEFAULT_API_KEY, *, fill: str = "noise") -> tuple["subprocess.Popen[str]", str]:
+def spawn(api_key: str = DEFAULT_API_KEY, *, fill: str = "noise", keep_file_bytes: bool = True) -> tuple["subprocess.Popen[str]", str]:
     """The fake in its own process (so its CPU is not measured with the caller's);
     returns the process and its base URL. The caller terminates it."""
     import os
@@ -742,7 +750,8 @@ def spawn(api_key: str = DEFAULT_API_KEY, *, fill: str = "noise") -> tuple["subp
 
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.image_api", "--port", "0", "--fill", fill, "--api-key", api_key],
+        [sys.executable, "-m", "tests.fakes.image_api", "--port", "0", "--fill", fill, "--api-key", api_key,
+         *([] if keep_file_bytes else ["--forget-file-bytes"])],
         cwd=root,
         stdout=subprocess.PIPE,
         text=True,
@@ -762,6 +771,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--fill", choices=["solid", "noise"], default="solid")
     parser.add_argument("--usage", choices=["openai", "comet", "none"], default="openai")
+    parser.add_argument("--forget-file-bytes", action="store_true", help="record uploads by size and sha256 only")
     asyncio.run(_serve(parser.parse_args(argv)))
 
 
