@@ -292,13 +292,6 @@ def _make_bot(args: argparse.Namespace) -> Any:
         from bot.config import Settings
         from bot.discord_app.retouch_bot import Retouch
 
-        try:  # what `python -m bot run` does first, in versions that have it
-            from bot.ops.large_buffers import return_large_buffers_to_os
-        except ImportError:
-            pass
-        else:
-            return_large_buffers_to_os()
-
         settings = Settings(
             metrics_port=args.metrics_port,  # None (off) unless this is the "metrics" contestant
             discord_token=DISCORD_TOKEN,

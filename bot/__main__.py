@@ -61,10 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         return fail(f"configuration error: {exc}")
     setup_logging(settings.log_level, settings.secrets, settings.log_format)
     if command == "run":
-        from bot.ops.large_buffers import return_large_buffers_to_os
         from bot.ops.runner import StartupError, run_bot
 
-        return_large_buffers_to_os()  # before the first large buffer
         try:
             asyncio.run(run_bot(settings))
         except StartupError as exc:

@@ -36,6 +36,7 @@ from bot.edits.state import CancelResult, Edit, EditOutcome, Phase, Waiters, rea
 from bot.edits.surface import EditSurface, Status
 from bot.edits.waiting_inputs import WAITING_MEMORY_BYTES, HeldInput, WaitingInputs
 from bot.errors import ShuttingDown, UserFacingError, user_message_for
+from bot.freed_memory import FreedMemory
 from bot.images.delivery_plan import plan_delivery_async
 from bot.images.inputs import PreparedInput
 from bot.log_context import edit_id_in_logs
@@ -131,6 +132,7 @@ class EditService:
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         # Prepared files of edits waiting for their turn: in memory within a budget, else on disk.
         self.waiting_inputs = WaitingInputs(settings.database_path.parent, budget_bytes=waiting_memory_bytes)
+        self._freed = FreedMemory()
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: collections.Counter[int] = collections.Counter()
         # Edits each member has in progress, from acceptance to settlement (MAX_EDITS_PER_MEMBER).
@@ -189,6 +191,7 @@ class EditService:
         self.queue.close()
         if not self._tasks:
             self.waiting_inputs.close()
+            self._freed.close()
             return
         grace = self.settings.shutdown_grace_seconds
         log.info("waiting up to %.0f s for %d edit(s) to finish", grace, len(self._tasks))
@@ -200,6 +203,7 @@ class EditService:
             await asyncio.wait(pending, timeout=DELIVERY_GRACE_SECONDS + 5)
         if not self._tasks:
             self.waiting_inputs.close()  # every edit has deleted its own file; the folder goes
+            self._freed.close()
 
     # -- one edit -----------------------------------------------------------------------
 
@@ -319,6 +323,8 @@ class EditService:
             elif preflight is not None and not preflight.cancelled():
                 if preflight.exception() is None:  # else already reported, or moot after a refusal
                     preflight.result().discard()  # however the edit ended, its files go
+            if preflight is not None:
+                self._freed.released()  # its files (tens of MB) are no longer in memory
 
     async def _screened(self, edit: Edit, screening: "list[asyncio.Task[None]]") -> None:
         """Wait for the screens (a refusal raises). A slow one gets the interaction
@@ -344,7 +350,10 @@ class EditService:
             if edit.phase is Phase.RUNNING:
                 return HeldInput.uncounted(prepared)  # its turn came while it was being prepared
             # Spilled, if it comes to that, inside the limit on preparations at once.
-            return await self.waiting_inputs.keep(prepared)
+            held = await self.waiting_inputs.keep(prepared)
+            if held.path is not None:
+                self._freed.released()  # the downloads and prepared bytes are on disk now
+            return held
 
     async def _reserve(self, edit: Edit) -> Reservation:
         assert edit.options is not None

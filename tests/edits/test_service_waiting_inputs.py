@@ -203,3 +203,25 @@ async def test_the_files_of_a_killed_process_are_removed_at_start_and_a_live_one
             image_api.open_gate("provider")
             assert [await asyncio.wait_for(t, 20) for t in tasks] == [Phase.DELIVERED] * 2
             assert sent_images(image_api)["edit 1"] == inputs(1)
+
+
+async def test_a_mask_preview_waiting_for_the_member_keeps_its_files_on_disk_and_sends_them_unchanged(service_settings, image_api):
+    async with edit_world(service_settings(), image_api) as edits:
+        limit_waiting_memory(edits, 0)
+        service = edits.service
+        image = make_image(256, 256, fill="noise", seed=5)
+        surface = InMemorySurface()
+        task = edits.submit(edits.order(image=BytesInput(image), region="top", mask_preview=True), surface)
+        question = await surface.wait_question()
+        assert question.request.image is not None, "the preview is drawn from the files read back"
+        [file] = waiting_files(service)  # while the member looks at it, the files wait on disk
+        on_disk = file.stat().st_size
+        assert service.waiting_bytes == 0
+
+        surface.answer(confirm=True)
+        assert await asyncio.wait_for(task, 10) is Phase.DELIVERED
+        [sent] = image_api.edits
+        assert [f.field for f in sent.files] == ["image", "mask"]
+        assert sent.files[0].data == image
+        assert on_disk == len(image) + len(sent.files[1].data), "the mask waited on disk too"
+        assert waiting_files(service) == []
