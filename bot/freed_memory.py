@@ -4,11 +4,12 @@ The bot handles many buffers of several MB (downloaded images, provider answers,
 edits' files read back). glibc serves those from its heaps once its adaptive threshold has
 risen (up to 32 MB), and a freed block in the middle of a heap stays counted in the
 process's memory for as long as anything after it is in use: on a busy bot that
-fragmentation alone added ~550 MB to the peak (bench/memory.py). `malloc_trim` hands the
+fragmentation alone added ~500 MB to the peak (bench/memory.py). `malloc_trim` hands the
 whole free pages inside the heaps back; it runs in a worker thread, at most once a second,
-a moment after an edit let go of its files. Allocation itself is left as it is (a lower
-mmap threshold would make every large buffer fault its pages in afresh: ~25% more CPU per
-edit in bench/edit.py). Without glibc (musl, macOS) this does nothing.
+a moment after an edit let go of its files, and only while the bot is busy enough that
+waiting edits' files go to disk: pages given back are faulted in afresh when reused, which
+cost ~16% more CPU per edit on a quiet burst (bench/edit.py). Allocation itself is left as
+it is (a lower mmap threshold cost ~25%). Without glibc (musl, macOS) this does nothing.
 """
 
 from __future__ import annotations

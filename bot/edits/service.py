@@ -323,8 +323,10 @@ class EditService:
             elif preflight is not None and not preflight.cancelled():
                 if preflight.exception() is None:  # else already reported, or moot after a refusal
                     preflight.result().discard()  # however the edit ended, its files go
-            if preflight is not None:
-                self._freed.released()  # its files (tens of MB) are no longer in memory
+            if preflight is not None and self.waiting_inputs.on_disk:
+                # Busy enough that waiting edits' files go to disk: give back what this
+                # edit's files held (a quiet bot reuses the memory instead, which is cheaper).
+                self._freed.released()
 
     async def _screened(self, edit: Edit, screening: "list[asyncio.Task[None]]") -> None:
         """Wait for the screens (a refusal raises). A slow one gets the interaction

@@ -111,6 +111,8 @@ class HeldInput:
         if self._path is not None:
             _unlink(self._path)
             self._path = None
+            if self.owner is not None:
+                self.owner.on_disk -= 1
 
 
 class WaitingInputs:
@@ -120,6 +122,7 @@ class WaitingInputs:
         self.root = Path(parent) / FOLDER_NAME
         self.budget_bytes = budget_bytes
         self.in_memory = 0  # bytes held in memory by waiting edits
+        self.on_disk = 0  # waiting edits whose files are on disk (the budget is used up)
         self._folder: Path | None = None
         self._lock_fd: int | None = None
         self._making_folder = asyncio.Lock()
@@ -152,6 +155,7 @@ class WaitingInputs:
         except OSError as exc:
             _unlink(path)
             return self._kept_over_budget(prepared, size, exc)
+        self.on_disk += 1
         return HeldInput(
             owner=self, size=size, _shell=_without_bytes(prepared), _lengths=tuple(len(p) for p in parts), _path=path
         )

@@ -86,6 +86,7 @@ async def test_waiting_edits_hold_at_most_the_budget_in_memory_and_the_provider_
 
         assert 0 < service.waiting_bytes <= budget, "one waiting edit in memory, within the budget"
         assert sum(f.stat().st_size for f in files) == 7 * one_edit, "the others' files wait on disk"
+        assert service.waiting_inputs.on_disk == 7
         assert all(stat.S_IMODE(f.stat().st_mode) == 0o600 for f in files), "readable by the bot's user only"
         assert stat.S_IMODE(files[0].parent.stat().st_mode) == 0o700
         assert files[0].parent.parent == settings.database_path.parent / "waiting-inputs", "next to the database"
@@ -94,7 +95,7 @@ async def test_waiting_edits_hold_at_most_the_budget_in_memory_and_the_provider_
         assert [await asyncio.wait_for(t, 20) for t in tasks] == [Phase.DELIVERED] * 9
         sent = sent_images(image_api)
         assert sent == {f"edit {n}": inputs(n) for n in range(9)}, "the provider got each edit's own bytes, unchanged"
-        assert waiting_files(service) == [] and service.waiting_bytes == 0
+        assert waiting_files(service) == [] and service.waiting_bytes == 0 and service.waiting_inputs.on_disk == 0
 
 
 async def test_a_waiting_edits_file_is_gone_once_it_is_cancelled_while_queued_or_fails_at_its_turn(service_settings, image_api):
