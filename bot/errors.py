@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.text import edit_status
+
 
 class UserFacingError(Exception):
     """An error whose text is written for the member, safe to show, and says what to do.
@@ -21,10 +23,7 @@ class UserFacingError(Exception):
 
 class ShuttingDown(UserFacingError):
     def __init__(self) -> None:
-        super().__init__(
-            "Retouch is restarting and isn't taking new edits right now. Try again in a minute; nothing was charged.",
-            reason_code="shutting_down",
-        )
+        super().__init__(edit_status.SHUTTING_DOWN, reason_code="shutting_down")
 
 
 def user_message_for(exc: BaseException) -> str | None:
@@ -34,7 +33,7 @@ def user_message_for(exc: BaseException) -> str | None:
     if isinstance(exc, ImageRejected):
         return exc.message
     if isinstance(exc, DeliveryError):
-        return f"Your images were made but couldn't be sent to Discord: {exc.message} Your quota was refunded."
+        return edit_status.not_sent(exc.message)
     message = getattr(exc, "user_message", None)
     if isinstance(message, str) and message:
         return message
