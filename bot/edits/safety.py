@@ -35,6 +35,7 @@ from bot.images.check_copy import CONTENT_TYPE, check_copy
 from bot.provider.moderation import ModerationClient, ModerationUnavailable, ModerationVerdict
 from bot.store.strikes import StrikeStore
 from bot.text import safety as texts
+from bot.text.i18n import language
 
 log = logging.getLogger("retouch.safety")
 
@@ -166,10 +167,11 @@ class SafetyCheck:
                 requester.user_id, requester.guild_id, result.paused_until.isoformat(), self.settings.safety_strikes,
             )
             if self.alert is not None and requester.guild_id is not None:
-                text = texts.pause_alert(
-                    requester.user_id, strikes=self.settings.safety_strikes, until=result.paused_until,
-                    categories=categories, source=source,
-                )
+                with language(requester.guild_locale):  # the audit channel: the server's language
+                    text = texts.pause_alert(
+                        requester.user_id, strikes=self.settings.safety_strikes, until=result.paused_until,
+                        categories=categories, source=source,
+                    )
                 await self.alert(requester.guild_id, text)
         return result
 

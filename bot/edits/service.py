@@ -52,6 +52,7 @@ from bot.provider.response import PartialImage
 from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultStore
 from bot.text import audit_lines, edit_status, edit_summary, spend_messages
+from bot.text.i18n import server_language, use_language
 
 __all__ = ["CancelResult", "EditPolicy", "EditService", "Phase"]
 
@@ -70,6 +71,12 @@ PROGRESS_INTERVAL_SECONDS = 3.0
 CANCELLED_QUEUED = "cancelled"
 # After shutdown cancels an edit that is posting its result, how long the post may finish.
 DELIVERY_GRACE_SECONDS = 10.0
+
+
+def _for_server(text: Callable[[], str]) -> str:
+    """A reason for the audit channel, in the server's language."""
+    with server_language():
+        return text()
 
 
 class EditPolicy(Protocol):
@@ -193,6 +200,9 @@ class EditService:
         """Run the whole life of `order`, telling the member through `surface`.
 
         Returns the phase it ended in. Never raises, except CancelledError."""
+        # Everything the member reads about this edit in their language (the tasks started
+        # below inherit it); the audit channel's reasons in the server's.
+        use_language(order.requester.locale, server=order.requester.guild_locale)
         edit = Edit(order, surface)
         task = asyncio.current_task()
         assert task is not None
@@ -234,7 +244,7 @@ class EditService:
                     # Cancelled or unanswered: nothing was reserved; the prompt says so.
                     edit.phase = Phase.CANCELLED
                     log.info("%s: not confirmed (mask preview or cost); nothing reserved", edit.where)
-                    self._emit(edit, Outcome.CANCELLED, reason=audit_lines.NOT_CONFIRMED, reason_code="not_confirmed")
+                    self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.NOT_CONFIRMED), reason_code="not_confirmed")
                     return edit.phase
                 surface = edit.surface = confirmed
                 edit.reservation = await self._reserve(edit)
@@ -355,13 +365,13 @@ class EditService:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 edit.phase = Phase.CANCELLED
                 await self._settle_refund(edit, "shutdown")
-                self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
+                self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.RESTARTED), reason_code="shutdown")
                 await asyncio.shield(edit.surface.tell(edit_status.RESTART_CANCELLED))
             raise
         except QueueClosed:
             edit.phase = Phase.CANCELLED
             await self._settle_refund(edit, "shutdown")
-            self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
+            self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.RESTARTED), reason_code="shutdown")
             await edit.surface.tell(ShuttingDown().message)
         except Exception as exc:
             edit.phase = Phase.FAILED
@@ -401,7 +411,7 @@ class EditService:
         # A running call may already be billed by the provider: the ledger says so.
         await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)
         by_moderator = edit.cancelled_by != edit.order.requester.user_id
-        self._emit(edit, Outcome.CANCELLED, reason=audit_lines.cancelled_reason(by_moderator=by_moderator),
+        self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.cancelled_reason(by_moderator=by_moderator)),
                    reason_code="cancelled_running" if running else "cancelled")
         log.info("%s cancelled by member %s while %s", edit.where, edit.cancelled_by, "running" if running else "queued")
         await edit.surface.tell(edit_status.cancelled(by_moderator=by_moderator))

@@ -39,6 +39,9 @@ DISCORD_LOCALES: Mapping[str, str] = {
 }
 
 _current: ContextVar[str] = ContextVar("retouch_language", default=SOURCE)
+# The server's language (Discord's guild_locale), for what its moderators read in the
+# audit channel, while the reply being written is in the member's own language.
+_server: ContextVar[str] = ContextVar("retouch_server_language", default=SOURCE)
 
 
 def catalogue_locale(locale: object) -> str:
@@ -185,3 +188,22 @@ def lazy_texts(texts: Mapping[str, Any]) -> Callable[[str], Any]:
         return value() if callable(value) else t(value)
 
     return __getattr__
+
+
+def use_language(locale: object, *, server: object = None) -> str:
+    """Write every text of the current task (and the tasks it starts) in this locale, and
+    audit-channel texts (`server_language()`) in the server's; for the Discord side at the
+    start of an interaction's own task, and for the edit service at the start of an edit."""
+    _current.set(catalogue_locale(locale))
+    _server.set(catalogue_locale(server))
+    return _current.get()
+
+
+@contextmanager
+def server_language() -> Iterator[str]:
+    """Write the texts inside in the server's language (the audit channel's)."""
+    token = _current.set(_server.get())
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
