@@ -45,7 +45,7 @@ def usable(text: str, where: Where, data: object) -> bool:
 class CatalogueTranslator(app_commands.Translator):
     async def load(self) -> None:
         # Reading the .po files takes tens of ms: not on the event loop.
-        await asyncio.to_thread(catalogues.load)
+        await asyncio.to_thread(catalogues.loaded)
 
     async def translate(
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContext

@@ -110,6 +110,7 @@ def load(locale_dir: Path = LOCALE_DIR, locales: Iterable[str] | None = None) ->
 
 
 def loaded() -> dict[str, Catalogue]:
+    """The catalogues, read on first use (`load` reads them again)."""
     if not _loaded:
         with _lock:
             pending = not _loaded
