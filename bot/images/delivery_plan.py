@@ -40,6 +40,7 @@ from .formats import (
     webp_is_lossless,
 )
 from .pixels import alpha_is_meaningful, encode_to_fit, normalize_mode
+from bot.text import image_errors
 
 MAX_FILES = 10
 DEFAULT_MARGIN = 64 * 1024
@@ -191,8 +192,7 @@ def _reencode(index: int, data: bytes, *, budget: int, limit_bytes: int) -> tupl
         dec = decode(data, max_decoded_pixels=OUTPUT_MAX_PIXELS, error=ImageRejected, subject="image")
     except ImageRejected as exc:
         raise DeliveryError(
-            f"Image {index} is {format_mb(len(data))}, over Discord's {limit} limit, and could not be "
-            f"decoded to shrink it ({exc.reason_code.value}).",
+            image_errors.output_undecodable(index, format_mb(len(data)), limit, exc.reason_code.value),
             index=index,
         ) from None
     im, icc, _ = normalize_mode(dec.display_image, dec.icc_profile)
@@ -208,8 +208,7 @@ def _reencode(index: int, data: bytes, *, budget: int, limit_bytes: int) -> tupl
     fitted = encode_to_fit(im, ladder, budget, icc=icc, min_edge=_MIN_EDGE)
     if fitted is None:
         raise DeliveryError(
-            f"Image {index} ({dims(im.size)}, {format_mb(len(data))}) cannot be made to fit "
-            f"Discord's {limit} limit.",
+            image_errors.output_cannot_fit(index, dims(im.size), format_mb(len(data)), limit),
             index=index,
         )
     out, (fmt, quality), final = fitted

@@ -23,6 +23,7 @@ from typing import Literal
 from PIL import Image, ImageChops
 
 from .errors import MaskRejected, RejectReason, format_mb
+from bot.text import image_errors
 
 MaskSource = Literal["alpha", "luminance", "region", "painted"]
 
@@ -161,8 +162,7 @@ def encode_mask(
             return out, hard, f"made the mask's soft edges hard to fit the {limit} mask limit"
     raise MaskRejected(
         RejectReason.MASK_TOO_LARGE,
-        f"The mask is too detailed to fit the provider's {limit} mask limit even after compression. "
-        "Use a simpler mask (solid areas) and try again.",
+        image_errors.mask_too_detailed(limit),
     )
 
 

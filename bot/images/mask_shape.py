@@ -13,6 +13,7 @@ from PIL import Image
 
 from .decode import ORIENTATION_TRANSPOSE, SWAPS_AXES
 from .errors import MaskRejected, RejectReason, dims
+from bot.text import image_errors
 
 RATIO_TOLERANCE = 0.01
 
@@ -37,6 +38,5 @@ def match_image_shape(
         return im.transpose(ORIENTATION_TRANSPOSE[orientation]), True
     raise MaskRejected(
         RejectReason.MASK_SHAPE_MISMATCH,
-        f"The mask is {dims(size)} but the image is {dims(display)}; they need the same "
-        "shape (aspect ratio). Draw the mask on the same image and try again.",
+        image_errors.mask_shape_mismatch(dims(size), dims(display)),
     )

@@ -49,6 +49,7 @@ from .mask_shape import match_image_shape
 from .morphology import close, dilate, erode, majority
 from .pixels import has_alpha
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage, prepare_image
+from bot.text import image_errors
 
 WORK_EDGE = 512  # long edge of the comparison grid
 MIN_CHANGED = 0.005  # below: "nothing painted"
@@ -61,16 +62,6 @@ CLOSE_FRACTION = 0.012  # closing radius, share of the grid's long edge
 GROW_FRACTION = 0.008  # growth radius, share of the grid's long edge
 EDGE_ALLOWANCE = 0.5  # share of the photo's local contrast a difference must exceed
 SMOOTH_EDGE = 1024  # the mask's contours are smooth at this size, then scaled by whole pixels
-
-NOTHING_PAINTED = (
-    "Your painted copy looks just like the image, so Retouch can't tell what to change. "
-    "Paint over the area to change with a bright colour, and upload that copy as the mask."
-)
-NOT_A_COPY = (
-    "The mask doesn't look like a painted copy of your image: almost everything differs. "
-    "Paint over the area to change on a copy of the same image (no filters), or upload a "
-    "black-and-white mask where white marks the area."
-)
 
 
 @dataclass(frozen=True)
@@ -129,9 +120,9 @@ def mask_from_copy(
     grid = work_size(image.size, limit=min(max(copy.size) // 2, WORK_EDGE))
     comparison = compare(_rgb(copy), reference_pixels(image, grid, limits=limits))
     if comparison.fraction < MIN_CHANGED:
-        raise MaskRejected(RejectReason.NOTHING_PAINTED, NOTHING_PAINTED)
+        raise MaskRejected(RejectReason.NOTHING_PAINTED, image_errors.nothing_painted())
     if not comparison.is_copy:
-        raise MaskRejected(RejectReason.NOT_A_COPY, NOT_A_COPY)
+        raise MaskRejected(RejectReason.NOT_A_COPY, image_errors.not_a_copy())
     alpha = to_alpha(grow(comparison.changed), image.size)
 
     notes: list[str] = []

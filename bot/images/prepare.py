@@ -52,6 +52,7 @@ from .decode import (
 from .errors import MIB, ImageRejected, RejectReason, check_input_bytes, dims, format_mb
 from .formats import content_type_for, extension_for, label_for, webp_is_lossless
 from .pixels import alpha_is_meaningful, encode_to_fit, normalize_mode, resize, scaled
+from bot.text import image_errors
 
 ENCODABLE = ("png", "jpeg", "webp")
 _LOSSY_LADDER = (92, 85, 80)
@@ -175,8 +176,7 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
     if limits.square_required and display[0] != display[1]:
         raise ImageRejected(
             RejectReason.NOT_SQUARE,
-            f"This model needs a square image, and yours is {dims(display)}. "
-            "Crop it to a square (or pick another model) and try again.",
+            image_errors.not_square(dims(display)),
         )
     target = target_size(display, limits)
     im = dec.image
@@ -215,8 +215,7 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
     if fitted is None:
         raise ImageRejected(
             RejectReason.CANNOT_FIT,
-            f"That image can't be made small enough for this model's {format_mb(limits.max_bytes)} "
-            "limit. Try a smaller or simpler image.",
+            image_errors.cannot_fit(format_mb(limits.max_bytes)),
         )
     out, (final_fmt, final_q), final_im = fitted
     reduced = (final_fmt, final_q) != (out_fmt, quality)  # a lossy fallback was needed for bytes

@@ -34,7 +34,8 @@ def extract() -> None:
     os.chdir(REPO)  # source references relative to the repository: bot/text/edit_status.py:55
     _babel(
         "extract", "-F", str(REPO / "babel.cfg"), "--no-default-keywords", *keywords,
-        "--add-comments=TRANSLATORS:", "--sort-by-file", "--project=Retouch", "--version=0.1.0",
+        # File names without line numbers: editing code does not rewrite every catalogue.
+        "--add-comments=TRANSLATORS:", "--add-location=file", "--sort-by-file", "--project=Retouch", "--version=0.1.0",
         "--copyright-holder=Retouch contributors", "-o", str(TEMPLATE), "bot/text",
     )
 

@@ -30,7 +30,10 @@ _TEXTS = {
     "CANCEL_NOT_RUNNING": N_("That edit isn't running any more, so there is nothing to cancel."),
     "CANCEL_TOO_LATE": N_("Too late to cancel: the result is being posted right now."),
     "CANCELLED_FOR_OTHER": N_("You cancelled that member's edit; they were told and their quota refunded."),
-    # What a confirmation question (a mask preview, a cost above the threshold) becomes.
+    # A confirmation question's buttons (a mask preview, a cost above the threshold)...
+    "CONFIRM_LABEL": N_("Confirm"),
+    "CANCEL_LABEL": N_("Cancel"),
+    # ... and what the question becomes.
     "CONFIRMED": N_("Confirmed: your edit is starting."),
     "CONFIRM_CANCELLED": N_("Cancelled — nothing was reserved."),
     "CONFIRM_TIMED_OUT": N_("No answer in time — cancelled, nothing was reserved."),
@@ -53,7 +56,7 @@ def _seconds(elapsed: float) -> str:
     whole = int(elapsed)
     if whole < 60:
         return t("%(seconds)s s", seconds=num(whole))
-    return t("%(minutes)s min %(seconds)s s", minutes=num(whole // 60), seconds=f"{whole % 60:02d}")
+    return t("%(minutes)s min %(seconds)s s", minutes=num(whole // 60), seconds=str(whole % 60).zfill(2))
 
 
 def running(model: str, elapsed: float | None = None) -> str:

@@ -17,9 +17,11 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import datetime
 from typing import Any
 
 from babel import Locale
+from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 
 from bot.text import catalogues
@@ -207,3 +209,9 @@ def server_language() -> Iterator[str]:
         yield _current.get()
     finally:
         _current.reset(token)
+
+
+def date_text(moment: datetime, pattern: str) -> str:
+    """A date in a CLDR pattern ("MMM dd", "y"), month names in the current language.
+    (Times for members are Discord timestamps instead: each client shows its own.)"""
+    return format_date(moment, pattern, locale=_babel_locale())

@@ -12,6 +12,7 @@ from bot.store.quota import (
     Rule,
     ServerReport,
 )
+from bot.text import mentions
 from bot.text.edit_summary import cost_text, discord_time, period_word, plural
 from bot.text.i18n import N_, lazy_texts, num, t
 
@@ -36,7 +37,7 @@ def per_period(period: str) -> str:
 def rule_text(rule: Rule, detail: int | None) -> str:
     """Which rule applies; a role is shown as a mention, which Discord renders as its name."""
     if rule is Rule.ROLE and detail is not None:
-        return t("role %(role)s", role=f"<@&{detail}>")
+        return t("role %(role)s", role=mentions.role(detail))
     word = _RULE_WORDS.get(rule.value)
     return t(word) if word else rule.value
 

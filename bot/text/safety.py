@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.store.strikes import MemberSafety, StrikeReport
+from bot.text import mentions
 from bot.text.edit_summary import plural
 from bot.text.i18n import N_, lazy_texts, num, t
 from bot.text.panel import Panel, Section
@@ -152,7 +153,7 @@ def pause_alert(user_id: int, *, strikes: int, until: datetime, categories: Sequ
     return t(
         "⚠️ %(member)s reached %(strikes)s within 24 hours (%(why)s; %(struck_by)s) and can't edit "
         "until %(when)s. `/quota resume user:` lifts the pause; `/quota show user:` shows their strikes.",
-        member=f"<@{user_id}>", strikes=plural(strikes, "safety strike"), why=why, struck_by=struck_by, when=_when(until),
+        member=mentions.user(user_id), strikes=plural(strikes, "safety strike"), why=why, struck_by=struck_by, when=_when(until),
     )
 
 
@@ -166,7 +167,7 @@ def member_section(safety: MemberSafety, *, most: int) -> Section:
         if safety.paused_by is not None:
             lines.append(t(
                 "⏸️ Editing paused by %(moderator)s until %(when)s",
-                moderator=f"<@{safety.paused_by}>", when=_when(safety.paused_until),
+                moderator=mentions.user(safety.paused_by), when=_when(safety.paused_until),
             ))
         else:
             lines.append(t("⏸️ Editing paused after safety strikes until %(when)s", when=_when(safety.paused_until)))
@@ -183,24 +184,24 @@ def report_section(report: StrikeReport) -> Section:
         strikes=plural(report.strikes, "strike"), members=plural(report.members, "member"),
     )]
     lines += [f"<@{user}>: {plural(count, 'strike')}" for user, count in report.top]
-    lines += [t("⏸️ %(member)s paused until %(when)s", member=f"<@{user}>", when=_when(until)) for user, until in report.paused]
+    lines += [t("⏸️ %(member)s paused until %(when)s", member=mentions.user(user), when=_when(until)) for user, until in report.paused]
     return Section(title, lines)
 
 
 def paused_by_moderator(name: str, user_id: int, until: datetime) -> Panel:
     return Panel(t("Paused %(member)s", member=name), [t(
         "%(member)s can't edit in this server until %(when)s. `/quota resume user:` lifts it.",
-        member=f"<@{user_id}>", when=_when(until),
+        member=mentions.user(user_id), when=_when(until),
     )])
 
 
 def resumed(name: str, user_id: int, lifted: bool) -> Panel:
     if lifted:
         return Panel(t("Resumed %(member)s", member=name), [t(
-            "%(member)s can edit again; their strikes so far no longer count toward a pause.", member=f"<@{user_id}>",
+            "%(member)s can edit again; their strikes so far no longer count toward a pause.", member=mentions.user(user_id),
         )])
     return Panel(t("%(member)s was not paused", member=name), [t(
-        "%(member)s was not paused; their strikes so far no longer count toward a pause.", member=f"<@{user_id}>",
+        "%(member)s was not paused; their strikes so far no longer count toward a pause.", member=mentions.user(user_id),
     )])
 
 
@@ -218,14 +219,14 @@ def level_set(level: str, *, default: str) -> Panel:
 def audit_pause_by_moderator(user_id: int, moderator_id: int, until: datetime) -> str:
     return t(
         "⏸️ %(moderator)s paused %(member)s's editing until %(when)s.",
-        moderator=f"<@{moderator_id}>", member=f"<@{user_id}>", when=_when(until),
+        moderator=mentions.user(moderator_id), member=mentions.user(user_id), when=_when(until),
     )
 
 
 def audit_resume(user_id: int, moderator_id: int) -> str:
     return t(
         "▶️ %(moderator)s lifted %(member)s's pause; their strikes so far no longer count.",
-        moderator=f"<@{moderator_id}>", member=f"<@{user_id}>",
+        moderator=mentions.user(moderator_id), member=mentions.user(user_id),
     )
 
 
