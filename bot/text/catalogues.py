@@ -50,8 +50,9 @@ _lock = threading.Lock()
 _loaded = False
 
 
-def catalogue_paths(locale_dir: Path = LOCALE_DIR) -> dict[str, Path]:
-    return {p.parent.parent.name: p for p in sorted(locale_dir.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))}
+def catalogue_paths(locale_dir: Path | None = None) -> dict[str, Path]:
+    folder = locale_dir if locale_dir is not None else LOCALE_DIR
+    return {p.parent.parent.name: p for p in sorted(folder.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))}
 
 
 def read(path: Path, locale: str) -> Catalogue:
@@ -93,7 +94,7 @@ def read(path: Path, locale: str) -> Catalogue:
     return cat
 
 
-def load(locale_dir: Path = LOCALE_DIR, locales: Iterable[str] | None = None) -> dict[str, Catalogue]:
+def load(locale_dir: Path | None = None, locales: Iterable[str] | None = None) -> dict[str, Catalogue]:
     """Read every catalogue (a few tens of ms; call it before the event loop is busy)."""
     global _loaded
     wanted = set(locales) if locales is not None else None
