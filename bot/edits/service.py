@@ -52,7 +52,7 @@ from bot.provider.response import PartialImage
 from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultStore
 from bot.text import audit_lines, edit_status, edit_summary, spend_messages
-from bot.text.i18n import server_language, use_language
+from bot.text.i18n import language, server_language, use_language
 
 __all__ = ["CancelResult", "EditPolicy", "EditService", "Phase"]
 
@@ -77,6 +77,13 @@ def _for_server(text: Callable[[], str]) -> str:
     """A reason for the audit channel, in the server's language."""
     with server_language():
         return text()
+
+
+def _in_english(exc: BaseException) -> str | None:
+    """An error's member-facing text for the log, in English where it is written when read
+    (provider errors); a refusal raised with its text already written keeps that text."""
+    with language(None):
+        return user_message_for(exc)
 
 
 class EditPolicy(Protocol):
@@ -255,8 +262,8 @@ class EditService:
                 if message is None:
                     raise
                 edit.phase = Phase.FAILED
-                log.info("%s refused: %s", edit.where, message)
-                self._emit(edit, Outcome.REFUSED, reason=message, reason_code=reason_code(exc))
+                log.info("%s refused: %s", edit.where, _in_english(exc) or message)
+                self._emit(edit, Outcome.REFUSED, reason=_for_server(lambda: user_message_for(exc) or message), reason_code=reason_code(exc))
                 await surface.tell(message)
                 return edit.phase
             await self._run_reserved(edit, preflight)
@@ -380,13 +387,16 @@ class EditService:
             message = user_message_for(exc)
             if message is None:
                 raise  # a bug: logged with an id by submit()
+            reason = _for_server(lambda: user_message_for(exc) or message)  # the provider's, for the audit channel
             rejected = isinstance(exc, ProviderRejected)
             if rejected and exc.content_policy and self.on_safety_rejection is not None:  # type: ignore[union-attr]
-                message += await self.on_safety_rejection(edit.order.requester)
+                strike = await self.on_safety_rejection(edit.order.requester)
+                message += strike
+                reason += strike
             self._emit(
                 edit,
                 Outcome.REJECTED if rejected else Outcome.FAILED,
-                reason=message,
+                reason=reason,
                 reason_code="provider_rejected" if rejected else reason_code(exc),
             )
             await edit.surface.tell(edit_status.with_refund(message))
@@ -517,4 +527,4 @@ class EditService:
         elif isinstance(exc, ProviderError):
             log.warning("%s failed at the provider: %s", edit.where, exc)
         elif user_message_for(exc) is not None:
-            log.info("%s refused: %s", edit.where, user_message_for(exc))
+            log.info("%s refused: %s", edit.where, _in_english(exc))

@@ -6,12 +6,14 @@ are being filled by translators); every other sentence of a reply stays English.
 
 from __future__ import annotations
 
+import logging
 import unicodedata
 
 import pytest
 
 from tests.conftest import make_settings, running_bot
 from tests.fakes.discord_server import FakeAttachment
+from tests.fakes.image_api import Reply
 from tests.support.catalogues import catalogues_from, write_catalogue
 from tests.support.images import png
 from tests.support.polling import eventually
@@ -22,6 +24,7 @@ LEFT_BUT_ASKED = (
     "Lower `n` to %(most)s, or wait until your quota resets %(when)s."
 )
 IMAGES = ("%(n)s image", "%(n)s images")
+BUSY = "The image provider is busy right now. Try again in a minute."
 TRANSLATED = {
     "de": (
         {
@@ -53,8 +56,17 @@ TRANSLATED = {
         },
         {IMAGES: ("%(n)s image", "%(n)s images")},
     ),
-    "pt_BR": ({"Edit delivered": "Edição entregue", "Requester: %(member)s via %(entry)s": "Pedido por %(member)s via %(entry)s"}, {}),
+    "pt_BR": (
+        {
+            "Edit delivered": "Edição entregue",
+            "Edit failed": "Edição falhou",
+            "Requester: %(member)s via %(entry)s": "Pedido por %(member)s via %(entry)s",
+            BUSY: "O provedor de imagens está ocupado agora. Tente de novo em um minuto.",
+        },
+        {},
+    ),
 }
+TRANSLATED["de"][0][BUSY] = "Der Bildanbieter ist gerade ausgelastet. Versuch es in einer Minute noch einmal."
 
 
 @pytest.fixture
@@ -126,6 +138,25 @@ async def test_the_audit_channel_speaks_the_server_language_whoever_edits(bot, f
     [entry] = logged()
     assert entry["title"].startswith("Edição entregue")
     assert entry["description"].startswith(f"Pedido por <@{member.id}> via /edit")
+
+
+async def test_a_provider_failure_reads_in_each_reader_language_and_logs_in_english(bot, fake_discord, image_api, caplog):
+    caplog.set_level(logging.INFO)
+    log = fake_discord.text_channel("mod-log")
+    await (await fake_discord.invoke("settings log-channel", by=fake_discord.moderator(), channel=log)).wait_result()
+    image_api.queue(*[Reply.error(429, "Rate limit reached", code="rate_limit_exceeded")] * 4)  # every retry too
+    member = fake_discord.member("hans", locale="de")
+    _, told = await edit(fake_discord, member)
+    assert "Der Bildanbieter ist gerade ausgelastet." in told.text
+
+    def logged() -> list[dict]:
+        return [e for m in fake_discord.channel_messages if m.channel_id == log.id for e in m.embeds if e.get("title")]
+
+    await eventually(lambda: len(logged()) == 1)
+    [entry] = logged()
+    assert entry["title"].startswith("Edição falhou")
+    assert "O provedor de imagens está ocupado agora." in entry["description"]
+    assert "Der Bildanbieter" not in caplog.text and "ausgelastet" not in caplog.text, "logs stay English"
 
 
 async def test_a_chinese_prompt_reaches_the_provider_byte_for_byte(bot, fake_discord, image_api):
