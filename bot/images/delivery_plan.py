@@ -28,6 +28,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from bot.text import image_errors, image_notes
+
 from .decode import decode
 from .errors import DeliveryError, ImageRejected, dims, format_mb
 from .formats import (
@@ -40,7 +42,6 @@ from .formats import (
     webp_is_lossless,
 )
 from .pixels import alpha_is_meaningful, encode_to_fit, normalize_mode
-from bot.text import image_errors
 
 MAX_FILES = 10
 DEFAULT_MARGIN = 64 * 1024
@@ -162,7 +163,7 @@ def _deliverable(index: int, image: OutputImage, *, budget: int, limit_bytes: in
                 format="unknown",
                 reencoded=False,
                 original_bytes=len(data),
-                note="not a recognised image format; sent as is",
+                note=image_notes.unknown_output_format(),
                 index=index,
             )
         return DeliveredFile(
@@ -212,6 +213,5 @@ def _reencode(index: int, data: bytes, *, budget: int, limit_bytes: int) -> tupl
             index=index,
         )
     out, (fmt, quality), final = fitted
-    how = f"{label_for(fmt)} ({'lossless' if quality is None else f'q={quality}'})"
-    scaled_note = f" and downscaled {dims(im.size)} → {dims(final.size)}" if final.size != im.size else ""
-    return out, fmt, f"re-encoded as {how}{scaled_note} to fit Discord's {limit} limit"
+    scaled = (dims(im.size), dims(final.size)) if final.size != im.size else None
+    return out, fmt, image_notes.output_reencoded(label_for(fmt), quality, scaled=scaled, limit=limit)

@@ -13,11 +13,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import Sequence
 
+from bot.text import image_errors
+
 from .errors import ImageRejected
 from .mask import PreparedMask, prepare_mask_for
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage, prepare_image
 from .regions import Region, prepare_region_mask
-from bot.text import image_errors
 
 
 @dataclass(frozen=True)

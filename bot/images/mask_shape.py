@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from PIL import Image
 
+from bot.text import image_errors
+
 from .decode import ORIENTATION_TRANSPOSE, SWAPS_AXES
 from .errors import MaskRejected, RejectReason, dims
-from bot.text import image_errors
 
 RATIO_TOLERANCE = 0.01
 

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageFilter
 
+from bot.text import image_errors, image_notes
+
 from .decode import decode
 from .errors import ImageRejected, MaskRejected, RejectReason, check_input_bytes
 from .mask_png import PreparedMask, make_prepared_mask
@@ -49,7 +51,6 @@ from .mask_shape import match_image_shape
 from .morphology import close, dilate, erode, majority
 from .pixels import has_alpha
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage, prepare_image
-from bot.text import image_errors
 
 WORK_EDGE = 512  # long edge of the comparison grid
 MIN_CHANGED = 0.005  # below: "nothing painted"
@@ -127,9 +128,9 @@ def mask_from_copy(
 
     notes: list[str] = []
     if rotated:
-        notes.append("rotated the painted copy like the photo (it matched the photo's unrotated pixels)")
+        notes.append(image_notes.painted_copy_rotated())
     if max(abs(c) for c in comparison.colour_shift) >= 8:
-        notes.append("allowed for a colour shift in the painted copy")
+        notes.append(image_notes.painted_colour_shift())
     mask, _ = make_prepared_mask(
         alpha,
         source="painted",

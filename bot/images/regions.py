@@ -36,9 +36,10 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
+from bot.text import image_errors
+
 from .mask_png import PreparedMask, make_prepared_mask
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage
-from bot.text import image_errors
 
 RegionShape = Literal["rect", "ellipse", "border"]
 
@@ -64,7 +65,6 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
     "border": "a frame along the edges (the middle is kept)",
 }
 _ALIASES = {"centre": "center", "middle": "center"}
-
 
 
 # the shape, then a colon (or straight the numbers), then the numbers
