@@ -44,6 +44,14 @@ _TEXTS = {
 __getattr__ = lazy_texts(_TEXTS)
 
 
+def too_many_in_progress(limit: int) -> str:
+    return tn(
+        "You already have %(n)s edit in progress. Wait for one to finish (or cancel one), then try again. Nothing was charged.",
+        "You already have %(n)s edits in progress. Wait for one to finish (or cancel one), then try again. Nothing was charged.",
+        limit,
+    )
+
+
 def queued(position: int, ahead: int) -> str:
     return tn(
         "⏳ In the queue: #%(position)s (%(n)s edit ahead of yours). It starts automatically.",
