@@ -103,7 +103,7 @@ class SafetyCheck:
         requester = order.requester
         standing = await self.store.standing(requester.guild_id, requester.user_id)
         if standing.paused_until is not None:
-            raise UserFacingError(texts.paused(standing.paused_until, in_server=requester.guild_id is not None), reason_code=PAUSED)
+            raise UserFacingError(lambda: texts.paused(standing.paused_until, in_server=requester.guild_id is not None), reason_code=PAUSED)
         level = self.level_for(standing.level, requester)
         if level == "off":
             return
@@ -120,7 +120,7 @@ class SafetyCheck:
                 log.warning("safety check skipped (SAFETY_FAIL_OPEN=true) for member %s: %s", requester.user_id, exc)
                 return
             log.warning("safety check unavailable, edit refused (member %s): %s", requester.user_id, exc)
-            raise UserFacingError(texts.UNAVAILABLE, reason_code=UNAVAILABLE) from None
+            raise UserFacingError(lambda: texts.UNAVAILABLE, reason_code=UNAVAILABLE) from None
         categories = refused_categories(verdict, age_restricted=requester.age_restricted)
         if not categories:
             if verdict.flagged:
@@ -131,7 +131,7 @@ class SafetyCheck:
         result = await self._strike(requester, source="moderation", categories=categories)
         strikes, until = (result.strikes, result.paused_until) if result is not None else (1, None)
         raise UserFacingError(
-            texts.flagged(
+            lambda: texts.flagged(
                 categories, where, strikes=strikes, most=self.settings.safety_strikes,
                 pause_hours=self.settings.safety_pause_hours, paused_until=until,
                 in_server=requester.guild_id is not None,

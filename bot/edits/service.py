@@ -355,7 +355,7 @@ class EditService:
                 edit.phase = Phase.RESERVED
                 return outcome
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
-                raise UserFacingError(spend_messages.refusal_message(outcome), reason_code=outcome.reason_code)
+                raise UserFacingError(lambda: spend_messages.refusal_message(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
             await edit.surface.acknowledge()
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))

@@ -60,6 +60,9 @@ TRANSLATED = {
         {
             "Edit delivered": "Edição entregue",
             "Edit failed": "Edição falhou",
+            "Edit refused": "Edição recusada",
+            LEFT_BUT_ASKED: "Você tem %(left)s %(period)s, mas pediu %(asked)s. "
+            "Reduza `n` para %(most)s ou espere o seu limite ser renovado %(when)s.",
             "Requester: %(member)s via %(entry)s": "Pedido por %(member)s via %(entry)s",
             BUSY: "O provedor de imagens está ocupado agora. Tente de novo em um minuto.",
         },
@@ -124,7 +127,8 @@ async def test_a_moderator_reads_quota_show_in_their_own_language(bot, fake_disc
     assert [f["name"] for f in embed.get("fields", [])][0] == "Règles du serveur"
 
 
-async def test_the_audit_channel_speaks_the_server_language_whoever_edits(bot, fake_discord):
+async def test_the_audit_channel_speaks_the_server_language_whoever_edits(bot, fake_discord, caplog):
+    caplog.set_level(logging.INFO)
     log = fake_discord.text_channel("mod-log")
     await (await fake_discord.invoke("settings log-channel", by=fake_discord.moderator(), channel=log)).wait_result()
     member = fake_discord.member("hans", locale="de")
@@ -138,6 +142,13 @@ async def test_the_audit_channel_speaks_the_server_language_whoever_edits(bot, f
     [entry] = logged()
     assert entry["title"].startswith("Edição entregue")
     assert entry["description"].startswith(f"Pedido por <@{member.id}> via /edit")
+    # a refusal: the member reads it in German, the audit channel in Portuguese, the log in English
+    _, refused = await edit(fake_discord, member, n=2)
+    assert "Du hast heute noch 1 Bild, hast aber 2 angefragt." in refused.text
+    await eventually(lambda: len(logged()) == 2)
+    assert logged()[1]["title"] == "Edição recusada"
+    assert "Você tem 1 image today, mas pediu 2." in logged()[1]["description"]  # no pt_BR plural/period here
+    assert "You have 1 image left today but asked for 2." in caplog.text and "angefragt" not in caplog.text
 
 
 async def test_a_provider_failure_reads_in_each_reader_language_and_logs_in_english(bot, fake_discord, image_api, caplog):
