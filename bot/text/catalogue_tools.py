@@ -22,7 +22,7 @@ from bot.text.catalogues import DOMAIN, LOCALE_DIR, TEMPLATE, catalogue_paths
 TEXT_DIR = Path(__file__).resolve().parent
 REPO = TEXT_DIR.parent.parent
 # The functions of bot/text/i18n.py that carry English sentences, and where their text is.
-KEYWORDS = ["t", "tn:1,2", "tp:1c,2", "N_", "NP_:1c,2", "N_filled"]
+KEYWORDS = ["t", "tn:1,2", "N_", "NP_:1c,2", "N_filled"]
 
 
 def _babel(*args: str) -> None:

@@ -117,12 +117,6 @@ def tn(singular: str, plural: str, n: int, **values: Any) -> str:
     return _fill(found or source, source, values)
 
 
-def tp(context: str, msgid: str, **values: Any) -> str:
-    """A sentence with a context (the same English words meaning something else)."""
-    found = catalogues.lookup(current(), context, msgid)
-    return _fill(found or msgid, msgid, values)
-
-
 # Fixed texts with a value filled in once (a command description naming a limit): the
 # English text as Discord gets it -> its msgid and values, so it can still be translated.
 _filled: dict[str, tuple[str, dict[str, Any]]] = {}

@@ -97,7 +97,7 @@ def mask_from_black_and_white() -> str:
 
 
 def mask_has_grey() -> str:
-    return t("the mask has grey areas: those lighter than 50% grey will be edited")
+    return t("the mask has grey areas: those lighter than %(share)s grey will be edited", share="50%")
 
 
 def mask_rotated() -> str:
