@@ -137,3 +137,24 @@ def test_a_whole_reply_is_written_in_the_member_language(tmp_path):
     assert f"Wird <t:{int(resets.timestamp())}:R>" in panel.lines[2]
     assert "Used diese Woche: 3" in panel.lines[1]  # untranslated sentence, translated part
     assert "12.345 in" in panel.lines[3] and "1,50\xa0$" in panel.lines[3]
+
+
+def test_the_report_chart_is_drawn_with_the_reader_words_unless_its_font_lacks_them(tmp_path):
+    from datetime import date
+
+    from bot.reports import chart
+    from bot.text import report_chart
+
+    write_catalogue(tmp_path, "de", {"Top members": "Aktivste Mitglieder", "Usage this week": "Nutzung diese Woche"})
+    write_catalogue(tmp_path, "ja", {"Top members": "上位メンバー"})
+    days = [date(2026, 11, 30), date(2026, 12, 1)]
+    start, last = datetime(2026, 11, 30, tzinfo=timezone.utc), datetime(2026, 12, 6, tzinfo=timezone.utc)
+    with catalogues_from(tmp_path):
+        with language("de"):
+            data = chart.ChartData(report_chart.title("week", start, last), days, [], [], report_chart.labels(days))
+        with language("ja"):  # DejaVu Sans has no Japanese glyphs: English, not boxes
+            ja = report_chart.labels(days)
+    sent = chart.decode(chart.encode(data))  # what the drawing worker receives
+    assert sent.title == "Nutzung diese Woche: Nov. 30 – Dez. 06, 2026 (UTC)"
+    assert sent.labels.top_members == "Aktivste Mitglieder" and sent.labels.day_ticks == ["Nov. 30", "Dez. 01"]
+    assert (ja.top_members, ja.day_ticks) == ("Top members", ["Nov 30", "Dec 01"])

@@ -60,7 +60,8 @@ async def report_chart(
     usage = await daily_usage(database, report.guild_id, report.start, report.resets_at)
     names = await member_names(guild, [row.user_id for row in report.rows])
     members = [MemberBar(member_label(names, rank, row.user_id), row.images, row.cost_usd) for rank, row in enumerate(report.rows, 1)]
-    data = ChartData(title_for(report), days_between(report.start, report.resets_at), usage, members)
+    days = days_between(report.start, report.resets_at)
+    data = ChartData(title_for(report), days, usage, members, chart_texts.labels(days))
     try:
         png = await renderer.render(data)
     except Exception:
