@@ -96,7 +96,7 @@ def read(path: Path, locale: str) -> Catalogue:
 
 def load(locale_dir: Path | None = None, locales: Iterable[str] | None = None) -> dict[str, Catalogue]:
     """Read every catalogue (a few tens of ms; call it before the event loop is busy)."""
-    global _loaded
+    global _catalogues, _loaded
     wanted = set(locales) if locales is not None else None
     found = {
         name: read(path, name)
@@ -104,8 +104,7 @@ def load(locale_dir: Path | None = None, locales: Iterable[str] | None = None) -
         if wanted is None or name in wanted
     }
     with _lock:
-        _catalogues.clear()
-        _catalogues.update(found)
+        _catalogues = found  # one swap: a reader sees the old catalogues or the new, never half
         _loaded = True
     return found
 
