@@ -173,3 +173,36 @@ async def test_edit_again_with_a_slow_mask_upload_is_acknowledged_in_time(fake_d
         await confirmed_result(fake_discord, question, alice)
         await eventually(lambda: ledger(bot) == [("committed", 1)] * 3)
         assert len(image_api.edits) == 3
+
+
+async def test_a_mask_preview_waiting_behind_other_members_downloads_is_acknowledged_in_time(fake_discord, settings_for, image_api):
+    """A busy bot: two slow downloads hold the file checks' slots, so a quick picture's preview waits."""
+    member = fake_discord.member("third")
+    async with running_bot(settings_for(), fake_discord) as bot:
+        busy = []
+        for name in ("first", "second"):
+            busy.append(await fake_discord.invoke("edit", by=fake_discord.member(name), image=slow(png()), prompt="x"))
+            await busy[-1].wait_ack(timeout=WAIT)
+        rec = await fake_discord.invoke(
+            "edit", by=member, image=FakeAttachment.image(make_image(96, 64)), prompt="a moon", region="top", mask_preview=True
+        )
+        question = await private_question_in_time(rec)
+        assert "tinted area" in question.text
+        await confirmed_result(fake_discord, question, member)
+        for other in busy:
+            assert not (await other.wait_result(timeout=WAIT)).ephemeral
+            answered_in_time(other)
+        await eventually(lambda: ledger(bot) == [("committed", 1)] * 3)
+
+
+async def test_a_bad_slow_file_for_a_mask_preview_is_refused_in_place_of_the_private_acknowledgement(fake_discord, settings_for, image_api):
+    async with running_bot(settings_for(), fake_discord) as bot:
+        rec = await fake_discord.invoke(
+            "edit", by=fake_discord.member("oops"), image=slow(b"not a picture at all", "cat.png"), prompt="x", region="top", mask_preview=True
+        )
+        await rec.wait_ack(timeout=WAIT)
+        answered_in_time(rec)
+        assert rec.deferred_ephemeral
+        reply = await rec.wait_reply(timeout=WAIT)
+        assert reply.ephemeral and "isn't an image" in reply.text and reply.custom_ids == []
+        assert len(rec.messages) == 1 and image_api.edits == [] and ledger(bot) == []
