@@ -101,7 +101,5 @@ async def prepare_inputs(order: EditOrder, spec: ModelSpec) -> PreparedInput:
 async def read_source(source: InputSource) -> bytes:
     data = await source.read()
     if len(data) > MAX_DOWNLOAD_BYTES:
-        raise UserFacingError(
-            f"Your {source.label} is larger than {MAX_DOWNLOAD_BYTES // 1_048_576} MB. Save it smaller and try again."
-        )
+        raise UserFacingError(edit_status.file_over_limit(source.label, MAX_DOWNLOAD_BYTES))
     return data

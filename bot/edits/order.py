@@ -28,7 +28,6 @@ class Requester:
     guild_id: int | None  # None in direct messages
     role_ids: tuple[int, ...] = ()
     display_name: str = ""
-    is_moderator: bool = False
     age_restricted: bool = False  # asked in an age-restricted (NSFW) channel: see bot/edits/safety.py
 
 

@@ -69,10 +69,6 @@ class PendingCommit:
         return cls(int(raw["id"]), int(raw["delivered"]), bill)
 
 
-def journal_path_for(database_path: Path) -> Path:
-    return database_path.with_name(database_path.name + ".pending-commits")
-
-
 class ReservationKeeper:
     def __init__(self, store: QuotaStore, *, stale_after: float, journal: Path, liveness: Any = None) -> None:
         self.store = store
@@ -212,7 +208,7 @@ class ReservationKeeper:
 
     async def _write_commit(self, pending: PendingCommit, *, late: bool = False) -> None:
         bill = pending.bill
-        await self.store.commit_row(
+        await self.store.commit(
             pending.reservation_id,
             pending.delivered,
             input_tokens=bill.input_tokens,

@@ -168,7 +168,7 @@ class SafetyCheck:
             if self.alert is not None and requester.guild_id is not None:
                 text = texts.pause_alert(
                     requester.user_id, strikes=self.settings.safety_strikes, until=result.paused_until,
-                    categories=categories, source="flagged by the safety check" if source == "moderation" else "rejected by the provider",
+                    categories=categories, source=source,
                 )
                 await self.alert(requester.guild_id, text)
         return result

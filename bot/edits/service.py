@@ -53,7 +53,7 @@ from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
 from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultStore
-from bot.text import edit_status, spend_messages
+from bot.text import audit_lines, edit_status, edit_summary, spend_messages
 
 __all__ = ["CancelResult", "EditPolicy", "EditService", "Phase"]
 
@@ -237,7 +237,7 @@ class EditService:
                     # Cancelled or unanswered: nothing was reserved; the prompt says so.
                     edit.phase = Phase.CANCELLED
                     log.info("%s: not confirmed (mask preview or cost); nothing reserved", edit.where)
-                    self._emit(edit, Outcome.CANCELLED, reason="the member did not confirm", reason_code="not_confirmed")
+                    self._emit(edit, Outcome.CANCELLED, reason=audit_lines.NOT_CONFIRMED, reason_code="not_confirmed")
                     return edit.phase
                 surface = edit.surface = confirmed
                 edit.reservation = await self._reserve(edit)
@@ -363,13 +363,13 @@ class EditService:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 edit.phase = Phase.CANCELLED
                 await self._settle_refund(edit, "shutdown")
-                self._emit(edit, Outcome.CANCELLED, reason="the bot restarted", reason_code="shutdown")
+                self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
                 await asyncio.shield(edit.surface.tell(edit_status.RESTART_CANCELLED))
             raise
         except QueueClosed:
             edit.phase = Phase.CANCELLED
             await self._settle_refund(edit, "shutdown")
-            self._emit(edit, Outcome.CANCELLED, reason="the bot restarted", reason_code="shutdown")
+            self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
             await edit.surface.tell(ShuttingDown().message)
         except Exception as exc:
             edit.phase = Phase.FAILED
@@ -409,7 +409,7 @@ class EditService:
         # A running call may already be billed by the provider: the ledger says so.
         await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)
         by_moderator = edit.cancelled_by != edit.order.requester.user_id
-        self._emit(edit, Outcome.CANCELLED, reason="cancelled by a moderator" if by_moderator else "cancelled by the member",
+        self._emit(edit, Outcome.CANCELLED, reason=audit_lines.cancelled_reason(by_moderator=by_moderator),
                    reason_code="cancelled_running" if running else "cancelled")
         log.info("%s cancelled by member %s while %s", edit.where, edit.cancelled_by, "running" if running else "queued")
         await edit.surface.tell(edit_status.cancelled(by_moderator=by_moderator))
@@ -478,8 +478,8 @@ class EditService:
         messages = await plan_delivery_async(result.images, limit_bytes=edit.surface.upload_limit)
         notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
         if len(result.images) < options.n:
-            notes.append(f"the provider returned {len(result.images)} of {options.n} images; only those count against your quota")
-        notes += [f"the provider does not accept `{name}`, so it was left out" for name in result.dropped_fields]
+            notes.append(edit_summary.fewer_images_note(len(result.images), options.n))
+        notes += [edit_summary.field_left_out_note(name) for name in result.dropped_fields]
         return EditOutcome(result=result, messages=messages, seconds=seconds, cost_usd=cost, notes=notes)
 
     def _emit(self, edit: Edit, outcome: Outcome, *, images: int = 0, reason: str | None = None,

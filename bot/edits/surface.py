@@ -12,6 +12,7 @@ from typing import Protocol, Sequence
 
 from bot.images.delivery_plan import Message
 from bot.provider.response import PartialImage
+from bot.text import edit_status
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,9 @@ class Confirmation:
     image_filename: str = "preview.png"
     confirm_label: str = "Confirm"
     cancel_label: str = "Cancel"
-    confirmed_text: str = "Confirmed: your edit is starting."
-    cancelled_text: str = "Cancelled — nothing was reserved."
-    timed_out_text: str = "No answer in time — cancelled, nothing was reserved."
+    confirmed_text: str = edit_status.CONFIRMED
+    cancelled_text: str = edit_status.CONFIRM_CANCELLED
+    timed_out_text: str = edit_status.CONFIRM_TIMED_OUT
     timeout_seconds: float = CONFIRM_TIMEOUT_SECONDS
 
 

@@ -99,7 +99,7 @@ def _snapshot(source: Path, folder: Path) -> Path:
 
 
 async def _upgrade(copy: Path) -> None:
-    from bot.store.database import MigrationError, migrate, open_database
+    from bot.store.sqlite import MigrationError, migrate, open_database
 
     conn = await open_database(copy)
     try:
@@ -140,7 +140,7 @@ async def _migrate(source: Path, url: str, shown: str, started: float) -> Copied
 
     from bot.store import postgres
     from bot.store.connect import DatabaseOpenError, open_postgres
-    from bot.store.database import MigrationError
+    from bot.store.sqlite import MigrationError
 
     with tempfile.TemporaryDirectory(prefix="retouch-migrate-") as tmp:
         copy = _snapshot(source, Path(tmp))

@@ -174,6 +174,7 @@ class WrongBaseURL(ProviderError):
     default_user_message = (
         "The bot is misconfigured (image API address). Please tell the bot owner."
     )
+    location: str | None = None  # where a redirect pointed (without credentials)
 
 
 # --- mapping provider answers to error types ------------------------------------------

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.store.backend import PostgresDatabase
-from bot.store.database import (
+from bot.store.sqlite import (
     DEFAULT_MIGRATIONS_DIR,
     MigrationError,
     SchemaStatus,
@@ -48,10 +48,6 @@ MIN_SERVER_VERSION = 130000  # hashtextextended, generated columns, EXECUTE FUNC
 POOL_MIN = 1
 POOL_MAX = 10
 CONNECT_TIMEOUT = 10.0
-
-
-def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.split("://", 1)[0].lower() in ("postgresql", "postgres")  # type: ignore[union-attr]
 
 
 async def connect(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> PostgresDatabase:

@@ -16,6 +16,14 @@ TITLES = {
 }
 REASON_CHARS = 600
 
+# Why an edit stopped, when no error says it.
+NOT_CONFIRMED = "the member did not confirm"
+RESTARTED = "the bot restarted"
+
+
+def cancelled_reason(*, by_moderator: bool) -> str:
+    return "cancelled by a moderator" if by_moderator else "cancelled by the member"
+
 
 def title(event: EditEvent) -> str:
     base = TITLES.get(event.outcome, "Edit")

@@ -58,6 +58,11 @@ def file_too_large(label: str, size: int, limit: int) -> str:
     )
 
 
+def file_over_limit(label: str, limit: int) -> str:
+    """A file found too large only once read (its size was not declared)."""
+    return f"Your {label} is larger than {limit // 1_048_576} MB. Save it smaller and try again."
+
+
 def partly_delivered(delivered: int, made: int) -> str:
     missing = made - delivered
     return (
@@ -89,6 +94,12 @@ CANCEL_NOT_YOURS = "Only the member who asked for this edit, or a moderator, can
 CANCEL_NOT_RUNNING = "That edit isn't running any more, so there is nothing to cancel."
 CANCEL_TOO_LATE = "Too late to cancel: the result is being posted right now."
 CANCELLED_FOR_OTHER = "You cancelled that member's edit; they were told and their quota refunded."
+
+
+# What a confirmation question (a mask preview, a cost above the threshold) becomes.
+CONFIRMED = "Confirmed: your edit is starting."
+CONFIRM_CANCELLED = "Cancelled — nothing was reserved."
+CONFIRM_TIMED_OUT = "No answer in time — cancelled, nothing was reserved."
 
 
 def mask_preview_lines(mask_summary: str, timeout_seconds: float) -> list[str]:

@@ -85,6 +85,14 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
+def fewer_images_note(returned: int, asked: int) -> str:
+    return f"the provider returned {returned} of {asked} images; only those count against your quota"
+
+
+def field_left_out_note(name: str) -> str:
+    return f"the provider does not accept `{name}`, so it was left out"
+
+
 def summary_lines(summary: EditSummary) -> list[str]:
     lines = [
         f"**{summary.model}** · {summary.size} · {plural(summary.images, 'image')} · {summary.seconds:.1f} s",

@@ -87,11 +87,16 @@ def _hours(hours: float) -> str:
     return plural(whole, "hour") if abs(hours - whole) < 1e-9 else f"{hours:g} hours"
 
 
+# Who struck the last strike (the strike's `source` in the store).
+STRUCK_BY = {"moderation": "flagged by the safety check", "provider": "rejected by the provider"}
+
+
 def pause_alert(user_id: int, *, strikes: int, until: datetime, categories: Sequence[str], source: str) -> str:
-    """The audit log's alert when strikes pause a member (never the prompt or the image)."""
+    """The audit log's alert when strikes pause a member (never the prompt or the image).
+    `source`: "moderation" or "provider"."""
     why = f"the last one: {category_words(categories)}" if categories else "the last one from the image provider's safety system"
     return (
-        f"⚠️ <@{user_id}> reached {plural(strikes, 'safety strike')} within 24 hours ({why}; {source}) and can't edit "
+        f"⚠️ <@{user_id}> reached {plural(strikes, 'safety strike')} within 24 hours ({why}; {STRUCK_BY.get(source, source)}) and can't edit "
         f"until {_when(until)}. `/quota resume user:` lifts the pause; `/quota show user:` shows their strikes."
     )
 

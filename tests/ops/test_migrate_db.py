@@ -13,7 +13,7 @@ import pytest
 
 from bot.ops.migrate_db import MigrateError, migrate_to_postgres
 from bot.store import postgres
-from bot.store.database import migrate, open_database
+from bot.store.sqlite import migrate, open_database
 from bot.store.meta import MetaStore
 from bot.store.quota import QuotaStore, Reservation
 from bot.store.results import ResultFiles, ResultStore
@@ -42,7 +42,7 @@ async def fill(path: Path) -> None:
         for user, cost in ((1, 0.25), (2, 0.5), (3, 0.125)):
             reservation = await store.reserve(GUILD, user, [], 2, model="gpt-image-2", cost_usd=cost)
             assert isinstance(reservation, Reservation)
-            await store.commit(reservation, 1, input_tokens=10, output_tokens=200, total_tokens=210, cost_usd=cost / 2)
+            await store.commit(reservation.id, 1, input_tokens=10, output_tokens=200, total_tokens=210, cost_usd=cost / 2)
         refunded = await store.reserve(None, 9, [], 1, model="m")
         await store.refund(refunded, "provider error", cost_usd=0.01)  # type: ignore[arg-type]
         await store.reserve(GUILD, 4, [], 3, model="m", cost_usd=0.3)  # left open by the old process

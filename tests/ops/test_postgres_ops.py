@@ -76,7 +76,7 @@ async def test_backup_writes_a_pg_dump_that_restores(tmp_path, postgres_url, pos
         store = QuotaStore(db, owner="o", default_limit=10, default_period="day")
         await store.set_user_limit(1, 2, 7, "week")
         reservation = await store.reserve(1, 2, [], 3, model="m", cost_usd=0.2)
-        await store.commit(reservation, 2, cost_usd=0.1)  # type: ignore[arg-type]
+        await store.commit(reservation.id, 2, cost_usd=0.1)  # type: ignore[arg-type]
     finally:
         await db.close()
     dump = tmp_path / "backups" / "retouch.dump"

@@ -39,7 +39,7 @@ async def crash_mid_request(target: Target, clock: ManualClock, while_alive=None
 async def open_store(target: Target, clock: ManualClock) -> tuple[QuotaStore, object]:
     conn = await target.connect()
     if not target.postgres:
-        from bot.store.database import migrate
+        from bot.store.sqlite import migrate
 
         await migrate(conn.conn)  # type: ignore[attr-defined]
     return QuotaStore(conn, owner="boot-restarted", default_limit=10, default_period="day", clock=clock), conn
@@ -61,7 +61,7 @@ async def test_restart_refunds_the_dead_process_reservation(target: Target, cloc
         after = await store.usage_for(GUILD, USER)
         # The committed work from before the crash survives; the held images are back.
         assert (after.used, after.reserved_in_flight, after.images, after.total_tokens) == (3, 1, 2, 1234)
-        assert await store.commit(mine, 1)
+        assert await store.commit(mine.id, 1)
     finally:
         await conn.close()  # type: ignore[attr-defined]
     row = ledger_rows(target, "id = ?", (open_id,))[0]
@@ -97,7 +97,7 @@ async def test_release_finds_open_rows_of_any_age(store: QuotaStore, clock: Manu
     for _ in range(5):
         clock.advance(hours=7)
         done = await store.reserve(GUILD, USER + 1, [], 1, model="m")
-        assert isinstance(done, Reservation) and await store.commit(done, 1)
+        assert isinstance(done, Reservation) and await store.commit(done.id, 1)
     clock.set(real_now)
     assert isinstance(leftover, Reservation)
     assert await store.release_stale(IMAGE_API_TIMEOUT + 60) == (1 if days_ago else 0)
