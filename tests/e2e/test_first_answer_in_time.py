@@ -206,3 +206,19 @@ async def test_a_bad_slow_file_for_a_mask_preview_is_refused_in_place_of_the_pri
         reply = await rec.wait_reply(timeout=WAIT)
         assert reply.ephemeral and "isn't an image" in reply.text and reply.custom_ids == []
         assert len(rec.messages) == 1 and image_api.edits == [] and ledger(bot) == []
+
+
+async def test_a_cost_question_that_needs_no_download_stays_the_first_answer(fake_discord, settings_for, image_api):
+    """Without a content check nothing in the estimate waits for the picture: the fast path."""
+    member = fake_discord.member("quick")
+    async with running_bot(settings_for(confirm_cost_above_usd=0.25), fake_discord) as bot:
+        rec = await fake_discord.invoke(
+            "edit", by=member, image=slow(png()), prompt="a red scarf", n=2, size="1024x1024", quality="high"
+        )
+        question = await rec.wait_reply(timeout=WAIT)
+        answered_in_time(rec)
+        assert rec.ack_type == 4 and question.ephemeral and "estimated at $0.26" in question.text
+        assert ledger(bot) == []
+        result = await confirmed_result(fake_discord, question, member)
+        assert len(result.files) == 2
+        await eventually(lambda: ledger(bot) == [("committed", 2)])
