@@ -222,3 +222,21 @@ async def test_a_cost_question_that_needs_no_download_stays_the_first_answer(fak
         result = await confirmed_result(fake_discord, question, member)
         assert len(result.files) == 2
         await eventually(lambda: ledger(bot) == [("committed", 2)])
+
+
+async def test_a_question_after_a_public_placeholder_is_still_private(fake_discord, settings_for, image_api):
+    """An edit acknowledged publicly before its cost was known, that then asks: the public
+    "thinking…" is removed, so the question (a follow-up) stays private."""
+    member = fake_discord.member("rare")
+    async with running_bot(settings_for(), fake_discord, extra_extensions=["tests.fakes.surface_cog"]) as bot:
+        cog = bot.get_cog("SurfaceDriver")
+        for private in (False, True):
+            rec = await fake_discord.invoke("asklate", by=member, private=private)
+            await rec.wait_for(lambda r: any(m.custom_ids for m in r.messages), timeout=WAIT)
+            [question] = rec.messages
+            assert question.ephemeral and "Go ahead?" in question.text
+            assert (question is rec.original) is private, "after a private acknowledgement the question takes its place"
+            click = await fake_discord.click(question, button(question, "retouch:confirm:"), by=member)
+            await click.wait_for(lambda r: any(m.ephemeral and m.content == "done" for m in r.messages), timeout=WAIT)
+            assert rec.violations == [] and click.violations == []
+        assert cog.outcomes == ["confirmed", "confirmed"]
