@@ -240,3 +240,18 @@ async def test_a_question_after_a_public_placeholder_is_still_private(fake_disco
             await click.wait_for(lambda r: any(m.ephemeral and m.content == "done" for m in r.messages), timeout=WAIT)
             assert rec.violations == [] and click.violations == []
         assert cog.outcomes == ["confirmed", "confirmed"]
+
+
+async def test_the_3_seconds_count_from_the_interactions_creation_not_its_arrival(fake_discord, settings_for, image_api):
+    """An interaction that reaches the bot 1.5 s late leaves it 1.5 s: the private
+    acknowledgement comes in time however long the preview then takes."""
+    member = fake_discord.member("far")
+    async with running_bot(settings_for(), fake_discord) as bot:
+        fake_discord.interaction_delivery_delay = 1.5
+        rec = await fake_discord.invoke(
+            "edit", by=member, image=slow(make_image(96, 64)), prompt="a moon", region="top", mask_preview=True
+        )
+        question = await private_question_in_time(rec)
+        fake_discord.interaction_delivery_delay = 0.0
+        await confirmed_result(fake_discord, question, member)
+        await eventually(lambda: ledger(bot) == [("committed", 1)])

@@ -40,6 +40,7 @@ UNKNOWN_MESSAGE = 10008
 STATUS_INTERVAL_SECONDS = 2.0
 # Discord refuses a first answer later than 3 s after the interaction was created: answer
 # by this age, leaving time for the request (an upload, a slow network) to get there.
+DISCORD_ANSWER_SECONDS = 3.0
 FIRST_ANSWER_SECONDS = 2.0
 
 
@@ -51,13 +52,16 @@ class InteractionSurface:
         self._flusher: asyncio.Task[None] | None = None
         self._last_update = -STATUS_INTERVAL_SECONDS
         self._placeholder_gone = False  # deleted (10008) or replaced: no more status updates
-        self._answer_by = time.monotonic() + FIRST_ANSWER_SECONDS - self._age(FIRST_ANSWER_SECONDS)
+        # Counted from the interaction's creation (its id's timestamp): the time it took to
+        # reach us is gone too.
+        self._answer_by = time.monotonic() + FIRST_ANSWER_SECONDS - min(self._age(), FIRST_ANSWER_SECONDS)
 
-    def _age(self, at_most: float) -> float:
-        """How old the interaction already is by its id's timestamp, within [0, at_most]:
-        a clock behind Discord's counts as no age, one far ahead as no time left."""
+    def _age(self) -> float:
+        """How old the interaction already is. An age below 0 or past Discord's own limit
+        says our clock is off from Discord's (an interaction that old could not be answered
+        anyway): then it counts from now, when we received it."""
         age = (self._now() - self.interaction.created_at).total_seconds()
-        return min(max(age, 0.0), at_most)
+        return age if 0.0 <= age <= DISCORD_ANSWER_SECONDS else 0.0
 
     @property
     def upload_limit(self) -> int:
