@@ -6,10 +6,10 @@
 `EditService.submit(order, surface)` owns every step: it checks the order (options,
 files, before anything is reserved, so a refusal is the member's private first reply;
 `checks`; the content check runs as a screen alongside the file preflight, `safety`), asks first when the member wants a mask preview or the cost needs confirming
-(`confirmation`; a question not ready within the platform's deadline follows a private
-acknowledgement, `first_answer`), reserves quota atomically (waiting for the member's own running edits
-rather than failing), acknowledges, waits its turn in the fair queue (`queue`), calls the
-provider, plans the delivery within the upload limit, and hands the result over to be
+(`confirmation`), reserves quota atomically (waiting for the member's own running edits
+rather than failing), acknowledges (in time whatever is slow, `first_answer`: a question
+not ready by then follows a private acknowledgement), waits its turn in the fair queue
+(`queue`), calls the provider, plans the delivery within the upload limit, and hands the result over to be
 posted and settled exactly once (`delivery`): what reached the member is committed, the
 rest refunded. Entry points only build the `EditOrder` and a surface; nothing here
 knows Discord.

@@ -3,7 +3,9 @@ within Discord's deadline however slow the member's download; what is slow follo
 
 The fake Discord refuses a first answer later than 3 s after the interaction was created
 (404 Unknown Interaction, as Discord does) and records it as a violation; its CDN serves
-an attachment only after that attachment's `delay`.
+an attachment only after that attachment's `delay`, and `interaction_delivery_delay` hands
+an interaction to the bot late. A question (mask preview, cost) that is ready in time is
+still the first answer; one that is not follows a private "thinking…" in its place.
 """
 
 from __future__ import annotations

@@ -2,9 +2,10 @@
 
 The question is the interaction's first response: an ephemeral embed (with an optional
 image) and Confirm / Cancel buttons; when it was not ready within Discord's 3 s, it is the
-follow-up that replaces the private "thinking…" the interaction was acknowledged with. Confirm answers the click with a public "thinking…"
-message (a deferred response to a component is a NEW message), so the edit goes on, and
-its result is posted, where everybody can see it; the private question is edited to say
+follow-up that replaces the private "thinking…" the interaction was acknowledged with.
+Confirm answers the click with a public "thinking…" message (a deferred response to a
+component is a NEW message), so the edit goes on, and its result is posted, where
+everybody can see it; the private question is edited to say
 it was confirmed. Cancel edits the question in place (type 7). No answer within the
 timeout edits it too. The view lives in memory only: after a restart its buttons no
 longer answer, which is fine for a question that expires in minutes.
