@@ -26,6 +26,10 @@ from bot.edits.surface import Confirmation, DeliveryReport, EditSurface, ResultP
 log = logging.getLogger("retouch.edit")
 
 
+def _no_question() -> bool:
+    return False
+
+
 class AnswerInTime:
     """`surface`, acknowledged in time if the edit has not answered by then.
 
@@ -62,11 +66,14 @@ class AnswerInTime:
     async def stop(self) -> None:
         """No acknowledgement of our own from now on (one under way is let finish)."""
         timer, self._timer = self._timer, None
-        if timer is None:
-            return
-        if not self._acknowledging:
-            timer.cancel()
-        await asyncio.gather(timer, return_exceptions=True)
+        if timer is not None:
+            if not self._acknowledging:
+                timer.cancel()
+            await asyncio.gather(timer, return_exceptions=True)
+        # `asks_first` usually refers to the edit, which refers to this surface: dropping it
+        # lets the edit (and the images it holds) be freed as soon as it ends, not at the
+        # next garbage collection.
+        self._asks_first = _no_question
 
     # -- EditSurface: each call is the edit's own answer, so the timer stops first ------
 

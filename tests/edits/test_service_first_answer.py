@@ -4,8 +4,10 @@ answer is not ready by then is acknowledged anyway, privately when a question fo
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from bot.edits.service import Phase
+from bot.edits.state import Edit
 from bot.text import edit_status
 from tests.edits.conftest import GatedInput, edit_world
 from tests.fakes.image_api import make_image
@@ -83,3 +85,19 @@ async def test_a_cost_question_behind_a_mask_preview_is_one_late_private_questio
         assert await asyncio.wait_for(task, 10) is Phase.CANCELLED
         assert [how for how, _ in surface.answers] == ["acknowledged privately", "question"]
         assert edits.api.edits == [] and await edits.ledger() == []
+
+
+async def test_an_ended_edit_is_freed_at_once_not_at_the_next_garbage_collection(edits):
+    """What an edit holds (its inputs, ~20 MB of result images) goes when it ends: a
+    reference cycle would keep every finished edit of a burst until the collector runs
+    (the bench's peak RSS went from 220 to 500 MB)."""
+    for answer_within in (None, 5.0, 0.0):  # no deadline, answered in time, acknowledged by the timer
+        gc.collect()
+        gc.disable()
+        try:
+            surface = InMemorySurface(answer_within=answer_within)
+            assert await edits.run(edits.order(), surface) is Phase.DELIVERED
+            left = [o for o in gc.get_objects() if isinstance(o, Edit)]
+        finally:
+            gc.enable()
+        assert left == [], f"an ended edit is still referenced (answer_within={answer_within})"
