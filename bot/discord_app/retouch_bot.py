@@ -164,7 +164,8 @@ class Retouch(commands.AutoShardedBot):
         )
         # SQLite: the instance lock proves no other process is alive, so every open
         # reservation from an earlier process was abandoned by a crash. PostgreSQL: only
-        # those of processes whose liveness lock is gone.
+        # those of processes whose liveness lock is free and whose beats stopped, and only
+        # once this process's own liveness has been steady a while (the keeper's loop).
         await self.reservations.recover(self.boot_id)
         self.reservations.start()
         if settings.health_file is not None:

@@ -81,11 +81,23 @@ class ReservationKeeper:
         self._pending: dict[int, PendingCommit] = {}
         self._journaled = False  # whether the journal file holds entries (the happy path writes no file)
         self._task: asyncio.Task[None] | None = None
+        self._failing = False  # the last sweep failed (its traceback was logged once)
 
     @property
     def interval(self) -> float:
-        # Several signs of life within one stale bound, so one missed beat never releases a live edit.
-        return max(0.05, min(60.0, self.stale_after / 3))
+        # Several signs of life within one stale bound, so one missed beat never releases a
+        # live edit; with a shared database, at least as often as the liveness beat.
+        interval = max(0.05, min(60.0, self.stale_after / 3))
+        if self.liveness is not None:
+            interval = min(interval, self.liveness.beat_seconds)
+        return interval
+
+    def _judges_others(self) -> bool:
+        """Whether this process may release other processes' reservations as abandoned:
+        always with SQLite (the instance lock), with PostgreSQL once its own liveness
+        connection has been steady for the liveness bound (after an outage, live
+        processes need a few beats to take their locks back)."""
+        return self.liveness is None or self.liveness.steady
 
     # -- start and stop -------------------------------------------------------------
 
@@ -95,12 +107,16 @@ class ReservationKeeper:
         Journaled commits first (they count even if their row was released meanwhile),
         then the reservations of processes that are gone: with SQLite every other
         owner's (the instance lock proves no other process runs), with PostgreSQL only
-        those of owners whose liveness lock nobody holds (see QuotaStore.release_abandoned)."""
+        those of owners whose liveness lock nobody holds and who stopped beating (see
+        QuotaStore.release_abandoned), and only once this process has been steady for a
+        while: the keeper's loop does it then."""
         for pending in self._read_journal():
             self._pending[pending.reservation_id] = pending
             self._journaled = True
         if self._pending:
             await self._flush_pending(log_failures=True)
+        if not self._judges_others():
+            return
         abandoned = await self.store.release_abandoned(owner)
         if abandoned:
             log.warning("refunded %d reservation(s) left open by a previous run that did not shut down cleanly", abandoned)
@@ -141,21 +157,32 @@ class ReservationKeeper:
     async def sweep(self) -> None:
         """Refresh the live, then release the dead: in that order, in one place, so a
         live edit's row is never older than the bound when the release runs."""
-        try:
-            if self.liveness is not None:
+        if self.liveness is not None:
+            try:
                 await self.liveness.beat(self.store.now())
+            except Exception as exc:  # the rows below may still be reachable through the pool
+                log.error("could not prove this process alive to PostgreSQL (%s: %s); retrying in %.0f s",
+                          type(exc).__name__, exc, self.interval)
+        try:
             await self.store.touch([*self._live, *self._pending])
             released = await self.store.release_stale(self.stale_after)
             if released:
                 log.warning("refunded %d reservation(s) whose edit showed no sign of life for %.0f s", released, self.stale_after)
-            if self.store.shared:
-                # Another process sharing the database died: its reservations go now,
-                # not only once they are stale.
+            if self.store.shared and self._judges_others():
+                # Another process sharing the database died: its reservations go once its
+                # lock is free and its beats stopped, not only once they are stale.
                 abandoned = await self.store.release_abandoned(self.store.owner)
                 if abandoned:
                     log.warning("refunded %d reservation(s) of a bot process that stopped running", abandoned)
-        except Exception:
-            log.exception("could not refresh or release reservations (retrying in %.0f s)", self.interval)
+            if self._failing:
+                log.info("reservations are refreshed and released again")
+            self._failing = False
+        except Exception as exc:
+            if self._failing:  # one traceback per outage, then one line per attempt
+                log.error("could not refresh or release reservations (%s: %s); retrying in %.0f s", type(exc).__name__, exc, self.interval)
+            else:
+                log.exception("could not refresh or release reservations (retrying in %.0f s)", self.interval)
+            self._failing = True
         if self._pending:
             await self._flush_pending(log_failures=False)
 
@@ -171,6 +198,9 @@ class ReservationKeeper:
         error: Exception | None = None
         for attempt in range(COMMIT_ATTEMPTS):
             try:
+                # Late from the start: the images reached Discord, so they count even if
+                # the row was released meanwhile (stale, or abandoned by another process
+                # that wrongly judged this one gone).
                 await self._write_commit(pending)
                 self._forget_pending(pending.reservation_id)
                 return
@@ -206,7 +236,9 @@ class ReservationKeeper:
                 else:
                     await asyncio.sleep(0.5)
 
-    async def _write_commit(self, pending: PendingCommit, *, late: bool = False) -> None:
+    async def _write_commit(self, pending: PendingCommit) -> None:
+        # Always the late rule: a commit is only ever written for images that reached
+        # Discord, so it settles a row released as stale or abandoned meanwhile too.
         bill = pending.bill
         await self.store.commit(
             pending.reservation_id,
@@ -215,7 +247,7 @@ class ReservationKeeper:
             output_tokens=bill.output_tokens,
             total_tokens=bill.total_tokens,
             cost_usd=bill.cost_usd,
-            late=late,
+            late=True,
         )
 
     async def _flush_pending(self, *, log_failures: bool) -> None:
@@ -223,7 +255,7 @@ class ReservationKeeper:
             try:
                 # Late: the row may have been released as stale or abandoned meanwhile
                 # (by this process or, with PostgreSQL, another); the images were delivered.
-                await self._write_commit(pending, late=True)
+                await self._write_commit(pending)
             except DATABASE_ERRORS as exc:
                 if log_failures:
                     log.error("edit #%d: still cannot record its delivered images (%s)", pending.reservation_id, exc)
