@@ -10,7 +10,7 @@ messages, questions and how they ended), and lets a test wait for any of it as a
     text = await surface.wait_told()
 
 A platform with a deadline for the first answer (Discord's 3 s) is
-`InMemorySurface(answer_within=0.3)`: `answers` lists the first answers in order
+`InMemorySurface(answer_within=0.3)`: `answers` lists its answers in order
 ("acknowledged", "acknowledged privately", "question", "told") with the seconds they took,
 so a test sees whether the edit answered in time and how.
 
