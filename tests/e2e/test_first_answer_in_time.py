@@ -17,7 +17,7 @@ from PIL import Image
 
 from tests.conftest import running_bot
 from tests.fakes.discord_server import ACK_DEADLINE, FakeAttachment, InteractionRecord, SentMessage
-from tests.fakes.image_api import make_image
+from tests.fakes.image_api import Reply, make_image
 from tests.support.images import png
 from tests.support.polling import eventually
 
@@ -257,3 +257,19 @@ async def test_the_3_seconds_count_from_the_interactions_creation_not_its_arriva
         fake_discord.interaction_delivery_delay = 0.0
         await confirmed_result(fake_discord, question, member)
         await eventually(lambda: ledger(bot) == [("committed", 1)])
+
+
+async def test_a_reroll_whose_check_is_slow_asks_its_cost_question_after_a_private_acknowledgement(fake_discord, settings_for, image_api):
+    alice = fake_discord.member("alice")
+    async with running_bot(settings_for(confirm_cost_above_usd=0.25, safety_check="images"), fake_discord) as bot:
+        rec = await fake_discord.invoke("edit", by=alice, image=FakeAttachment.image(png()), prompt="a red scarf", n=2, size="1024x1024", quality="high")
+        question = await rec.wait_reply(timeout=WAIT)
+        assert rec.ack_type == 4, "a question ready in time is the first answer"
+        first = await confirmed_result(fake_discord, question, alice)
+        image_api.queue(Reply.moderation(delay=3.5), route="moderations")  # the check outlasts Discord's 3 s
+        click = await fake_discord.click(first, button(first, "retouch:reroll:"), by=alice)
+        question = await private_question_in_time(click)
+        assert "estimated at $0.26" in question.text and ledger(bot) == [("committed", 2)]
+        again = await confirmed_result(fake_discord, question, alice)
+        assert len(again.files) == 2 and len(image_api.moderations) == 2
+        await eventually(lambda: ledger(bot) == [("committed", 2), ("committed", 2)])
