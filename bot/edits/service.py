@@ -129,6 +129,8 @@ class EditService:
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: collections.Counter[int] = collections.Counter()
+        # Edits each member has in progress, from acceptance to settlement (MAX_EDITS_PER_MEMBER).
+        self._in_progress: collections.Counter[int] = collections.Counter()
         self._waiters = Waiters()
         self._live: dict[int, Edit] = {}  # by reservation id: what Cancel can reach
         self._accepting = True
@@ -194,8 +196,28 @@ class EditService:
 
         Returns the phase it ended in. Never raises, except CancelledError."""
         edit = Edit(order, surface)
+        user_id = order.requester.user_id
+        limit = self.settings.max_edits_per_member
+        if self._in_progress[user_id] >= limit:
+            # Refused at once, before any download or reservation: each edit in progress
+            # holds memory (its inputs) and a place in the queue.
+            edit.phase = Phase.FAILED
+            log.info("%s refused: member already has %d edits in progress", edit.where, limit)
+            self._emit(edit, Outcome.REFUSED, reason=f"{limit} edits already in progress", reason_code="too_many_in_progress")
+            await surface.tell(edit_status.too_many_in_progress(limit))
+            return edit.phase
+        self._in_progress[user_id] += 1
+        try:
+            return await self._submit(edit)
+        finally:
+            self._in_progress[user_id] -= 1
+            if self._in_progress[user_id] <= 0:
+                del self._in_progress[user_id]
+
+    async def _submit(self, edit: Edit) -> Phase:
+        order = edit.order
         # Whatever below is slow, the member is answered within the platform's deadline.
-        timely = AnswerInTime(surface, asks_first=lambda: self._asks_first(edit))
+        timely = AnswerInTime(edit.surface, asks_first=lambda: self._asks_first(edit))
         surface = edit.surface = timely
         task = asyncio.current_task()
         assert task is not None
@@ -475,7 +497,13 @@ class EditService:
         cost = estimate_cost(result.usage, options.model, self.prices)
         # Billed from here on: should planning fail, the refund still records the bill.
         edit.outcome = EditOutcome(result=result, messages=[], seconds=seconds, cost_usd=cost)
-        messages = await plan_delivery_async(result.images, limit_bytes=edit.surface.upload_limit)
+        # Only what was asked for is delivered and counted (the reservation holds n); the
+        # bill above stays the provider's whole one.
+        wanted = result.images[: options.n]
+        if len(result.images) > options.n:
+            log.warning("%s: the provider returned %d images for n=%d; delivering the first %d",
+                        edit.where, len(result.images), options.n, options.n)
+        messages = await plan_delivery_async(wanted, limit_bytes=edit.surface.upload_limit)
         notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
         if len(result.images) < options.n:
             notes.append(edit_summary.fewer_images_note(len(result.images), options.n))
