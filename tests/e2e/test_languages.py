@@ -69,6 +69,10 @@ TRANSLATED = {
         {},
     ),
 }
+TRANSLATED["de"][0]["Delete"] = "Löschen"
+TRANSLATED["ja"][0]["Only the member who asked for this edit, or a moderator, can delete it."] = (
+    "この編集を依頼したメンバーかモデレーターだけが削除できます。"
+)
 TRANSLATED["de"][0][BUSY] = "Der Bildanbieter ist gerade ausgelastet. Versuch es in einer Minute noch einmal."
 
 
@@ -112,6 +116,17 @@ async def test_a_member_reads_usage_refusals_and_results_in_their_language(bot, 
     # someone with an English client, at the same time, reads English
     english = fake_discord.member("sam")
     assert (await usage_of(fake_discord, english))["title"] == "Your image quota"
+
+
+async def test_buttons_speak_the_language_of_whoever_clicks(bot, fake_discord):
+    hans, hana = fake_discord.member("hans", locale="de"), fake_discord.member("hana", locale="ja")
+    _, result = await edit(fake_discord, hans, n=1)
+    delete = next(c for c in result.custom_ids if "delete" in c)
+    assert result.component(delete)["label"] == "Löschen"  # written for the member who asked
+    click = await fake_discord.click(result, delete, by=hana)
+    refused = await click.wait_reply()
+    assert refused.ephemeral and refused.text == "この編集を依頼したメンバーかモデレーターだけが削除できます。"
+    assert not result.deleted
 
 
 async def test_a_moderator_reads_quota_show_in_their_own_language(bot, fake_discord):
