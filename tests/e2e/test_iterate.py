@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import sqlite3
 
 from PIL import Image
@@ -209,6 +210,42 @@ async def test_a_result_too_large_to_keep_says_why_on_re_roll_and_edit_again_sti
         await click.wait_modal()
         result = await (await fake_discord.submit_modal(click, values={"prompt": "smaller"}, by=alice)).wait_result()
         assert result.files and image_api.edits[-1].files[0].data == reply.files[0].data
+
+
+async def test_edit_again_reads_an_image_posted_in_the_results_second_message(fake_discord, settings_for, image_api):
+    # Two ~790 KB images over a 1 MB upload limit: one message each, the buttons on the first.
+    fake_discord.guild.upload_limit = 1024 * 1024
+    image_api.queue(Reply.images(2, size=(512, 512), fill="noise"))  # the first edit's answer
+    alice = fake_discord.member("alice")
+    async with running_bot(settings_for(), fake_discord):
+        rec, reply = await first_result(fake_discord, alice, n=2)
+        await rec.wait_for(lambda r: len(r.messages) == 2, 10)
+        second = rec.messages[1]
+        assert len(reply.files) == 1 and len(second.files) == 1 and second.files[0].filename == "edit-2.png"
+        click = await fake_discord.click(reply, ids(reply)[0], by=alice)
+        await click.wait_modal()
+        submit = await fake_discord.submit_modal(click, values={"prompt": "sharper", "which": ["1"]}, by=alice)
+        result = await submit.wait_result()
+        assert result.files and not result.ephemeral, result.text
+        assert image_api.edits[-1].files[0].data == second.files[0].data, "fetched from the other message"
+
+
+async def test_a_nearly_full_disk_stops_keeping_results_edits_go_on_and_re_roll_says_why(fake_discord, settings_for, image_api):
+    alice = fake_discord.member("alice")
+    async with running_bot(settings_for(), fake_discord) as bot:
+        # The store's threshold, set above what is really free on this disk.
+        bot.results.min_free_disk = shutil.disk_usage(bot.settings.database_path.parent).free + 2**40
+        _, reply = await first_result(fake_discord, alice)
+        assert reply.files and not reply.ephemeral and len(ids(reply)) == 3, "the edit works, with its buttons"
+        kept = bot.settings.database_path.parent / "results"
+        assert not kept.exists() or not any(kept.iterdir()), "nothing written to the disk"
+        told = await (await fake_discord.click(reply, ids(reply)[1], by=alice)).wait_result()
+        assert told.ephemeral and told.text.startswith("Re-roll is unavailable: the bot's disk was nearly full"), told.text
+        click = await fake_discord.click(reply, ids(reply)[0], by=alice)
+        await click.wait_modal()
+        again = await (await fake_discord.submit_modal(click, values={"prompt": "again"}, by=alice)).wait_result()
+        assert again.files and image_api.edits[-1].files[0].data == reply.files[0].data
+        assert len(image_api.edits) == 2
 
 
 # ----- progress and cancel --------------------------------------------------------------

@@ -40,7 +40,7 @@ async def start_process(
         discord_fake,
         api,
         DATABASE_URL=database_url,
-        DATABASE_PATH=str(folder / "retouch.db"),  # kept results and the commit journal only
+        DATABASE_PATH=str(folder / "retouch.db"),  # the commit journal only
         SHARD_COUNT="4",
         SHARD_IDS=shard_ids,
         ALLOW_DMS="true",
