@@ -74,6 +74,8 @@ async def start_bot(workdir: Path, fake: FakeDiscord, image_api: str) -> asyncio
         IMAGE_API_BASE_URL=image_api,
         DATABASE_PATH=str(workdir / "retouch.db"),
         QUOTA_DEFAULT_LIMIT="-1",
+        # One member sets up all 30 results at once: the per-member cap is not what this measures.
+        MAX_EDITS_PER_MEMBER="100",
         LOG_LEVEL="WARNING",
     )
     log = open(workdir / "bot.log", "wb")

@@ -91,6 +91,8 @@ class Retouch(commands.AutoShardedBot):
             intents=intents,
             help_command=None,
             tree_cls=RetouchTree,
+            # Every command is offered to servers that added the bot, never as a user-installed app.
+            allowed_installs=discord.app_commands.AppInstallationType(guild=True, user=False),
             allowed_mentions=discord.AllowedMentions.none(),
             activity=discord.CustomActivity(name="/edit an image"),
             # Without SHARD_COUNT, Discord says how many shards to run and this process runs them all.
@@ -164,7 +166,8 @@ class Retouch(commands.AutoShardedBot):
         )
         # SQLite: the instance lock proves no other process is alive, so every open
         # reservation from an earlier process was abandoned by a crash. PostgreSQL: only
-        # those of processes whose liveness lock is gone.
+        # those of processes whose liveness lock is free and whose beats stopped, and only
+        # once this process's own liveness has been steady a while (the keeper's loop).
         await self.reservations.recover(self.boot_id)
         self.reservations.start()
         if settings.health_file is not None:
@@ -198,7 +201,9 @@ class Retouch(commands.AutoShardedBot):
         self.spawn(self._clean_results_forever())
         # A server's own rules are checked before anything is reserved; every edit that
         # ends is posted to the server's audit log channel.
-        self.server_rules = ServerRules(self.server_settings, bot_models=lambda: self.edits.allowed_models())
+        self.server_rules = ServerRules(
+            self.server_settings, bot_models=lambda: self.edits.allowed_models(), blocked_words=settings.blocked_words
+        )
         self.audit_log = AuditLog(self, self.server_settings)
         self.audit_log.start()
         self.strikes = StrikeStore(self.database)

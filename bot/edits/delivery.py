@@ -56,7 +56,9 @@ class ResultDelivery:
             await edit.surface.tell(edit_status.NOT_DELIVERED)
             return
         edit.phase = Phase.DELIVERED
-        await self.keeper.commit(reservation, report.delivered, outcome.bill)
+        # Never more than were reserved: the ledger refuses it, and a commit it refuses
+        # would count nothing at all.
+        await self.keeper.commit(reservation, min(report.delivered, reservation.images), outcome.bill)
         await self._after(edit, kept, report)
         self.emit(edit, Outcome.DELIVERED, images=report.delivered, link=report.link)
         if report.delivered < post.images:

@@ -7,8 +7,9 @@
 files, before anything is reserved, so a refusal is the member's private first reply;
 `checks`; the content check runs as a screen alongside the file preflight, `safety`), asks first when the member wants a mask preview or the cost needs confirming
 (`confirmation`), reserves quota atomically (waiting for the member's own running edits
-rather than failing), acknowledges, waits its turn in the fair queue (`queue`), calls the
-provider, plans the delivery within the upload limit, and hands the result over to be
+rather than failing), acknowledges (in time whatever is slow, `first_answer`: a question
+not ready by then follows a private acknowledgement), waits its turn in the fair queue
+(`queue`), calls the provider, plans the delivery within the upload limit, and hands the result over to be
 posted and settled exactly once (`delivery`): what reached the member is committed, the
 rest refunded. Entry points only build the `EditOrder` and a surface; nothing here
 knows Discord.
@@ -28,6 +29,7 @@ from bot.edits import checks
 from bot.edits.confirmation import confirmed_surface
 from bot.edits.delivery import ResultDelivery
 from bot.edits.events import EditEvent, EditListener, Outcome
+from bot.edits.first_answer import AnswerInTime
 from bot.edits.order import EditOptions, EditOrder, Requester
 from bot.edits.queue import EditQueue, QueueClosed
 from bot.edits.reservations import ReservationKeeper
@@ -62,8 +64,6 @@ log = logging.getLogger("retouch.edit")
 PREFLIGHT_SECONDS = 0.4
 # Downloads and decodes at once; a burst of 20 would otherwise fight the event loop for the CPU.
 PREPARE_CONCURRENCY = 2
-# How long the screens (the content check) may delay the acknowledgement.
-SCREEN_ACK_SECONDS = 1.5
 # How often the placeholder's elapsed time moves while the provider works (surfaces
 # also throttle their own updates to what the platform's rate limits allow).
 PROGRESS_INTERVAL_SECONDS = 3.0
@@ -129,6 +129,8 @@ class EditService:
         self._preparing = asyncio.Semaphore(PREPARE_CONCURRENCY)
         self._tasks: set[asyncio.Task] = set()
         self._in_flight: collections.Counter[int] = collections.Counter()
+        # Edits each member has in progress, from acceptance to settlement (MAX_EDITS_PER_MEMBER).
+        self._in_progress: collections.Counter[int] = collections.Counter()
         self._waiters = Waiters()
         self._live: dict[int, Edit] = {}  # by reservation id: what Cancel can reach
         self._accepting = True
@@ -194,6 +196,29 @@ class EditService:
 
         Returns the phase it ended in. Never raises, except CancelledError."""
         edit = Edit(order, surface)
+        user_id = order.requester.user_id
+        limit = self.settings.max_edits_per_member
+        if self._in_progress[user_id] >= limit:
+            # Refused at once, before any download or reservation: each edit in progress
+            # holds memory (its inputs) and a place in the queue.
+            edit.phase = Phase.FAILED
+            log.info("%s refused: member already has %d edits in progress", edit.where, limit)
+            self._emit(edit, Outcome.REFUSED, reason=f"{limit} edits already in progress", reason_code="too_many_in_progress")
+            await surface.tell(edit_status.too_many_in_progress(limit))
+            return edit.phase
+        self._in_progress[user_id] += 1
+        try:
+            return await self._submit(edit)
+        finally:
+            self._in_progress[user_id] -= 1
+            if self._in_progress[user_id] <= 0:
+                del self._in_progress[user_id]
+
+    async def _submit(self, edit: Edit) -> Phase:
+        order = edit.order
+        # Whatever below is slow, the member is answered within the platform's deadline.
+        timely = AnswerInTime(edit.surface, asks_first=lambda: self._asks_first(edit))
+        surface = edit.surface = timely
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)  # from here on, shutdown waits for (or cancels) this edit
@@ -265,6 +290,7 @@ class EditService:
             await surface.tell(edit_status.unexpected_error(error_id))
             return edit.phase
         finally:
+            await timely.stop()
             self._tasks.discard(task)
             for screen in screening:
                 if not screen.done():
@@ -278,18 +304,22 @@ class EditService:
                 preflight.exception()  # already reported to the member, or moot after a refusal
 
     async def _screened(self, edit: Edit, screening: "list[asyncio.Task[None]]") -> None:
-        """Wait for the screens (a refusal raises). A slow one gets the interaction
-        acknowledged in time, unless the member is to be asked first (that must be the
-        first answer). A passing edit waits for the slower of the screens and the preflight."""
-        if not screening:
-            return
-        _, pending = await asyncio.wait(screening, timeout=SCREEN_ACK_SECONDS)
-        threshold, cost = self.settings.confirm_cost_above_usd, self._estimate(edit)
-        asks_first = edit.order.mask_preview or (threshold is not None and cost is not None and cost > threshold)
-        if pending and not asks_first:
-            await edit.surface.acknowledge()
+        """Wait for the screens (a refusal raises; a slow one is acknowledged in time by
+        `AnswerInTime`). A passing edit waits for the slower of the screens and the preflight."""
         for done in asyncio.as_completed(screening):
             await done  # the first refusal raises; the others are cancelled by submit()
+
+    def _asks_first(self, edit: Edit) -> bool:
+        """Whether the member is asked before anything runs (a mask preview, a cost above
+        CONFIRM_COST_ABOVE_USD). Before the options are known only the preview is certain;
+        a cost question found later replaces a public placeholder privately."""
+        if edit.order.mask_preview:
+            return True
+        threshold = self.settings.confirm_cost_above_usd
+        if threshold is None or edit.options is None:
+            return False
+        cost = self._estimate(edit)
+        return cost is not None and cost > threshold
 
     def _estimate(self, edit: Edit) -> float | None:
         assert edit.options is not None
@@ -467,7 +497,13 @@ class EditService:
         cost = estimate_cost(result.usage, options.model, self.prices)
         # Billed from here on: should planning fail, the refund still records the bill.
         edit.outcome = EditOutcome(result=result, messages=[], seconds=seconds, cost_usd=cost)
-        messages = await plan_delivery_async(result.images, limit_bytes=edit.surface.upload_limit)
+        # Only what was asked for is delivered and counted (the reservation holds n); the
+        # bill above stays the provider's whole one.
+        wanted = result.images[: options.n]
+        if len(result.images) > options.n:
+            log.warning("%s: the provider returned %d images for n=%d; delivering the first %d",
+                        edit.where, len(result.images), options.n, options.n)
+        messages = await plan_delivery_async(wanted, limit_bytes=edit.surface.upload_limit)
         notes = inputs.notes + [f.note for m in messages for f in m.files if f.note]
         if len(result.images) < options.n:
             notes.append(edit_summary.fewer_images_note(len(result.images), options.n))

@@ -58,7 +58,6 @@ class LedgerSql:
     reset: str
     release_stale: str
     release_abandoned: str
-    open_owners: str
 
 
 # SQLite's reservation; the money caps' conditions ride along only while one applies
@@ -140,15 +139,24 @@ UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :re
  WHERE {open_rows} AND owner != :owner
 RETURNING id
 """,
+            # Another process is gone only when nobody holds its liveness lock AND its last
+            # beat is older than the bound (bot/store/postgres.py ProcessLiveness): a free
+            # lock alone may be a live process's dropped connection. The lock is tried for
+            # the length of this statement (transaction scoped), so a process taking its
+            # lock back waits for it, and rows are never released under a lock it holds.
             postgresql="""
+WITH candidates AS MATERIALIZED (
+    SELECT DISTINCT owner FROM ledger WHERE {open_rows} AND owner != :owner
+), gone AS MATERIALIZED (
+    SELECT c.owner FROM candidates c LEFT JOIN processes p ON p.owner = c.owner
+     WHERE (p.last_seen IS NULL OR p.last_seen < :seen_before)
+       AND pg_try_advisory_xact_lock(retouch_owner_key(c.owner))
+)
 UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :reason, settled_at = :now
- WHERE {open_rows} AND owner = ANY(:owners::text[])
+ WHERE {open_rows} AND owner IN (SELECT owner FROM gone)
 RETURNING id
 """,
         ),
-        # Owners with open reservations other than this process (PostgreSQL's crash
-        # recovery asks each whether it is still alive).
-        "open_owners": "SELECT DISTINCT owner FROM ledger WHERE {open_rows} AND owner != :owner",
     },
 )
 
@@ -404,20 +412,16 @@ class Ledger:
         SQLite: every other owner's, which is only safe while this process holds the
         exclusive lock on the database (bot/ops/instance_lock.py): it proves that no other
         instance is still working on them. PostgreSQL, shared by several processes: only
-        the rows of owners whose liveness lock nobody holds any more
-        (bot/store/postgres.py); a running process's reservations are never touched.
+        the rows of owners whose liveness lock nobody holds and whose last beat is older
+        than DEAD_AFTER_SECONDS (bot/store/postgres.py); a running process's reservations
+        are never touched, even while its liveness connection is being re-established.
         """
-        owner = current_owner or self.owner
-        params: dict[str, Any] = {"reason": ABANDONED_REASON, "now": self._clock().timestamp()}
-        if self._db.dialect == "sqlite":
-            params["owner"] = owner
-        else:
-            from bot.store.postgres import dead_owners
+        now = self._clock().timestamp()
+        params: dict[str, Any] = {"reason": ABANDONED_REASON, "now": now, "owner": current_owner or self.owner}
+        if self._db.dialect != "sqlite":
+            from bot.store.postgres import DEAD_AFTER_SECONDS
 
-            owners = [r[0] for r in await self._db.fetchall(self._sql.open_owners, {"owner": owner})]
-            params["owners"] = await dead_owners(self._db, owners) if owners else []  # type: ignore[arg-type]
-            if not params["owners"]:
-                return 0
+            params["seen_before"] = now - DEAD_AFTER_SECONDS
         return len(await self._db.fetchall(self._sql.release_abandoned, params))
 
     async def reset_user(self, guild_id: int | None, user_id: int, role_ids: Iterable[int] = ()) -> int:

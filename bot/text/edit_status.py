@@ -22,6 +22,14 @@ NOT_DELIVERED = (
 )
 
 
+def too_many_in_progress(limit: int) -> str:
+    edits = "edit" if limit == 1 else "edits"
+    return (
+        f"You already have {limit} {edits} in progress. Wait for one to finish (or cancel one), "
+        "then try again. Nothing was charged."
+    )
+
+
 def queued(position: int, ahead: int) -> str:
     return f"⏳ In the queue: #{position} ({ahead} edit{'s' if ahead != 1 else ''} ahead of yours). It starts automatically."
 

@@ -512,6 +512,9 @@ class FakeDiscord:
         self.identified = asyncio.Event()
         self.ready_sent = asyncio.Event()
         self.clock_offset = 0.0
+        # Seconds an interaction takes to reach the bot after Discord created it (a slow
+        # link, a bot whose event loop is busy): its 3 s still count from the creation.
+        self.interaction_delivery_delay = 0.0
         self._pending_events: list[tuple[str, dict[str, Any]]] = []
         self._ws: web.WebSocketResponse | None = None
         self._seq = 0
@@ -933,8 +936,10 @@ class FakeDiscord:
         return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm, channel=channel)
 
     async def _send_interaction(self, record: InteractionRecord) -> InteractionRecord:
-        await self.dispatch("INTERACTION_CREATE", record.payload)
         asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
+        if self.interaction_delivery_delay:
+            await asyncio.sleep(self.interaction_delivery_delay)
+        await self.dispatch("INTERACTION_CREATE", record.payload)
         return record
 
     async def invoke(

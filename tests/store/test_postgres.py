@@ -159,7 +159,7 @@ def planned(postgres_server: str, postgres_template: str):  # type: ignore[no-un
     "sql",
     [limit_rules.RULES_SQL, usage_reports.SQL["postgresql"].usage, ledger.SQL["postgresql"].reset,
      usage_reports.SQL["postgresql"].report_rows, ledger.SQL["postgresql"].release_stale,
-     ledger.SQL["postgresql"].open_owners],
+     ledger.SQL["postgresql"].release_abandoned],
 )
 async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) -> None:
     """With plenty of rows, the planner reads the member's, the server's or the open rows
@@ -170,7 +170,7 @@ async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) ->
     try:
         text, order = translate(sql)
         params = {"guild": 1, "user": 2, "start": 1.7e9, "end": 1.8e9, "day": 19675, "now": 1.8e9, "rules_version": 0,
-                  "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x"}
+                  "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x", "seen_before": 0.0}
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {text}", *[params[n] for n in order]))
     finally:
         await conn.close()
