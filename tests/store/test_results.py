@@ -173,3 +173,22 @@ async def test_results_kept_on_disk_before_postgresql_kept_them_move_in_at_start
         assert stored is not None and await stored.inputs() == [INPUT] and await stored.kept_result(0) == b"out"
     finally:
         await other.close()
+
+
+@pytest.mark.postgres_only(reason="several processes share one bound only through PostgreSQL")
+async def test_two_processes_saving_at_once_never_pass_the_shared_bound(db: Database, target: Target, clock: ManualClock) -> None:
+    bound = len(INPUT) * 5 // 2  # two results fit, never three
+    other = await target.connect()  # another process, with its own pool
+    try:
+        stores = [results_in(conn, target, clock, max_bytes=bound) for conn in (db, other)]
+        seen: list[int] = []
+
+        async def save(edit_id: int) -> None:
+            await stores[edit_id % 2].save(made(edit_id))
+            seen.append((await stores[0].usage())[1])
+
+        await asyncio.gather(*(save(edit_id) for edit_id in range(1, 21)))
+        count, size = await stores[1].usage()
+    finally:
+        await other.close()
+    assert max(seen) <= bound and size <= bound and count == 2, (seen, count, size)
