@@ -154,6 +154,20 @@ def one_image_only(model: str, max_images: int, multi: list[str]) -> str:
     )
 
 
+# Why a result's inputs were not kept (bot/store/results.py DISK_FULL, TOO_LARGE).
+_NOT_KEPT = {
+    "disk_full": N_("the bot's disk was nearly full when this result was made, so its inputs were not kept"),
+    "too_large": N_("this result's inputs were larger than the bot may keep (RESULT_STORAGE_MB)"),
+}
+
+
+def reroll_unavailable(reason: str) -> str:
+    why = t(_NOT_KEPT[reason]) if reason in _NOT_KEPT else t("this result's inputs were not kept")
+    return t(
+        "Re-roll is unavailable: %(why)s. Edit again still works, or run /edit with the original image.", why=why,
+    )
+
+
 def mask_preview_lines(mask_summary: str, timeout_seconds: float) -> list[str]:
     return [
         t("The tinted area is where the edit may change your picture (%(mask)s).", mask=mask_summary),

@@ -133,6 +133,10 @@ def message_image_unreadable(label: str, status: int | None = None) -> str:
     return t("Couldn't download that %(label)s from Discord; try again.", label=label)
 
 
+def result_image_gone(label: str) -> str:
+    return t("That %(label)s is no longer on Discord (its message was deleted), so it can't be edited again.", label=label)
+
+
 def not_on_discord(label: str) -> str:
     return t("That %(label)s isn't hosted by Discord, so Retouch won't fetch it. Save it and use /edit instead.", label=label)
 
