@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from bot.store.backend import Dialect
-from bot.store.models import ABANDONED_REASON, CANCELLED_RUNNING_REASON, STALE_REASON
+from bot.store.models import ABANDONED_REASON, CANCELLED_RUNNING_REASON, STALE_REASON, TIMED_OUT_RUNNING_REASON
 from bot.store.sql_template import DIALECTS, PerDialect, build
 
 # The day number under which ledger_days keeps the money caps' running totals (after
@@ -44,6 +44,7 @@ _SHARED = {
     ),
     "stale_or_abandoned": f"'{STALE_REASON}', '{ABANDONED_REASON}'",
     "cancelled_running": f"'{CANCELLED_RUNNING_REASON}'",
+    "timed_out_running": f"'{TIMED_OUT_RUNNING_REASON}'",
 }
 
 _DIALECT = {

@@ -94,10 +94,16 @@ def report_lines(report: ServerReport, *, user_name) -> list[str]:  # type: igno
         f"{word.capitalize()}: {plural(report.images, 'image')} for {plural(report.users, 'member')} "
         f"· {report.tokens:,} tokens · est. {cost_text(report.cost_usd)} · resets {discord_time(report.resets_at)}",
     ]
-    if report.cancelled_running:
+    if report.cancelled_running or report.timed_out_running:
+        stopped = [
+            f"{plural(count, 'edit')} {what}"
+            for count, what in ((report.cancelled_running, "cancelled while running"),
+                                (report.timed_out_running, "timed out while running"))
+            if count
+        ]
         lines.append(
-            f"{plural(report.cancelled_running, 'edit')} cancelled while the provider was working: refunded, "
-            "but the provider may still have billed them"
+            f"{' and '.join(stopped)}: images refunded, but the provider may bill them, so "
+            f"est. {cost_text(report.running_estimate_usd)} more counts toward spend caps"
         )
     for rank, row in enumerate(report.rows, start=1):
         refunded = f", {row.refunded} refunded" if row.refunded else ""
