@@ -128,10 +128,11 @@ END $$;
 
 -- ----- the reservation ------------------------------------------------------------------
 
--- The member's rows are read in ledger_member_time's order (ORDER BY ... OFFSET 0): a
--- generic plan made while the table is small or has no statistics otherwise picks
--- ledger_guild_time and reads every row of the server's period (measured: the largest
--- part of a reservation's CPU); this way the member's index is the only one without a sort.
+-- The member's period is written (user_id, created_at) >= (p_user, p_start): a generic
+-- plan made while the table is small or has no statistics (a new database: the plan then
+-- stays for the connection's life) otherwise picks ledger_guild_time and reads every row of
+-- the server's period (auto_explain in bench/quota.py's run; perf: the largest part of a
+-- reservation's CPU). The row comparison is an index condition only on ledger_member_time.
 --
 -- As in version 1 (locks first, in key order, then the check-and-insert under a snapshot
 -- taken after them), plus the summary: the day's slot of this connection and, while a cap
@@ -169,11 +170,9 @@ BEGIN
              WHERE (SELECT version FROM rules_version) = p_rules_version
                AND (p_limit = -1
                     OR p_images + (SELECT COALESCE(SUM(retouch_counted(status, images_reserved, images_delivered)), 0)
-                                     FROM (SELECT status, images_reserved, images_delivered
-                                             FROM ledger
-                                            WHERE guild_id = p_guild AND user_id = p_user
-                                              AND created_at >= p_start AND reset_at IS NULL
-                                            ORDER BY guild_id, user_id, created_at OFFSET 0) AS member_rows)
+                                     FROM ledger
+                                    WHERE guild_id = p_guild AND user_id = p_user
+                                      AND (user_id, created_at) >= (p_user, p_start) AND reset_at IS NULL)
                        <= p_limit)
             RETURNING id
         ), slot AS (
@@ -213,11 +212,9 @@ BEGIN
          WHERE (SELECT version FROM rules_version) = p_rules_version
            AND (p_limit = -1
                 OR p_images + (SELECT COALESCE(SUM(retouch_counted(status, images_reserved, images_delivered)), 0)
-                                 FROM (SELECT status, images_reserved, images_delivered
-                                         FROM ledger
-                                        WHERE guild_id = p_guild AND user_id = p_user
-                                          AND created_at >= p_start AND reset_at IS NULL
-                                        ORDER BY guild_id, user_id, created_at OFFSET 0) AS member_rows)
+                                 FROM ledger
+                                WHERE guild_id = p_guild AND user_id = p_user
+                                  AND (user_id, created_at) >= (p_user, p_start) AND reset_at IS NULL)
                    <= p_limit)
            AND (p_global_limit IS NULL
                 OR p_images + (SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = p_day AND scope BETWEEN -64 AND -1)
