@@ -21,6 +21,9 @@ connection settings and workload (100 tasks sharing one connection):
   - the PostgreSQL floor: the same two processes, pools and Database layer, each pair a
     trivial durable insert then update of one row (no quota logic): how close the store
     comes to what one round trip and one commit per statement allow on this machine.
+    --postgres-only runs just the store and its floor (the PostgreSQL target: >= 0.6x the
+    floor, as the median of the rounds). With the throwaway cluster, or --postgres-data for a
+    server on this machine, the server's CPU per pair is reported too.
 Phases are interleaved for --rounds rounds and the best round is reported: the
 machine may be shared. Every run checks that no member ended above their limit
 ("over-spend"), and no server or the bot above its money cap. Targets: >= 5,000
