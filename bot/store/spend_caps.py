@@ -4,8 +4,9 @@
 A reservation's estimate (micro-dollars) counts against the caps while its row is open;
 once settled the row counts its billed cost instead. Each cap's running total for its
 current period is one "cap row" in ledger_days (day CAP_ROWS; scope -1 for the bot, the
-server's id for a budget), kept by triggers inside the statements that change the
-ledger, so a check reads one row however long the ledger. The check itself rides in the
+server's id for a budget), kept inside the statements that change the ledger (by
+triggers on SQLite, by the statements themselves on PostgreSQL), so a check reads one row
+however long the ledger. The check itself rides in the
 reservation's statement (bot/store/ledger.py); this module names the caps that apply,
 keeps the cap rows in step with the settings, and explains a refusal.
 """
