@@ -46,12 +46,13 @@ from bot.provider.errors import (
     ProviderAuthError,
     ProviderError,
     ProviderRejected,
+    ProviderTimeout,
 )
 from bot.provider.models import ModelTable
 from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
+from bot.store.quota import CANCELLED_RUNNING_REASON, TIMED_OUT_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultStore
 from bot.text import audit_lines, edit_status, edit_summary, spend_messages
 from bot.text.i18n import language, server_language, use_language
@@ -412,7 +413,10 @@ class EditService:
             await edit.surface.tell(ShuttingDown().message)
         except Exception as exc:
             edit.phase = Phase.FAILED
-            await self._settle_refund(edit, type(exc).__name__)
+            # A timeout while the provider worked on the whole request may be billed: the
+            # ledger keeps its estimate counting toward the money caps.
+            timed_out_running = isinstance(exc, ProviderTimeout) and exc.after_upload
+            await self._settle_refund(edit, TIMED_OUT_RUNNING_REASON if timed_out_running else type(exc).__name__)
             self._log_failure(exc, edit)
             message = user_message_for(exc)
             if message is None:
@@ -448,7 +452,8 @@ class EditService:
         # Billed only once the request left: not while the member's image still downloads.
         running = edit.phase is Phase.RUNNING and edit.inputs is not None
         edit.phase = Phase.CANCELLED
-        # A running call may already be billed by the provider: the ledger says so.
+        # A running call may already be billed by the provider: the ledger says so, and its
+        # estimate keeps counting toward the money caps (the member's images come back).
         await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)
         by_moderator = edit.cancelled_by != edit.order.requester.user_id
         self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.cancelled_reason(by_moderator=by_moderator)),

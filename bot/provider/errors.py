@@ -58,6 +58,9 @@ class ProviderError(Exception):
         self.retryable = retryable
         self.attempts = 1
         self.model: str | None = None  # set by the client: the model the edit asked for
+        # Set by the client on an edit's failure: the last attempt's whole request reached
+        # the provider, which may bill the work it started (a timeout while it works).
+        self.after_upload = False
 
     @property
     def user_message(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import hdrs
+from aiohttp.abc import AbstractStreamWriter
 
 from bot.images.formats import (
     CONTENT_TYPES,
@@ -105,13 +106,24 @@ class EditRequest:
         return parts
 
 
-def build_form(request: EditRequest) -> aiohttp.MultipartWriter:
+class UploadForm(aiohttp.MultipartWriter):
+    """A multipart body that knows whether it was sent whole: from then on the provider
+    has the request and may bill it, whatever happens to the answer."""
+
+    uploaded = False
+
+    async def write(self, writer: AbstractStreamWriter, close_boundary: bool = True) -> None:
+        await super().write(writer, close_boundary)
+        self.uploaded = True
+
+
+def build_form(request: EditRequest) -> UploadForm:
     """A fresh multipart body; call once per attempt (a sent body cannot be reused).
 
     Built with MultipartWriter rather than FormData so plain fields carry no
     `Content-Type: text/plain` header: the parts then match the official SDK's exactly.
     """
-    writer = aiohttp.MultipartWriter("form-data")
+    writer = UploadForm("form-data")
     for name, value in request.form_values():
         part = writer.append(value)
         part.headers.popall(hdrs.CONTENT_TYPE, None)

@@ -133,11 +133,29 @@ def report_lines(report: ServerReport, *, user_name) -> list[str]:  # type: igno
             tokens=num(report.tokens), cost=cost_text(report.cost_usd), when=discord_time(report.resets_at),
         ),
     ]
-    if report.cancelled_running:
-        lines.append(t(
-            "%(edits)s cancelled while the provider was working: refunded, but the provider may still have billed them",
-            edits=plural(report.cancelled_running, "edit"),
-        ))
+    if report.cancelled_running or report.timed_out_running:
+        # Refunded to the member, but the provider may bill work it started: apart from real bills.
+        cancelled, timed_out = report.cancelled_running, report.timed_out_running
+        cost = cost_text(report.running_estimate_usd)
+        if cancelled and timed_out:
+            line = t(
+                "%(cancelled)s cancelled and %(timed_out)s timed out while running: images refunded, but the provider "
+                "may bill them, so est. %(cost)s more counts toward spend caps",
+                cancelled=plural(cancelled, "edit"), timed_out=plural(timed_out, "edit"), cost=cost,
+            )
+        elif cancelled:
+            line = t(
+                "%(edits)s cancelled while running: images refunded, but the provider may bill them, "
+                "so est. %(cost)s more counts toward spend caps",
+                edits=plural(cancelled, "edit"), cost=cost,
+            )
+        else:
+            line = t(
+                "%(edits)s timed out while running: images refunded, but the provider may bill them, "
+                "so est. %(cost)s more counts toward spend caps",
+                edits=plural(timed_out, "edit"), cost=cost,
+            )
+        lines.append(line)
     for rank, row in enumerate(report.rows, start=1):
         if row.refunded:
             line = t(
