@@ -71,6 +71,8 @@ class Sample:
     peak_rss_mb: float
     rss_mb: float
     fds: int
+    anon_mb: float  # RssAnon: the heap (Python objects, malloc arenas, SQLite's page cache)
+    file_mb: float  # RssFile: mapped files (code of the libraries, touched as paths are first taken)
     tasks: int | None = None
     fds_rested: int | None = None  # read with the health report, after a pause
 
@@ -128,7 +130,8 @@ class BotProcess:
         return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
 
     def sample(self, label: str) -> Sample:
-        return Sample(label, self.status_kb("VmHWM") / 1024, self.status_kb("VmRSS") / 1024, self.fds())
+        return Sample(label, self.status_kb("VmHWM") / 1024, self.status_kb("VmRSS") / 1024, self.fds(),
+                      self.status_kb("RssAnon") / 1024, self.status_kb("RssFile") / 1024)
 
     async def rested(self, sample: Sample, timeout: float = 40.0) -> Sample:
         """Waits for a health report written after now (the bot idle meanwhile), and adds its
@@ -239,6 +242,8 @@ def report(args: argparse.Namespace, soak: Soak, samples: list[Sample], rows: di
     print("  peak RSS per slice MB: " + " / ".join(f"{s.peak_rss_mb:.0f}" for s in samples)
           + ("" if hwm_reset else " (VmHWM could not be reset: process-lifetime peaks)"))
     print("  RSS after each slice MB: " + " / ".join(f"{s.rss_mb:.0f}" for s in samples))
+    print("  of it heap (RssAnon) MB: " + " / ".join(f"{s.anon_mb:.0f}" for s in samples))
+    print("  of it mapped files (RssFile) MB: " + " / ".join(f"{s.file_mb:.0f}" for s in samples))
     print("  open fds after each slice: " + " / ".join(str(s.fds) for s in samples))
     warm, end = samples[0], samples[-1]
     later_peak = max(s.peak_rss_mb for s in samples[1:]) if len(samples) > 1 else warm.peak_rss_mb
