@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import random
 import sqlite3
 from dataclasses import dataclass, field
@@ -40,7 +41,6 @@ MIX: list[tuple[str, int]] = [
     ("cancel_early", 6),
     ("cancel_running", 6),
 ]
-FAILURES = {"err500", "err503_always", "moderation", "drop"}
 CANCELS = {"cancel_early", "cancel_running"}
 INPUTS = [(48, 48, "solid"), (256, 256, "noise"), (640, 480, "noise"), (1024, 768, "solid")]
 OUTPUTS = [(64, 64, "noise"), (256, 256, "noise"), (512, 512, "noise"), (1024, 1024, "solid")]
@@ -95,7 +95,9 @@ class Outcome:
     kind: str  # what was actually done ("reroll" falls back to "ok" without a result)
     edit_id: int | None = None  # the ledger id, when the member saw one (buttons)
     files: int = 0
-    state: str = ""  # delivered / refused / cancelled_queued / cancelled_running / late_cancel
+    # delivered / refused / cancelled_queued / cancelled_running / late_cancel (ended before
+    # Cancel showed) / delivered_after_cancel (Cancel pressed as the result went out)
+    state: str = ""
     text: str = ""
     problems: list[str] = field(default_factory=list)
 
@@ -151,6 +153,9 @@ class Members:
 
 
 class Soak:
+    """Runs actions as members would (one member, one edit at a time) and records what each
+    member ended up with."""
+
     def __init__(self, fake: FakeDiscord, api: ScriptedImageAPI, members: Members, timeout: float) -> None:
         self.fake = fake
         self.api = api
@@ -189,18 +194,14 @@ class Soak:
 
     async def _run(self, action: Action, who: tuple[Any, Any, bool]) -> Outcome:
         member, channel, dm = who
-        kind = action.kind
-        previous = self.members.last_result.get(member.id)
-        if kind == "reroll" and previous is None:
-            kind = "ok"
         tag = f"[soak:{action.index}]"
-        if kind == "reroll":
-            reroll_id = edit_id_of(previous, "reroll") if previous is not None else None
-            if reroll_id is None:
-                kind = "ok"
+        previous = self.members.last_result.get(member.id)
+        reroll_id = edit_id_of(previous, "reroll") if previous is not None else None
+        # A re-roll needs a result of this member's to press it on; without one, a plain edit.
+        kind = "ok" if action.kind == "reroll" and reroll_id is None else action.kind
         outcome = Outcome(action, kind)
         if kind == "reroll":
-            assert previous is not None and reroll_id is not None
+            assert previous is not None
             rec = await self.fake.click(previous, f"retouch:reroll:{reroll_id}", by=member)
         else:
             self._script(action, tag)
@@ -208,29 +209,29 @@ class Soak:
             rec = await self.fake.invoke("edit", by=member, dm=dm, in_channel=channel, image=image,
                                          prompt=f"a lighthouse at dusk {tag}", n=action.n)
         if kind in CANCELS:
-            await self._cancel(rec, kind, tag, member, outcome)
+            await self._cancel(rec, kind, member, outcome)
         final = await rec.wait_result(timeout=self.timeout)
         if kind == "cancel_running":
             self.api.open_gate(tag)  # the abandoned call's connection is gone; free the fake's side
         own = [m for m in rec.messages if m is not rec.message]  # not the result a re-roll was clicked on
-        result = next((m for m in own if m.files), None)
         outcome.files = sum(len(m.files) for m in own)
         outcome.text = final.text
-        if result is not None:
+        result = next((m for m in own if m.files), None)
+        if result is None:
+            outcome.state = outcome.state or "refused"
+        else:
+            # A Cancel that came too late (the bot says the edit isn't running any more).
+            outcome.state = "delivered" if outcome.state in ("", "late_cancel") else "delivered_after_cancel"
             outcome.edit_id = next((i for i in (edit_id_of(m, "reroll") for m in own) if i is not None), None)
-            outcome.state = outcome.state or "delivered"
-            if outcome.state == "late_cancel" or kind not in CANCELS:
-                self.members.last_result[member.id] = result
+            self.members.last_result[member.id] = result
             self.files_seen += outcome.files
             for m in own:  # keep the counts, not 2,000 edits' images in this process
                 for f in m.files:
                     f.data = b""
-        else:
-            outcome.state = outcome.state or "refused"
         outcome.problems.extend(rec.violations)
         return outcome
 
-    async def _cancel(self, rec: Any, kind: str, tag: str, member: Any, outcome: Outcome) -> None:
+    async def _cancel(self, rec: Any, kind: str, member: Any, outcome: Outcome) -> None:
         def placeholder(r: Any) -> bool:
             """The Cancel button is there (for cancel_running: the provider is working), or
             the edit already ended (an edited placeholder without it)."""
@@ -257,7 +258,7 @@ class Soak:
 
 
 def ledger(db_path: Path) -> dict[int, tuple[str, int, int | None, str | None]]:
-    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as db:
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
         rows = db.execute("SELECT id, status, images_reserved, images_delivered, refund_reason FROM ledger").fetchall()
     return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
