@@ -60,6 +60,7 @@ from tests.support.soak import MIX, SLICES, Members, ScriptedImageAPI, Soak, che
 RSS_GROWTH_LIMIT = 0.10
 FD_MARGIN = 5
 TASK_MARGIN = 3
+MiB = 1024 * 1024
 
 
 # --- the bot process, seen from outside ----------------------------------------------------
@@ -224,11 +225,12 @@ async def driver(args: argparse.Namespace) -> int:
                 exit_code = await bot.stop()
             if exit_code != 0:
                 print(f"\n--- bot log (tail) ---\n{bot.tail()}", file=sys.stderr)
-    return report(args, soak, samples, rows, wall, bot_cpu, other_cpu, exit_code, hwm_reset)
+            db_mb = (folder / "retouch.db").stat().st_size / MiB  # the WAL is folded in at a clean stop
+    return report(args, soak, samples, rows, wall, bot_cpu, other_cpu, exit_code, hwm_reset, db_mb)
 
 
 def report(args: argparse.Namespace, soak: Soak, samples: list[Sample], rows: dict[int, Any], wall: float,
-           bot_cpu: float, other_cpu: float, exit_code: int, hwm_reset: bool) -> int:
+           bot_cpu: float, other_cpu: float, exit_code: int, hwm_reset: bool, db_mb: float) -> int:
     outcomes = soak.outcomes
     by_kind = collections.Counter(o.kind for o in outcomes)
     by_state = collections.Counter(o.state for o in outcomes)
@@ -244,6 +246,7 @@ def report(args: argparse.Namespace, soak: Soak, samples: list[Sample], rows: di
     print("  RSS after each slice MB: " + " / ".join(f"{s.rss_mb:.0f}" for s in samples))
     print("  of it heap (RssAnon) MB: " + " / ".join(f"{s.anon_mb:.0f}" for s in samples))
     print("  of it mapped files (RssFile) MB: " + " / ".join(f"{s.file_mb:.0f}" for s in samples))
+    print(f"  database at the end: {db_mb:.1f} MB (SQLite caches up to 64 MiB of it in the heap: it grows with the ledger)")
     print("  open fds after each slice: " + " / ".join(str(s.fds) for s in samples))
     warm, end = samples[0], samples[-1]
     later_peak = max(s.peak_rss_mb for s in samples[1:]) if len(samples) > 1 else warm.peak_rss_mb
