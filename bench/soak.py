@@ -1,6 +1,6 @@
 """Soak: 2,000 edits through one `python -m bot` process; memory, descriptors, tasks, ledger.
 
-    python bench/soak.py                 # ~3-6 min on 2 shared cores
+    python bench/soak.py                 # ~3 min on 2 shared cores
     python bench/soak.py --edits 300     # a quicker look
 
 One real bot process (`python -m bot`, pointed at the fakes as tests/support/process.py
