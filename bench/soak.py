@@ -29,6 +29,7 @@ Verdicts (exit 1 when one fails):
 - open file descriptors and asyncio tasks at the end at most FD_MARGIN / TASK_MARGIN above
   their level after the warm-up;
 - every member got an answer in time, and Discord saw no rule broken (acks within 3 s...);
+- no ERROR line or traceback in the bot's log (provider failures are WARNINGs);
 - the bot stops cleanly (exit 0) afterwards.
 """
 
@@ -61,6 +62,7 @@ RSS_GROWTH_LIMIT = 0.10
 FD_MARGIN = 5
 TASK_MARGIN = 3
 MiB = 1024 * 1024
+LEVELS = {"WARNING", "ERROR", "CRITICAL"}
 
 
 # --- the bot process, seen from outside ----------------------------------------------------
@@ -226,11 +228,17 @@ async def driver(args: argparse.Namespace) -> int:
             if exit_code != 0:
                 print(f"\n--- bot log (tail) ---\n{bot.tail()}", file=sys.stderr)
             db_mb = (folder / "retouch.db").stat().st_size / MiB  # the WAL is folded in at a clean stop
-    return report(args, soak, samples, rows, wall, bot_cpu, other_cpu, exit_code, hwm_reset, db_mb)
+            log_lines = bot.log.read_text(errors="replace").splitlines()
+            levels = collections.Counter(w for line in log_lines for w in line.split()[:4] if w in LEVELS)
+            print(f"\nbot log: {len(log_lines)} lines, {dict(levels)}")
+            log_errors = [line for line in log_lines if "Traceback" in line or any(f" {lv} " in f" {line} " for lv in ("ERROR", "CRITICAL"))]
+            for line in log_errors[:10]:
+                print(f"  {line[:200]}")
+    return report(args, soak, samples, rows, wall, bot_cpu, other_cpu, exit_code, hwm_reset, db_mb, log_errors)
 
 
 def report(args: argparse.Namespace, soak: Soak, samples: list[Sample], rows: dict[int, Any], wall: float,
-           bot_cpu: float, other_cpu: float, exit_code: int, hwm_reset: bool, db_mb: float) -> int:
+           bot_cpu: float, other_cpu: float, exit_code: int, hwm_reset: bool, db_mb: float, log_errors: list[str]) -> int:
     outcomes = soak.outcomes
     by_kind = collections.Counter(o.kind for o in outcomes)
     by_state = collections.Counter(o.state for o in outcomes)
@@ -263,6 +271,7 @@ def report(args: argparse.Namespace, soak: Soak, samples: list[Sample], rows: di
          f"{warm.tasks} after the warm-up, {end.tasks} at the end"),
         ("every member answered, no Discord rule broken", not problems,
          f"{len(answered)}/{len(outcomes)}" + (f"; e.g. action {problems[0][0]} ({problems[0][1]}): {problems[0][2]}" if problems else "")),
+        ("no error or traceback in the bot's log", not log_errors, f"{len(log_errors)} line(s)"),
         ("the bot stops cleanly afterwards", exit_code == 0, f"exit code {exit_code}"),
     ]
     print()
