@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiosqlite  # noqa: E402
 
-from bot.store.database import migrate, open_database  # noqa: E402
+from bot.store.sqlite import migrate, open_database  # noqa: E402
 from bot.store.periods import period_bounds  # noqa: E402
 from bot.store.quota import UNLIMITED, QuotaExceeded, QuotaStore  # noqa: E402
 
@@ -137,7 +137,7 @@ async def run_store(db: aiosqlite.Connection, name: str, attempts: int, tasks: i
                 refused += 1
                 continue
             delivered = images if images == 1 else images - 1
-            await store.commit(result, delivered, input_tokens=500, output_tokens=4000,
+            await store.commit(result.id, delivered, input_tokens=500, output_tokens=4000,
                                total_tokens=4500, cost_usd=0.12)
             granted.setdefault((guild, user), roles)
 
@@ -287,8 +287,6 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
     work = [next(stream) for _ in range(attempts)][index::of]
     granted: dict[tuple[int, int], list[int]] = {}
     refused = 0
-    if floor:
-        await db.execute(FLOOR_TABLE)
     for guild in range(1, GUILDS + 1):
         await store.effective_limit(guild, 0)  # rules cached before the clock starts, as a warm bot has them
     print("READY", flush=True)
@@ -306,7 +304,7 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
                 refused += 1
                 continue
             delivered = images if images == 1 else images - 1
-            await store.commit(result, delivered, input_tokens=500, output_tokens=4000, total_tokens=4500, cost_usd=0.12)
+            await store.commit(result.id, delivered, input_tokens=500, output_tokens=4000, total_tokens=4500, cost_usd=0.12)
             granted.setdefault((guild, user), roles)
 
     started, cpu_started = time.perf_counter(), time.process_time()
@@ -334,6 +332,10 @@ async def run_postgres(server: str, round_: int, attempts: int, tasks: int, proc
         db = await postgres.connect(url)
         await postgres.migrate(db)
         await configure_rules(QuotaStore(db, owner="bench", default_limit=BOT_DEFAULT, default_period="day"))
+        if floor:
+            # Here, once: two workers creating it at once race in PostgreSQL's catalog
+            # (IF NOT EXISTS does not help), and one of them fails.
+            await db.execute(FLOOR_TABLE)
         workers = [
             subprocess.Popen(
                 [sys.executable, __file__, "--postgres-worker", url, "--worker-index", str(i), "--worker-count", str(processes),

@@ -93,6 +93,12 @@ def _host(name: str, raw: str) -> str:
     return value
 
 
+def _word_list(name: str, raw: str) -> tuple[str, ...]:
+    """Comma-separated words or phrases, each with its spacing tidied."""
+    words = tuple(dict.fromkeys(" ".join(part.split()) for part in raw.split(",")))
+    return tuple(w for w in words if w)
+
+
 def _shard_ids(name: str, raw: str) -> tuple[int, ...] | None:
     if not raw.strip():
         return None
@@ -253,6 +259,7 @@ class Settings:
     image_models_json: str | None = _setting("IMAGE_MODELS_JSON", _json_table(_model_table), None)
     image_prices_json: str | None = _setting("IMAGE_PRICES_JSON", _json_table(_price_table), None)
     max_concurrent_edits: int = _setting("MAX_CONCURRENT_EDITS", _int_range(1, 64), 4)
+    max_edits_per_member: int = _setting("MAX_EDITS_PER_MEMBER", _int_range(1, 100), 3)
     stream_previews: int = _setting("STREAM_PREVIEWS", _int_range(0, 3), 0)
     global_daily_image_limit: int | None = _setting("GLOBAL_DAILY_IMAGE_LIMIT", _optional_limit, None)
     global_spend_limit_usd: float | None = _setting("GLOBAL_SPEND_LIMIT_USD", _optional_usd, None)
@@ -262,6 +269,7 @@ class Settings:
     moderator_role_ids: tuple[int, ...] = _setting("MODERATOR_ROLE_IDS", _snowflakes, ())
     dev_guild_id: int | None = _setting("DEV_GUILD_ID", _optional_snowflake, None)
     allow_dms: bool = _setting("ALLOW_DMS", _bool, False)
+    blocked_words: tuple[str, ...] = _setting("BLOCKED_WORDS", _word_list, ())
     store_prompts: bool = _setting("STORE_PROMPTS", _bool, False)
     shutdown_grace_seconds: float = _setting("SHUTDOWN_GRACE_SECONDS", _positive_float, 8.0)
     log_level: str = _setting("LOG_LEVEL", _choice(LOG_LEVELS, upper=True), "INFO")

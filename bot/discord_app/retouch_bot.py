@@ -7,6 +7,7 @@ import importlib
 import logging
 import pkgutil
 import secrets
+import time
 import uuid
 from datetime import timedelta
 from typing import Any, Iterable
@@ -19,6 +20,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_app.moderation.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
+from bot.discord_app.command_translator import CatalogueTranslator
 from bot.discord_app.error_handler import RetouchTree
 from bot.edits.order_builder import OrderBuilder
 from bot.edits.reservations import ReservationKeeper
@@ -91,6 +93,8 @@ class Retouch(commands.AutoShardedBot):
             intents=intents,
             help_command=None,
             tree_cls=RetouchTree,
+            # Every command is offered to servers that added the bot, never as a user-installed app.
+            allowed_installs=discord.app_commands.AppInstallationType(guild=True, user=False),
             allowed_mentions=discord.AllowedMentions.none(),
             activity=discord.CustomActivity(name="/edit an image"),
             # Without SHARD_COUNT, Discord says how many shards to run and this process runs them all.
@@ -123,6 +127,10 @@ class Retouch(commands.AutoShardedBot):
                 self.failed_extensions[name] = f"{type(exc).__name__}: {exc}"
                 log.exception("extension %s failed to load", name)
         assert self.application_id is not None
+        # Localized names and descriptions (loads the catalogues, off the event loop).
+        started = time.perf_counter()
+        await self.tree.set_translator(CatalogueTranslator())
+        log.info("language catalogues loaded in %.0f ms", (time.perf_counter() - started) * 1000)
         try:
             self.sync_summary = await sync_commands(
                 self.tree, application_id=self.application_id, meta=self, dev_guild_id=self.settings.dev_guild_id
@@ -164,7 +172,8 @@ class Retouch(commands.AutoShardedBot):
         )
         # SQLite: the instance lock proves no other process is alive, so every open
         # reservation from an earlier process was abandoned by a crash. PostgreSQL: only
-        # those of processes whose liveness lock is gone.
+        # those of processes whose liveness lock is free and whose beats stopped, and only
+        # once this process's own liveness has been steady a while (the keeper's loop).
         await self.reservations.recover(self.boot_id)
         self.reservations.start()
         if settings.health_file is not None:
@@ -198,7 +207,9 @@ class Retouch(commands.AutoShardedBot):
         self.spawn(self._clean_results_forever())
         # A server's own rules are checked before anything is reserved; every edit that
         # ends is posted to the server's audit log channel.
-        self.server_rules = ServerRules(self.server_settings, bot_models=lambda: self.edits.allowed_models())
+        self.server_rules = ServerRules(
+            self.server_settings, bot_models=lambda: self.edits.allowed_models(), blocked_words=settings.blocked_words
+        )
         self.audit_log = AuditLog(self, self.server_settings)
         self.audit_log.start()
         self.strikes = StrikeStore(self.database)
@@ -246,6 +257,12 @@ class Retouch(commands.AutoShardedBot):
         await self.metrics_server.start()
 
     async def _clean_results_forever(self) -> None:
+        try:
+            # PostgreSQL: results this process kept on its disk before they lived in the
+            # database move in, so their buttons work on every process.
+            await self.results.adopt_local_files()
+        except Exception:
+            log.exception("could not move kept results from %s into the database", self.results.root)
         while True:
             try:
                 removed = await self.results.cleanup()

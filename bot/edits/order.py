@@ -28,8 +28,11 @@ class Requester:
     guild_id: int | None  # None in direct messages
     role_ids: tuple[int, ...] = ()
     display_name: str = ""
-    is_moderator: bool = False
     age_restricted: bool = False  # asked in an age-restricted (NSFW) channel: see bot/edits/safety.py
+    # Discord's names of the member's client language and the server's ("de", "pt-BR"):
+    # what the member reads about this edit, and what the audit channel says about it.
+    locale: str = "en-US"
+    guild_locale: str | None = None
 
 
 class InputSource(Protocol):

@@ -1,14 +1,27 @@
 """A fair queue for edits: a bounded number run at once, members take turns.
 
-Each member's requests run one after another (so one member cannot fill every slot),
-and waiting members are served round-robin. Each waiting job is told its position
-whenever it changes, so its message can show "3rd in the queue".
+When a slot frees, the queue starts the oldest waiting edit of the next member in line,
+so one member's several waiting edits never hold back another member's first:
+
+    A1 running; A2, A3, B1 waiting  →  B1 starts next, then A2, then A3.
+
+Turns are counted like this (start-time fair queuing): each waiting edit gets a turn
+number, one more than its member's previous edit, but never less than the turn being
+served now. The smallest turn starts first (ties: the oldest edit). A member who just
+had a turn is therefore behind every member who has not, however many edits they
+queued, and a member who comes back after a while does not jump ahead with turns
+"saved up". Free slots are never left idle: a member's second edit runs at once when
+nobody else is waiting (`MAX_EDITS_PER_MEMBER` bounds how many one member can have).
+
+Each waiting job is told its position whenever it changes, so its message can show
+"3rd in the queue".
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import itertools
 import logging
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Generic, Hashable, TypeVar
@@ -27,9 +40,14 @@ class QueueClosed(Exception):
 class _Job(Generic[T]):
     owner: Hashable
     on_position: PositionCallback | None
+    turn: int
+    arrival: int
     start: asyncio.Future[None] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     last_position: int | None = None
     notifier: asyncio.Task | None = None
+
+    def key(self) -> tuple[int, int]:
+        return (self.turn, self.arrival)
 
 
 class EditQueue:
@@ -37,8 +55,12 @@ class EditQueue:
         if max_concurrent < 1:
             raise ValueError("max_concurrent must be at least 1")
         self.max_concurrent = max_concurrent
-        self._waiting: collections.OrderedDict[Hashable, collections.deque[_Job]] = collections.OrderedDict()
-        self._running: dict[Hashable, int] = collections.Counter()
+        self._waiting: list[_Job] = []
+        self._running: collections.Counter[Hashable] = collections.Counter()
+        # The turn the last started job had, and each member's last turn handed out.
+        self._serving = 0
+        self._last_turn: dict[Hashable, int] = {}
+        self._arrivals = itertools.count()
         self._running_tasks: set[asyncio.Task] = set()
         self._closed = False
 
@@ -48,40 +70,39 @@ class EditQueue:
 
     @property
     def waiting(self) -> int:
-        return sum(len(q) for q in self._waiting.values())
+        return len(self._waiting)
 
     @property
     def closed(self) -> bool:
         return self._closed
 
     def _order(self) -> list[_Job]:
-        """The order waiting jobs will start in: round-robin over members, busy members last."""
-        queues = [list(q) for owner, q in self._waiting.items() if not self._running.get(owner)]
-        busy = [list(q) for owner, q in self._waiting.items() if self._running.get(owner)]
-        order: list[_Job] = []
-        for group in (queues, busy):
-            depth = 0
-            while any(depth < len(q) for q in group):
-                order += [q[depth] for q in group if depth < len(q)]
-                depth += 1
-        return order
+        """The order waiting jobs will start in."""
+        return sorted(self._waiting, key=_Job.key)
+
+    def _next_turn(self, owner: Hashable) -> int:
+        previous = self._last_turn.get(owner)
+        turn = self._serving if previous is None else max(previous + 1, self._serving)
+        self._last_turn[owner] = turn
+        return turn
 
     def _dispatch(self) -> None:
-        while self.running < self.max_concurrent:
-            job = next((j for j in self._order() if not self._running.get(j.owner)), None)
-            if job is None:
-                break
-            queue = self._waiting[job.owner]
-            queue.popleft()
-            if not queue:
-                del self._waiting[job.owner]
-            else:
-                self._waiting.move_to_end(job.owner)  # their next turn is after everyone else's
+        while self.running < self.max_concurrent and self._waiting:
+            job = min(self._waiting, key=_Job.key)
+            self._waiting.remove(job)
             if job.start.cancelled():
                 continue  # its caller was cancelled too (a shutdown cancels every edit at once)
+            self._serving = job.turn
             self._running[job.owner] += 1
             job.start.set_result(None)
+        self._forget_idle_members()
         self._announce_positions()
+
+    def _forget_idle_members(self) -> None:
+        # A member whose next turn would be "now" anyway needs no memory (keeps this bounded).
+        waiting_owners = {j.owner for j in self._waiting}
+        for owner in [o for o, t in self._last_turn.items() if t < self._serving and o not in waiting_owners]:
+            del self._last_turn[owner]
 
     def _announce_positions(self) -> None:
         for index, job in enumerate(self._order(), start=1):
@@ -109,8 +130,8 @@ class EditQueue:
         """Waits for a turn, then runs `work`. Cancelling the caller leaves the queue consistent."""
         if self._closed:
             raise QueueClosed()
-        job: _Job = _Job(owner, on_position)
-        self._waiting.setdefault(owner, collections.deque()).append(job)
+        job: _Job = _Job(owner, on_position, self._next_turn(owner), next(self._arrivals))
+        self._waiting.append(job)
         self._dispatch()
         try:
             await job.start
@@ -126,11 +147,8 @@ class EditQueue:
             self._finish(owner)
 
     def _remove_waiting(self, job: _Job) -> None:
-        queue = self._waiting.get(job.owner)
-        if queue is not None and job in queue:
-            queue.remove(job)
-            if not queue:
-                del self._waiting[job.owner]
+        if job in self._waiting:
+            self._waiting.remove(job)
         self._dispatch()
 
     def _finish(self, owner: Hashable) -> None:

@@ -7,7 +7,7 @@ one place moderators' values are validated before they are stored. No Discord he
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.edits.blocked_words import BlockedWordMatcher, normalize
@@ -34,11 +34,15 @@ class WordChange:
 
 
 class ServerRules:
-    def __init__(self, store: ServerSettingsStore, *, bot_models: Callable[[], list[str]]) -> None:
-        """`bot_models`: every model the bot offers, its default first (EditService.allowed_models)."""
+    def __init__(
+        self, store: ServerSettingsStore, *, bot_models: Callable[[], list[str]], blocked_words: Iterable[str] = ()
+    ) -> None:
+        """`bot_models`: every model the bot offers, its default first (EditService.allowed_models).
+        `blocked_words`: BLOCKED_WORDS, refused in every server and in DMs."""
         self.store = store
         self._bot_models = bot_models
         self._matchers: dict[int, tuple[tuple[BlockedWord, ...], BlockedWordMatcher]] = {}
+        self._bot_wide = BlockedWordMatcher((normalize(w), w) for w in blocked_words)
 
     # -- reading ------------------------------------------------------------------------
 
@@ -76,16 +80,23 @@ class ServerRules:
     async def check(self, order: EditOrder, options: EditOptions) -> None:
         guild_id = order.requester.guild_id
         if guild_id is None:
+            # A DM: only the bot-wide rules apply.
+            self._refuse_blocked(self._bot_wide, options.prompt)
             return
         settings = await self.store.get(guild_id)
         allowed = self.models_allowed_by(settings)
         if settings.allowed_models and options.model not in allowed:
-            raise UserFacingError(moderation.model_not_allowed(options.model, allowed), reason_code="model_not_allowed")
+            raise UserFacingError(lambda: moderation.model_not_allowed(options.model, allowed), reason_code="model_not_allowed")
         if settings.max_images is not None and options.n > settings.max_images:
-            raise UserFacingError(moderation.too_many_images(options.n, settings.max_images), reason_code="too_many_images")
-        match = self._matcher(settings).find(options.prompt)
+            raise UserFacingError(lambda: moderation.too_many_images(options.n, settings.max_images), reason_code="too_many_images")
+        self._refuse_blocked(self._matcher(settings), options.prompt)
+        self._refuse_blocked(self._bot_wide, options.prompt)
+
+    @staticmethod
+    def _refuse_blocked(matcher: BlockedWordMatcher, prompt: str) -> None:
+        match = matcher.find(prompt)
         if match is not None:
-            raise UserFacingError(moderation.blocked_word(match.word), reason_code="blocked_word")
+            raise UserFacingError(lambda: moderation.blocked_word(match.word), reason_code="blocked_word")
 
     # -- moderators' changes ------------------------------------------------------------
 
@@ -98,7 +109,7 @@ class ServerRules:
         by_lower = {m.lower(): m for m in offered}
         unknown = [n for n in names if n.lower() not in by_lower]
         if unknown:
-            raise UserFacingError(moderation.unknown_models(unknown, offered))
+            raise UserFacingError(lambda: moderation.unknown_models(unknown, offered))
         return [by_lower[n.lower()] for n in names]
 
     async def set_allowed_models(self, guild_id: int, text: str | None) -> ServerSettings:
@@ -118,12 +129,12 @@ class ServerRules:
             if not word:
                 continue
             if len(word) > MAX_BLOCKED_WORD_CHARS:
-                raise UserFacingError(moderation.word_too_long(word, MAX_BLOCKED_WORD_CHARS))
+                raise UserFacingError(lambda: moderation.word_too_long(word, MAX_BLOCKED_WORD_CHARS))
             key = normalize(word)
             if key:
                 words.append(BlockedWord(key, word))
         if not words:
-            raise UserFacingError(moderation.NO_WORDS)
+            raise UserFacingError(lambda: moderation.NO_WORDS)
         return words
 
     async def add_blocked_words(self, guild_id: int, text: str, *, added_by: int | None = None) -> WordChange:
@@ -131,12 +142,19 @@ class ServerRules:
         try:
             added = await self.store.add_blocked_words(guild_id, words, added_by=added_by)
         except TooManyBlockedWords as exc:
-            raise UserFacingError(moderation.too_many_words(exc.have, exc.adding, MAX_BLOCKED_WORDS)) from None
+            have, adding = exc.have, exc.adding  # `exc` is unbound once the except block ends
+            raise UserFacingError(lambda: moderation.too_many_words(have, adding, MAX_BLOCKED_WORDS)) from None
         keys = {w.key for w in added}
         return WordChange([w.word for w in added], list(dict.fromkeys(w.word for w in words if w.key not in keys)))
 
     async def remove_blocked_words(self, guild_id: int, text: str) -> WordChange:
         words = self.parse_words(text)
-        removed = await self.store.remove_blocked_words(guild_id, [w.key for w in words])
+        # Words stored by an older version may carry a key normalized differently: they
+        # are found by their spelling normalized today.
+        stored = (await self.store.get(guild_id)).blocked_words
+        wanted = {w.key for w in words}
+        keys = wanted | {s.key for s in stored if normalize(s.word) in wanted}
+        removed = await self.store.remove_blocked_words(guild_id, sorted(keys))
+        removed = [BlockedWord(normalize(r.word) or r.key, r.word) for r in removed]
         keys = {w.key for w in removed}
         return WordChange([w.word for w in removed], list(dict.fromkeys(w.word for w in words if w.key not in keys)))

@@ -55,11 +55,6 @@ def close(im: Image.Image, radius: int) -> Image.Image:
     return erode(dilate(im, radius), radius)
 
 
-def open_(im: Image.Image, radius: int) -> Image.Image:
-    """Remove set areas narrower than about 2×radius+1, without shrinking the rest."""
-    return dilate(erode(im, radius), radius)
-
-
 def majority(im: Image.Image, at_least: int) -> Image.Image:
     """Keep a pixel when at least `at_least` of the 9 in its 3×3 neighbourhood are set.
 

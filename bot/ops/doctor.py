@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import platform
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Mapping, TextIO
+from typing import Mapping, TextIO
 
 import aiohttp
 import yarl
@@ -33,7 +36,20 @@ from bot.config import (
     settings_table,
 )
 from bot.ops.container import IMAGE_UID, in_container
+from bot.provider.client import ImageEditClient
 from bot.provider.download_policy import Resolver, host_is_local, system_resolver
+from bot.provider.errors import (
+    LOGGER_NAME as PROVIDER_LOGGER,
+    BadResponse,
+    BillingError,
+    ProviderAuthError,
+    ProviderError,
+    ProviderTimeout,
+    ProviderUnavailable,
+    RateLimited,
+    WrongBaseURL,
+)
+from bot.provider.models import ModelTable
 from bot.redact import password_spellings, redact, register_secret, url_password, without_credentials  # noqa: F401
 
 TIMEOUT_SECONDS = 10.0
@@ -248,7 +264,7 @@ def check_database_file(db_path: Path, container: bool | None = None) -> Check:
 
 async def check_schema(db_path: Path) -> Check:
     try:
-        from bot.store.database import schema_status
+        from bot.store.sqlite import schema_status
 
         status = await schema_status(db_path)
     except Exception as exc:  # noqa: BLE001 - MigrationError or a damaged file
@@ -343,10 +359,6 @@ def _error_message(body: bytes) -> str:
     return ""
 
 
-def _looks_like_html(content_type: str, body: bytes) -> bool:
-    return "html" in content_type.lower() or body.lstrip()[:1] == b"<"
-
-
 async def check_discord(token: str, session: aiohttp.ClientSession) -> Check:
     import discord.http  # read at call time: tests point it at a local fake
 
@@ -427,52 +439,26 @@ async def check_image_api_transport(
 
 
 async def check_image_api(settings: Settings, session: aiohttp.ClientSession) -> list[Check]:
+    """`GET /models` through the bot's own client (one attempt): the base URL answers, the
+    key is accepted, and the provider offers IMAGE_MODEL."""
     # Never shown with a user:password@ part, nor sent with one (the client drops it too).
     base = without_credentials(settings.image_api_base_url)
     url = f"{base}/models"
     name = "image API"
+    client = ImageEditClient(
+        session,
+        base_url=settings.image_api_base_url,
+        api_key=settings.image_api_key,
+        models=ModelTable.builtin(),
+        timeout=TIMEOUT_SECONDS,
+        connect_timeout=TIMEOUT_SECONDS,
+        max_attempts=1,  # report what the provider answered, now
+    )
     try:
-        async with session.get(url, headers={"Authorization": f"Bearer {settings.image_api_key}"}, allow_redirects=False) as resp:
-            status, body = resp.status, await resp.read()
-            content_type = resp.headers.get("Content-Type", "")
-            location = without_credentials(resp.headers.get("Location", ""))
-    except asyncio.TimeoutError:
-        return [Check(FAIL, name, f"{base} did not answer within {TIMEOUT_SECONDS:.0f} s",
-                      "unreachable: check IMAGE_API_BASE_URL and this machine's network")]
-    except aiohttp.ClientError as exc:
-        return [Check(FAIL, name, f"cannot connect to {base} ({type(exc).__name__}: {exc})",
-                      "unreachable: check IMAGE_API_BASE_URL (e.g. https://api.cometapi.com/v1 or https://api.openai.com/v1) and this machine's network")]
-    wrong_url = f"wrong base URL: IMAGE_API_BASE_URL is usually the API root ending in /v1, e.g. https://api.cometapi.com/v1 (now {base})"
-    if 300 <= status < 400:
-        where = f" to {location}" if location else ""
-        return [Check(FAIL, name, f"{url} redirects (HTTP {status}){where}", wrong_url)]
-    if status in (401, 403):
-        said = _error_message(body)
-        return [Check(FAIL, name, f"key rejected (HTTP {status}{': ' + said if said else ''})",
-                      "check IMAGE_API_KEY: copy the key again from the provider's dashboard; it must belong to the provider at IMAGE_API_BASE_URL")]
-    if status == 404:
-        return [Check(WARN, name, f"provider has no /models endpoint; could not verify the key ({url} answered 404)",
-                      "nothing to do if /edit works; if edits fail with 404 too, check IMAGE_API_BASE_URL ends in /v1")]
-    if status == 429:
-        said = _error_message(body)
-        if "quota" in said.lower() or b"insufficient_quota" in body:
-            return [Check(FAIL, name, f"the key is out of credit (HTTP 429: {said})", "add credit or raise the limit in the provider's billing settings")]
-        return [Check(WARN, name, "the provider is rate limiting this key right now (HTTP 429); the key itself was accepted",
-                      "run doctor again in a minute")]
-    if status >= 500:
-        return [Check(FAIL, name, f"{base} answered HTTP {status}: the provider is having problems",
-                      "check the provider's status page and run doctor again later")]
-    if status != 200:
-        said = _error_message(body)
-        return [Check(FAIL, name, f"{url} answered HTTP {status}{': ' + said if said else ''}", "check IMAGE_API_BASE_URL and IMAGE_API_KEY")]
-    if _looks_like_html(content_type, body):
-        return [Check(FAIL, name, f"{url} answered a web page, not the API", wrong_url)]
-    try:
-        listing: Any = json.loads(body)
-        models = [str(m["id"]) for m in listing["data"] if isinstance(m, dict) and "id" in m]
-    except (ValueError, KeyError, TypeError):
-        return [Check(PASS, name, f"{base} reachable and the key accepted"),
-                Check(WARN, "image model", f"the provider's /models answer has an unknown shape; could not check {settings.image_model}")]
+        with _quiet(PROVIDER_LOGGER):
+            models = await client.list_models()
+    except ProviderError as error:
+        return _image_api_failure(error, settings, base, url)
     checks = [Check(PASS, name, f"{base} reachable and the key accepted ({len(models)} models offered)")]
     if settings.image_model in models:
         checks.append(Check(PASS, "image model", f"{settings.image_model} is offered by the provider"))
@@ -484,6 +470,62 @@ async def check_image_api(settings: Settings, session: aiohttp.ClientSession) ->
                   "set IMAGE_MODEL to a model the provider offers, unless you know it accepts this one")
         )
     return checks
+
+
+def _image_api_failure(error: ProviderError, settings: Settings, base: str, url: str) -> list[Check]:
+    """The client's typed error as doctor's line and fix."""
+    name = "image API"
+    status = error.status
+    said = error.provider_message or ""
+    wrong_url = f"wrong base URL: IMAGE_API_BASE_URL is usually the API root ending in /v1, e.g. https://api.cometapi.com/v1 (now {base})"
+    if status is None:
+        if isinstance(error, ProviderTimeout):
+            return [Check(FAIL, name, f"{base} did not answer within {TIMEOUT_SECONDS:.0f} s",
+                          "unreachable: check IMAGE_API_BASE_URL and this machine's network")]
+        if isinstance(error, ProviderUnavailable):
+            # "Could not connect to the image API at <host> (<why>)"
+            return [Check(FAIL, name, error.message,
+                          "unreachable: check IMAGE_API_BASE_URL (e.g. https://api.cometapi.com/v1 or https://api.openai.com/v1) and this machine's network")]
+        return [Check(FAIL, name, f"{base} answered with something that is not HTTP ({error.message})", wrong_url)]
+    if isinstance(error, BadResponse) and status == 200:
+        return [Check(PASS, name, f"{base} reachable and the key accepted"),
+                Check(WARN, "image model", f"the provider's /models answer has an unknown shape; could not check {settings.image_model}")]
+    if status == 404:
+        return [Check(WARN, name, f"provider has no /models endpoint; could not verify the key ({url} answered 404)",
+                      "nothing to do if /edit works; if edits fail with 404 too, check IMAGE_API_BASE_URL ends in /v1")]
+    if isinstance(error, WrongBaseURL):
+        if 300 <= status < 400:
+            where = f" to {error.location}" if error.location else ""
+            return [Check(FAIL, name, f"{url} redirects (HTTP {status}){where}", wrong_url)]
+        if status == 405:
+            return [Check(FAIL, name, f"{url} answered HTTP 405 (method not allowed)", wrong_url)]
+        return [Check(FAIL, name, f"{url} answered a web page, not the API", wrong_url)]
+    if isinstance(error, ProviderAuthError):
+        return [Check(FAIL, name, f"key rejected (HTTP {status}{': ' + said if said else ''})",
+                      "check IMAGE_API_KEY: copy the key again from the provider's dashboard; it must belong to the provider at IMAGE_API_BASE_URL")]
+    if isinstance(error, BillingError):
+        return [Check(FAIL, name, f"the key is out of credit (HTTP {status}{': ' + said if said else ''})",
+                      "add credit or raise the limit in the provider's billing settings")]
+    if isinstance(error, RateLimited):
+        return [Check(WARN, name, f"the provider is rate limiting this key right now (HTTP {status}); the key itself was accepted",
+                      "run doctor again in a minute")]
+    if status >= 500 and isinstance(error, ProviderUnavailable):
+        return [Check(FAIL, name, f"{base} answered HTTP {status}: the provider is having problems",
+                      "check the provider's status page and run doctor again later")]
+    return [Check(FAIL, name, f"{url} answered HTTP {status}{': ' + said if said else ''}", "check IMAGE_API_BASE_URL and IMAGE_API_KEY")]
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """Doctor prints one line per check; the client's own log line about the same failure
+    would only repeat it on stderr."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 # ----- all together ----------------------------------------------------------------------
@@ -509,7 +551,7 @@ async def diagnose(
     if volume is not None:
         checks.append(volume)
     if settings.database_url:
-        # PostgreSQL holds the data; DATABASE_PATH's folder keeps kept results and the
+        # PostgreSQL holds the data (kept results too); DATABASE_PATH's folder keeps the
         # commit journal, so it must still be writable.
         checks += await check_postgres(settings.database_url)
     else:

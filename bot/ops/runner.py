@@ -14,7 +14,7 @@ from bot.discord_app.retouch_bot import Retouch
 from bot.metrics.server import MetricsPortError
 from bot.ops.instance_lock import InstanceLock
 from bot.store.connect import DatabaseOpenError, describe, uses_postgres
-from bot.store.database import MigrationError
+from bot.store.sqlite import MigrationError
 
 log = logging.getLogger("retouch")
 

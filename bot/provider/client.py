@@ -323,6 +323,7 @@ class ImageEditClient:
         except (ValueError, KeyError, TypeError):
             raise BadResponse(
                 "The provider's model list is not the expected {\"data\": [{\"id\": ...}]}",
+                status=200,  # answered, key accepted: only the listing is unreadable
                 request_id=request_id,
             ) from None
         return ids
@@ -331,12 +332,14 @@ class ImageEditClient:
         status = resp.status
         if 300 <= status < 400:
             location = without_credentials(resp.headers.get("Location", "?"))
-            raise WrongBaseURL(
+            error = WrongBaseURL(
                 f"The image API answered with a redirect (HTTP {status} to {location}): "
                 f"IMAGE_API_BASE_URL ({self._shown_url}) is probably wrong",
                 status=status,
                 request_id=request_id,
             )
+            error.location = location
+            raise error
         if 200 <= status < 300:
             if resp.content_type == "text/html":
                 raise self._html_error(status, request_id)

@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+# The largest token count kept: what both databases' ledger columns hold (PostgreSQL
+# INTEGER). A provider reporting more (1e20) is clamped, never an error that loses a bill.
+MAX_TOKENS = 2_147_483_647
+
 
 @dataclass(frozen=True)
 class Usage:
@@ -28,11 +32,11 @@ def _count(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int):
-        return value if value >= 0 else None
+        return min(value, MAX_TOKENS) if value >= 0 else None
     if isinstance(value, float):
-        return int(value) if value.is_integer() and value >= 0 else None
+        return min(int(value), MAX_TOKENS) if value.is_integer() and value >= 0 else None
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+        return min(int(value.strip()[:20]), MAX_TOKENS)
     return None
 
 
@@ -68,7 +72,7 @@ def normalize_usage(obj: Any) -> Usage | None:
     )
     total = _count(obj.get("total_tokens"))
     if not total and input_tokens is not None and output_tokens is not None:
-        total = input_tokens + output_tokens
+        total = min(input_tokens + output_tokens, MAX_TOKENS)
     usage = Usage(input_tokens, image, text, output_tokens, total)
     if all(v is None for v in (input_tokens, image, text, output_tokens, total)):
         return None

@@ -5,10 +5,11 @@ A `Database` runs one SQL statement at a time and returns its rows as sequences:
 
     rows = await db.fetchall(sql, params)     # params: a dict for :name, a tuple for ?
 
-The stores (QuotaStore, ResultStore, ServerSettingsStore, MetaStore) keep each statement
-in SQLite's spelling; where PostgreSQL needs another (its own functions, arrays instead
-of json_each, the reservation's locks) they pick the text by `db.dialect`. Parameters are
-written `:name` or `?` in both: the PostgreSQL side rewrites them to `$1, $2, ...` once per
+The stores (QuotaStore's parts, ResultStore, ServerSettingsStore, MetaStore) write each
+statement once; where PostgreSQL needs another spelling (its own functions, arrays instead
+of json_each, the reservation's locks) the quota store's statements name the piece and
+bot/store/sql_template.py fills it per dialect, once, checked. Parameters are written
+`:name` or `?` in both: the PostgreSQL side rewrites them to `$1, $2, ...` once per
 statement text.
 
 On SQLite `fetchall` IS aiosqlite's `execute_fetchall` (bound at construction): the hot
@@ -75,7 +76,7 @@ class Database:
 
 
 class SqliteDatabase(Database):
-    """One aiosqlite connection in autocommit mode (see database.open_database)."""
+    """One aiosqlite connection in autocommit mode (see bot/store/sqlite.py open_database)."""
 
     dialect: Dialect = "sqlite"
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.store.backend import Database, PostgresDatabase, SqliteDatabase
-from bot.store.database import MigrationError
+from bot.store.sqlite import MigrationError
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -37,7 +37,7 @@ async def open_database(settings: "Settings") -> Database:
     if uses_postgres(settings):
         return await open_postgres(settings.database_url or "")
     from bot.private_files import create_private_file, make_private_dirs
-    from bot.store.database import open_database as open_sqlite
+    from bot.store.sqlite import open_database as open_sqlite
 
     path = settings.database_path
     # Made 0600 before SQLite opens it: its -wal and -shm files take the same mode.
@@ -74,7 +74,7 @@ async def open_postgres(url: str, *, min_size: int | None = None, max_size: int 
 async def migrate(db: Database) -> list[int]:
     """Apply pending migrations (SchemaTooNew/MigrationError when they cannot be)."""
     if isinstance(db, SqliteDatabase):
-        from bot.store.database import migrate as migrate_sqlite
+        from bot.store.sqlite import migrate as migrate_sqlite
 
         try:
             return await migrate_sqlite(db.conn)

@@ -28,12 +28,21 @@ MAX_BUDGET_USD = 1_000_000
 """Largest settable spend cap: anything above is a typo, not a policy."""
 
 
+# Why the store itself refunded a reservation (ledger.refund_reason; other reasons come
+# from the edit that gave its images back).
+STALE_REASON = "stale"  # no sign of life for longer than any edit runs
+ABANDONED_REASON = "abandoned"  # left open by a process that is gone
+# A member cancelled while the provider worked: refunded, but the provider may bill it.
+CANCELLED_RUNNING_REASON = "cancelled while running"
+
+
 def to_micros(usd: float) -> int:
     return round(usd * MICROS_PER_USD)
 
 
 def to_usd(micros: int) -> float:
     return micros / MICROS_PER_USD
+
 
 class Rule(StrEnum):
     """Which rule decided a member's limit (the value is what users are shown)."""

@@ -9,13 +9,16 @@ the same line as SQLite's (SchemaTooNew), and nothing is changed.
 
 Several processes share one database, so "the previous process is gone" cannot be proved
 with a lock file. Instead each process holds, for its whole life, a session advisory lock
-keyed by its boot id (the `owner` on its ledger rows) on a connection of its own.
-PostgreSQL drops that lock the moment the process dies (its connection closes), so an
-owner whose lock can be taken is gone, and its open reservations can be released at once;
-a live process's reservations are never touched. The `processes` table says which
-process is which (host, pid, shards, last sign of life), for operators and `doctor`.
-The per-row sign of life (`alive_at`, refreshed by each process's reservation keeper)
-keeps working too: whichever process sweeps releases rows no live edit refreshed.
+keyed by its boot id (the `owner` on its ledger rows) on a connection of its own, and beats:
+every few seconds it writes `processes.last_seen` over that very connection. PostgreSQL
+drops the lock the moment the process dies (its connection closes), but also while it
+lives, when the session ends under it (a server restart, `idle_session_timeout`, a dropped
+connection); so the beat proves the session, a failed beat reconnects and takes the lock
+again, and another process counts an owner as gone only when its lock is free AND its last
+beat is older than DEAD_AFTER_SECONDS (the release is one statement, bot/store/ledger.py).
+The `processes` table also says which process is which (host, pid, shards), for operators
+and `doctor`. The per-row sign of life (`alive_at`, refreshed by each process's reservation
+keeper) keeps working too: whichever process sweeps releases rows no live edit refreshed.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.store.backend import PostgresDatabase
-from bot.store.database import (
+from bot.store.sqlite import (
     DEFAULT_MIGRATIONS_DIR,
     MigrationError,
     SchemaStatus,
@@ -49,9 +53,21 @@ POOL_MIN = 1
 POOL_MAX = 10
 CONNECT_TIMEOUT = 10.0
 
-
-def is_postgres_url(url: str | None) -> bool:
-    return bool(url) and url.split("://", 1)[0].lower() in ("postgresql", "postgres")  # type: ignore[union-attr]
+# Process liveness (ProcessLiveness below). Every process beats at least this often (the
+# reservation keeper's loop runs no slower), on its liveness connection.
+BEAT_SECONDS = 4.0
+# A beat that takes longer than this means the connection is dead (a silent network drop).
+BEAT_TIMEOUT_SECONDS = 5.0
+# How long a reconnecting process waits for its own lock (another process may be checking
+# it, for one statement).
+LOCK_WAIT_SECONDS = 5.0
+# A process whose lock is free and whose last beat is older than this is gone. Several
+# beats and a reconnect fit in it, so a live process that lost its connection takes its
+# lock back well before anyone may judge it gone.
+DEAD_AFTER_SECONDS = 20.0
+# Server-side TCP keepalives on the liveness connection: a host that vanished without
+# closing its connection is noticed within idle + interval * count seconds.
+KEEPALIVES = {"tcp_keepalives_idle": "15", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}
 
 
 async def connect(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX) -> PostgresDatabase:
@@ -67,7 +83,7 @@ async def connect(url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MA
         # asyncpg resets a connection each time it goes back to the pool (UNLISTEN, RESET
         # ALL, advisory unlock: one more round trip per statement, a third of a pair's
         # time). The stores leave no session state: their advisory locks are transaction
-        # scoped or let go explicitly (dead_owners), settings are never SET.
+        # scoped (the liveness lock lives on a connection of its own), settings are never SET.
         reset=_no_reset,
     )
     return PostgresDatabase(pool, url)
@@ -152,45 +168,124 @@ async def server_version(db: PostgresDatabase) -> tuple[int, str]:
 
 class ProcessLiveness:
     """This process's presence in a shared database: a row in `processes` and a session
-    advisory lock on a connection of its own, both for the life of the process."""
+    advisory lock on a connection of its own, both for the life of the process.
+
+    A lock that is merely held proves nothing by itself: a server restart, an
+    `idle_session_timeout` or a connection dropped by the network frees it while this
+    process lives on. So the liveness connection proves itself at every `beat` (a statement
+    on that very connection, which can only succeed while its session, and so its lock,
+    is alive), the server probes it with TCP keepalives and never closes it for being
+    idle, and a beat that fails reconnects and takes the lock again. Another process
+    judges this one gone only when the lock is free *and* the last beat is older than
+    DEAD_AFTER_SECONDS (release_abandoned in bot/store/ledger.py)."""
 
     def __init__(self, db: PostgresDatabase, owner: str, *, shards: str = "all", clock: Any = None) -> None:
         self.db = db
         self.owner = owner
         self.shards = shards
+        self.beat_seconds = BEAT_SECONDS
         self._conn: "asyncpg.Connection | None" = None
         self._lock = asyncio.Lock()
+        self._started_at = 0.0
+        # Since when (monotonic) the liveness connection has been up and beating without a
+        # break; None while it is down.
+        self._steady_since: float | None = None
 
     async def start(self, now: float) -> None:
-        await self._hold()
-        await self.db.execute(
-            "INSERT INTO processes (owner, host, pid, shards, started_at, last_seen) VALUES (?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (owner) DO UPDATE SET last_seen = excluded.last_seen",
-            (self.owner, socket.gethostname(), os.getpid(), self.shards, now, now),
-        )
+        self._started_at = now
+        await self.beat(now)
 
-    async def _hold(self) -> None:
-        """(Re)connect the liveness connection and take this owner's lock."""
-        async with self._lock:
-            if self._conn is not None and not self._conn.is_closed():
-                return
-            import asyncpg
+    @property
+    def steady(self) -> bool:
+        """Whether this process has been connected and beating for a whole DEAD_AFTER_SECONDS.
 
-            conn = await asyncpg.connect(
-                self.db.url, timeout=10, server_settings={"application_name": "retouch liveness"}
-            )
-            got = await conn.fetchval("SELECT pg_try_advisory_lock(retouch_owner_key($1))", self.owner)
-            if not got:  # a boot id is unique: only a bug would get here
-                await conn.close()
-                raise RuntimeError(f"the liveness lock of process {self.owner} is held by another connection")
-            self._conn = conn
+        Only then may it judge other processes gone: right after a server restart (or its
+        own reconnect) every other live process's last beat is as old as the outage, and
+        they need a few beats of their own to take their locks again."""
+        since = self._steady_since
+        return since is not None and time.monotonic() - since >= DEAD_AFTER_SECONDS
 
     async def beat(self, now: float) -> None:
-        """A sign of life (from the reservation keeper's loop); reconnects a lost lock."""
-        if self._conn is None or self._conn.is_closed():
-            log.warning("the liveness connection to PostgreSQL was lost; reconnecting")
-            await self._hold()
-        await self.db.execute("UPDATE processes SET last_seen = ? WHERE owner = ?", (now, self.owner))
+        """A sign of life (from the reservation keeper's loop), written on the liveness
+        connection itself. A connection that fails it, or does not answer within
+        BEAT_TIMEOUT_SECONDS, is dropped; a new one takes the lock again. Raises (a
+        database error) when PostgreSQL cannot be reached: the next beat tries again."""
+        async with self._lock:
+            if self._conn is not None:
+                try:
+                    await self._write(self._conn, now)
+                    return
+                except Exception as exc:  # noqa: BLE001 - any failure means the session may be gone
+                    log.warning(
+                        "the liveness connection to PostgreSQL failed (%s); reconnecting and taking the lock again",
+                        _describe(exc),
+                    )
+                    self._drop()
+            conn = await self._connect_and_lock(now)
+            try:
+                await self._write(conn, now)
+            except BaseException:
+                conn.terminate()
+                raise
+            self._conn = conn
+            self._steady_since = time.monotonic()
+
+    async def _write(self, conn: "asyncpg.Connection", now: float) -> None:
+        # An upsert: the row comes back if anything removed it.
+        await asyncio.wait_for(
+            conn.execute(
+                "INSERT INTO processes (owner, host, pid, shards, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $6) "
+                "ON CONFLICT (owner) DO UPDATE SET last_seen = excluded.last_seen",
+                self.owner, socket.gethostname(), os.getpid(), self.shards, self._started_at or now, now,
+            ),
+            BEAT_TIMEOUT_SECONDS,
+        )
+
+    async def _connect_and_lock(self, now: float) -> "asyncpg.Connection":
+        import asyncpg
+
+        conn = await asyncpg.connect(
+            self.db.url,
+            timeout=CONNECT_TIMEOUT,
+            server_settings={
+                # Operators see which process a liveness connection belongs to (63 bytes at most).
+                "application_name": f"retouch liveness {self.owner}"[:63],
+                # The server notices a vanished host (and frees its lock) within a minute.
+                **KEEPALIVES,
+                # Waiting for the lock a moment (below) rather than failing at once.
+                "lock_timeout": f"{int(LOCK_WAIT_SECONDS * 1000)}",
+            },
+        )
+        try:
+            if conn.get_server_version() >= (14, 0):
+                # A server-wide idle_session_timeout must never end this session between beats.
+                await conn.execute("SET idle_session_timeout = 0")
+            # Blocking, not try: another process checking whether this one is gone holds
+            # the lock for the length of one statement.
+            await asyncio.wait_for(
+                conn.execute("SELECT pg_advisory_lock(retouch_owner_key($1))", self.owner), LOCK_WAIT_SECONDS + BEAT_TIMEOUT_SECONDS
+            )
+        except asyncpg.LockNotAvailableError:
+            # A boot id is unique: longer than a check, the lock is held only by this
+            # process's previous session, which the server has not yet seen is gone (its
+            # keepalives end it). Still alive meanwhile: say so, and try again next beat.
+            try:
+                await self._write(conn, now)
+            finally:
+                conn.terminate()
+            raise RuntimeError(
+                f"the liveness lock of process {self.owner} is still held by an earlier session; trying again at the next beat"
+            ) from None
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.terminate()  # no goodbye over a connection that may be dead
+            self._conn = None
+        self._steady_since = None
 
     async def stop(self) -> None:
         try:
@@ -199,20 +294,12 @@ class ProcessLiveness:
             log.warning("could not remove this process from the processes table: %s", exc)
         if self._conn is not None:
             try:
-                await self._conn.close()
+                await asyncio.wait_for(self._conn.close(), BEAT_TIMEOUT_SECONDS)
             except Exception:  # noqa: BLE001
-                pass
+                self._conn.terminate()
             self._conn = None
+        self._steady_since = None
 
 
-async def dead_owners(db: PostgresDatabase, owners: list[str]) -> list[str]:
-    """Those of `owners` whose process is gone: nobody holds their liveness lock. Each is
-    taken and let go again on one connection (a process that is gone never comes back:
-    boot ids are never reused)."""
-    dead = []
-    async with db.pool.acquire() as conn:
-        for owner in owners:
-            if await conn.fetchval("SELECT pg_try_advisory_lock(retouch_owner_key($1))", owner):
-                await conn.fetchval("SELECT pg_advisory_unlock(retouch_owner_key($1))", owner)
-                dead.append(owner)
-    return dead
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -1,6 +1,6 @@
 """Usage per day and model over a report's period, for the chart in `/quota report`.
 
-Counted as the report counts (bot/store/quota.py, `_REPORT_ROWS_SQL`): images are
+Counted as the report counts (bot/store/usage_reports.py, `report_rows`): images are
 delivered images, spend is the provider's billed cost (`cost_usd`) of every row,
 refunded ones included. Days are UTC, as the quota periods are.
 """
@@ -11,21 +11,28 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from bot.store.backend import Database
+from bot.store.quota_sql import statements
 
-# The day number of a row: whole days since 1970-01-01 UTC (created_at is Unix seconds,
-# never negative, so SQLite's CAST truncating is a floor; PostgreSQL's CAST would round,
-# so it uses the schema's own retouch_day()).
-_DAY = {"sqlite": "CAST(created_at / 86400 AS INTEGER)", "postgresql": "retouch_day(created_at)"}
 
-_SERIES_SQL = """
-SELECT {day} AS day, model,
+@dataclass(frozen=True, slots=True)
+class SeriesSql:
+    series: str
+
+
+SQL = statements(
+    SeriesSql,
+    {
+        "series": """
+SELECT {created_day} AS day, model,
        COALESCE(SUM(CASE WHEN status = 'committed' THEN images_delivered END), 0),
        COALESCE(SUM(cost_usd), 0.0)
   FROM ledger
  WHERE guild_id = :guild AND created_at >= :start AND created_at < :end
  GROUP BY day, model
  ORDER BY day, model
-"""
+""",
+    },
+)
 
 _EPOCH = date(1970, 1, 1)
 
@@ -40,8 +47,7 @@ class DayUsage:
 
 async def daily_usage(db: Database, guild_id: int, start: datetime, end: datetime) -> list[DayUsage]:
     """One row per (UTC day, model) with any request in [start, end), oldest first."""
-    sql = _SERIES_SQL.format(day=_DAY[db.dialect])
-    rows = await db.fetchall(sql, {"guild": guild_id, "start": start.timestamp(), "end": end.timestamp()})
+    rows = await db.fetchall(SQL[db.dialect].series, {"guild": guild_id, "start": start.timestamp(), "end": end.timestamp()})
     return [DayUsage(_EPOCH + timedelta(days=int(r[0])), str(r[1]), int(r[2]), float(r[3])) for r in rows]
 
 

@@ -4,13 +4,17 @@ One fake Discord asks for 4 shards; the test server lives on shard 2, so its eve
 process B (SHARD_IDS=2,3), while direct messages (shard 0) reach process A (SHARD_IDS=0,1).
 Both reserve against the same bot-wide daily image limit in the shared database. Then one
 process is killed (SIGKILL) mid-edit: the other keeps running, releases the dead one's
-reservation through its PostgreSQL liveness lock (the stale bound is far longer than the
-test, so nothing else can release it), and never releases its own live edit.
+reservation once its PostgreSQL liveness lock is free and its beats stopped (the stale
+bound is far longer, so nothing else can release it), and never releases its own live
+edit. And a live process whose liveness session the server ends mid-edit
+(pg_terminate_backend: a restart, an idle timeout, a dropped connection look the same)
+takes its lock back, loses no reservation to the other process, and its images count.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -39,20 +43,22 @@ async def start_process(
         discord_fake,
         api,
         DATABASE_URL=database_url,
-        DATABASE_PATH=str(folder / "retouch.db"),  # kept results and the commit journal only
+        DATABASE_PATH=str(folder / "retouch.db"),  # the commit journal only
         SHARD_COUNT="4",
         SHARD_IDS=shard_ids,
         ALLOW_DMS="true",
         SHUTDOWN_GRACE_SECONDS="1",
         **extra,
     )
+    seen = len(discord_fake.identifies)  # a restarted process identifies its shards again
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=folder, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     wanted = [[int(s), 4] for s in shard_ids.split(",")]
     try:
         await eventually(
-            lambda: all(w in discord_fake.identifies for w in wanted) or proc.returncode is not None, 40, what=f"shards {shard_ids} identified"
+            lambda: all(w in discord_fake.identifies[seen:] for w in wanted) or proc.returncode is not None, 40,
+            what=f"shards {shard_ids} identified",
         )
         assert proc.returncode is None, (await proc.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
         # Commands are synced in setup_hook, before any shard connects. Every event of a
@@ -126,9 +132,10 @@ async def test_a_killed_process_reservation_is_released_through_its_lock_and_the
     fakes, tmp_path, postgres_url
 ):
     discord_fake, api = fakes
-    # A stale bound far longer than the test: the dead process's row can only be released
-    # because nobody holds its PostgreSQL liveness lock any more. (The keepers sweep every 10 s.)
-    stale = {"STALE_RESERVATION_SECONDS": "30"}
+    # A stale bound far longer than the release takes: the dead process's row can only be
+    # released because nobody holds its PostgreSQL liveness lock any more and its last
+    # beat is older than DEAD_AFTER_SECONDS (20 s; the keepers sweep every 4 s).
+    stale = {"STALE_RESERVATION_SECONDS": "60"}
     a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0,1", **stale)
     b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2,3", **stale)
     try:
@@ -154,7 +161,7 @@ async def test_a_killed_process_reservation_is_released_through_its_lock_and_the
             rows = await ledger(postgres_url)
             return rows if rows[1]["status"] != "reserved" else None
 
-        rows = await eventually(released, 25, what="the dead process's reservation released", interval=0.1)
+        rows = await eventually(released, 40, what="the dead process's reservation released", interval=0.1)
         assert (rows[1]["status"], rows[1]["refund_reason"], rows[1]["owner"]) == ("refunded", "abandoned", a_owner)
         # The survivor is still at the provider: its live row was not touched.
         assert (rows[0]["status"], rows[0]["refund_reason"], rows[0]["owner"]) == ("reserved", None, b_owner)
@@ -176,6 +183,133 @@ async def test_a_killed_process_reservation_is_released_through_its_lock_and_the
     assert b.returncode == 0, err_b[-2000:]
     assert "refunded 1 reservation(s) of a bot process that stopped running" in err_b
     assert "no sign of life" not in err_b
+
+
+async def test_a_result_made_on_one_process_is_re_rolled_and_edited_again_on_another_after_its_folder_is_gone(
+    fakes, tmp_path, postgres_url
+):
+    discord_fake, api = fakes
+    a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0,1")
+    b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2,3")
+    c = None
+    try:
+        source = make_image(64, 48, fill="noise", seed=12)
+        made = await discord_fake.invoke(
+            "edit", by=discord_fake.member("ada"), image=FakeAttachment.image(source), prompt="make it night", n=2
+        )
+        reply = await made.wait_result()
+        assert len(reply.files) == 2, reply.text
+        ids = [c["custom_id"] for row in reply.components for c in row.get("components", [])]
+        again, reroll = next(i for i in ids if ":again:" in i), next(i for i in ids if ":reroll:" in i)
+        # The process that made it stops and its data folder goes (a move to a new host);
+        # the server's shards are now served by a process that never saw the result.
+        err_b = await stop(b)
+        assert b.returncode == 0, err_b[-2000:]
+        shutil.rmtree(tmp_path / "b")
+        c = await start_process(tmp_path / "c", discord_fake, api, postgres_url, "2,3")
+
+        bea = discord_fake.member("bea")
+        rerolled = await (await discord_fake.click(reply, reroll, by=bea)).wait_result()
+        assert len(rerolled.files) == 2 and not rerolled.ephemeral, rerolled.text
+        sent = api.edits[-1]
+        assert sent.fields["prompt"] == ["make it night"] and sent.fields["n"] == ["2"]
+        assert [p.data for p in sent.files] == [source], "the same input, from the database"
+
+        click = await discord_fake.click(reply, again, by=bea)
+        await click.wait_modal()
+        submit = await discord_fake.submit_modal(click, values={"prompt": "now green", "which": ["1"]}, by=bea)
+        edited = await submit.wait_result()
+        assert edited.files and not edited.ephemeral, edited.text
+        assert api.edits[-1].files[0].data == reply.files[1].data, "the second image, read back from the message"
+        assert api.edits[-1].fields["prompt"] == ["now green"]
+
+        rows = await ledger(postgres_url)
+        assert [(r["status"], r["images_delivered"]) for r in rows] == [("committed", 2), ("committed", 2), ("committed", 1)]
+        assert not (tmp_path / "c" / "results").exists(), "nothing kept on the process's disk"
+    finally:
+        err_a = await stop(a)
+        err_c = await stop(c) if c is not None else ""
+    assert a.returncode == 0 and (c is None or c.returncode == 0), (err_a[-2000:], err_c[-2000:])
+
+
+async def query(url: str, sql: str, *args: object) -> list[dict]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        return [dict(r) for r in await conn.fetch(sql, *args)]
+    finally:
+        await conn.close()
+
+
+# The backend holding a process's liveness lock (a bigint advisory key is listed as
+# classid = its high 32 bits, objid = its low 32 bits).
+LOCK_HOLDER = """
+SELECT pid FROM pg_locks
+ WHERE locktype = 'advisory' AND granted AND objsubid = 1
+   AND ((classid::bigint << 32) | objid::bigint) = retouch_owner_key($1)
+"""
+
+
+async def test_a_terminated_liveness_session_mid_edit_refunds_nothing_and_the_images_count(fakes, tmp_path, postgres_url):
+    discord_fake, api = fakes
+    # A sweeps at least twice as often as B would beat without the fix (5 s against 10 s),
+    # so A looks while B's lock is free; its stale bound (15 s) still covers B's touches.
+    a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0,1", STALE_RESERVATION_SECONDS="15")
+    b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2,3", STALE_RESERVATION_SECONDS="30")
+    try:
+        at_provider = api.expect(Reply.images(gate="deliver"))
+        edit = await discord_fake.invoke(
+            "edit", by=discord_fake.member("bea"), image=FakeAttachment.image(make_image(32, 32)), prompt="slow", n=2
+        )
+        await asyncio.wait_for(at_provider.answered.wait(), 15)
+        [row] = await ledger(postgres_url)
+        b_owner = row["owner"]
+
+        async def seen(owner_is_b: bool) -> dict[str, float]:
+            rows = await query(postgres_url, "SELECT owner, last_seen FROM processes")
+            return {r["owner"]: r["last_seen"] for r in rows if (r["owner"] == b_owner) == owner_is_b}
+
+        # Right after one of B's beats, the server ends B's liveness session.
+        b_before = await seen(True)
+        await eventually(lambda: _changed(seen(True), b_before), 20, what="a beat of B", interval=0.05)
+        [holder] = await query(postgres_url, LOCK_HOLDER, b_owner)
+        [ended] = await query(postgres_url, "SELECT pg_terminate_backend($1, 10000) AS done", holder["pid"])
+        assert ended["done"]
+        # A sweeps (beat, touch, release) twice meanwhile: the second beat starts after the
+        # first sweep's releases are done.
+        a_seen = await seen(False)
+        for _ in range(2):
+            a_seen = await eventually(lambda: _changed(seen(False), a_seen), 20, what="a sweep of A", interval=0.05)
+
+        async def relocked() -> list[dict]:
+            rows = await query(postgres_url, LOCK_HOLDER, b_owner)
+            return rows if rows and rows[0]["pid"] != holder["pid"] else []
+
+        await eventually(relocked, 20, what="B holding its liveness lock again", interval=0.1)
+        [row] = await ledger(postgres_url)
+        assert (row["status"], row["refund_reason"]) == ("reserved", None), "B's live edit was refunded as abandoned"
+
+        api.open_gate("deliver")
+        reply = await edit.wait_result(20)
+        assert reply.files and len(reply.files) == 2, reply.text
+
+        async def settled() -> dict | None:  # the commit follows the delivery
+            [row] = await ledger(postgres_url)
+            return row if row["status"] != "reserved" else None
+
+        row = await eventually(settled, 10, what="B's edit settled", interval=0.05)
+        assert (row["status"], row["images_delivered"], row["refund_reason"]) == ("committed", 2, None)
+    finally:
+        err_a, err_b = await stop(a), await stop(b)
+    assert a.returncode == 0 and b.returncode == 0, (err_a[-2000:], err_b[-2000:])
+    assert "the liveness connection to PostgreSQL failed" in err_b, err_b[-2000:]
+    assert "refunded" not in err_a, err_a[-2000:]
+
+
+async def _changed(current, before: dict[str, float]) -> dict[str, float] | None:  # type: ignore[no-untyped-def]
+    now = await current
+    return now if now and now != before else None
 
 
 async def test_an_unreachable_postgresql_at_start_is_one_clear_line(fakes, tmp_path):

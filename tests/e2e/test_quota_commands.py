@@ -86,7 +86,7 @@ async def test_reset_and_report(bot_and_fake):
     bot, fake = bot_and_fake
     mod, dave = fake.moderator(), fake.member("dave")
     reservation = await bot.store.reserve(fake.guild.id, dave.id, [], 4, model="gpt-image-2")
-    await bot.store.commit(reservation, 4, input_tokens=100, output_tokens=400, total_tokens=500, cost_usd=0.02)
+    await bot.store.commit(reservation.id, 4, input_tokens=100, output_tokens=400, total_tokens=500, cost_usd=0.02)
     reply = await (await fake.invoke("quota report", by=mod)).wait_reply()
     assert f"<@{dave.id}>" in reply.text and "4 images" in reply.text and reply.ephemeral
     reply = await (await fake.invoke("quota reset", by=mod, user=dave)).wait_reply()

@@ -91,3 +91,37 @@ async def test_blocked_words(bot, fake_discord, image_api, prompt, word):
     assert f"contains “{word}”" in reply.text and "blocked" in reply.text
     assert prompt not in reply.text, "the refusal names the word, not the whole prompt"
     await assert_refused_before_anything(rec, reply, bot, image_api)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "refused"),
+    [
+        ("a dr\u0430gon", True),  # a Cyrillic а
+        ("ᴅʀᴀɢᴏɴ", True),  # small capitals
+        ("drag\u3164on", True),  # a Hangul filler
+        ("d\u20ddragon", True),  # an enclosing mark
+        ("dragon_", True),
+        ("a red_panda", True),
+        ("a dragonfly", False),
+    ],
+)
+async def test_bot_wide_blocked_words_hold_in_a_server_and_in_dms(fake_discord, settings_for, image_api, prompt, refused):
+    settings = settings_for(blocked_words=("dragon", "red panda"), allow_dms=True)
+    async with running_bot(settings, fake_discord) as bot:
+        member = fake_discord.member("mallory")
+        for dm in (False, True):
+            rec = await fake_discord.invoke("edit", by=member, dm=dm, image=FakeAttachment.image(png()), prompt=prompt)
+            reply = await rec.wait_result()
+            if refused:
+                assert reply.ephemeral and "blocked" in reply.text, (dm, reply.text)
+                await assert_refused_before_anything(rec, reply, bot, image_api)
+            else:
+                assert not reply.ephemeral and reply.files, (dm, reply.text)
+
+
+async def test_commands_are_offered_to_server_installs_only(fake_discord, settings_for):
+    async with running_bot(settings_for(allow_dms=True), fake_discord):
+        synced = fake_discord.global_commands
+        assert {c["name"] for c in synced} >= {"edit", "usage", "quota", "settings", "Edit image"}
+        # 0 = GUILD_INSTALL; 1 (USER_INSTALL) would let /edit run in servers that never added the bot.
+        assert {c["name"]: c.get("integration_types") for c in synced} == {c["name"]: [0] for c in synced}

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.ops import doctor
-from bot.store.database import load_migrations, migrate, open_database
+from bot.store.sqlite import load_migrations, migrate, open_database
 from tests.conftest import TEST_KEY, TEST_TOKEN
 from tests.fakes.image_api import FakeImageAPI, Reply
 
@@ -28,6 +28,8 @@ MODELS_REPLIES = {
     "no-models": Reply.error(404, "Invalid URL (GET /v1/models)"),
     "error": Reply.error(503, "upstream unavailable"),
     "quota": Reply.error(429, "You exceeded your current quota", code="insufficient_quota"),
+    "busy": Reply.error(429, "Rate limit reached for requests", code="rate_limit_exceeded"),
+    "odd-listing": Reply.raw('{"models": ["gpt-image-2"]}'),
 }
 
 
@@ -156,6 +158,21 @@ async def test_provider_outage_and_out_of_credit(fake_discord, models_api, tmp_p
     checks, _ = await run_doctor(env_for(tmp_path, models_api.base_url))
     image = by_name(checks, "image API")
     assert image.status == doctor.FAIL and "credit" in image.detail
+
+
+async def test_a_busy_provider_or_an_odd_listing_is_a_warning_not_a_failure(fake_discord, models_api, tmp_path):
+    """Asked once (the bot's client with one attempt): a rate limit is reported, not waited out."""
+    models_api.queue(MODELS_REPLIES["busy"], route="models")
+    checks, text = await run_doctor(env_for(tmp_path, models_api.base_url))
+    image = by_name(checks, "image API")
+    assert image.status == doctor.WARN and "rate limiting this key right now (HTTP 429)" in image.detail
+    assert [r.path for r in models_api.requests] == ["/v1/models"]
+    models_api.queue(MODELS_REPLIES["odd-listing"], route="models")
+    checks, text = await run_doctor(env_for(tmp_path, models_api.base_url))
+    assert by_name(checks, "image API").status == doctor.PASS
+    model = by_name(checks, "image model")
+    assert model.status == doctor.WARN and "unknown shape" in model.detail
+    assert not any(c.status == doctor.FAIL for c in checks), text
 
 
 async def test_unknown_model_is_a_warning(fake_discord, models_api, tmp_path):

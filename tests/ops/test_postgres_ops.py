@@ -39,7 +39,7 @@ async def test_doctor_checks_the_connection_the_version_and_the_schema(tmp_path,
     schema = by_name(checks, "database schema")
     assert schema.status == doctor.PASS and "current" in schema.detail
     assert any("shards 2,3" in note for note in schema.notes), schema.notes
-    assert by_name(checks, "database folder").status == doctor.PASS  # kept results still live there
+    assert by_name(checks, "database folder").status == doctor.PASS  # the commit journal still lives there
     assert not any(c.name == "database file" for c in checks)
 
 
@@ -76,7 +76,7 @@ async def test_backup_writes_a_pg_dump_that_restores(tmp_path, postgres_url, pos
         store = QuotaStore(db, owner="o", default_limit=10, default_period="day")
         await store.set_user_limit(1, 2, 7, "week")
         reservation = await store.reserve(1, 2, [], 3, model="m", cost_usd=0.2)
-        await store.commit(reservation, 2, cost_usd=0.1)  # type: ignore[arg-type]
+        await store.commit(reservation.id, 2, cost_usd=0.1)  # type: ignore[arg-type]
     finally:
         await db.close()
     dump = tmp_path / "backups" / "retouch.dump"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 
 from bot.store.backend import Database, SqliteDatabase, translate
-from bot.store.database import migrate, open_database
+from bot.store.sqlite import migrate, open_database
 from bot.store.quota import QuotaStore
 
 GUILD = 111

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.store.backend import SqliteDatabase  # noqa: E402
-from bot.store.database import migrate, open_database  # noqa: E402
+from bot.store.sqlite import migrate, open_database  # noqa: E402
 from bot.store.quota import QuotaStore, Reservation  # noqa: E402
 
 GUILD, USER = 111, 222
@@ -39,7 +39,7 @@ async def main(where: str, owner: str, at: float) -> None:
     store = QuotaStore(db, owner=owner, default_limit=10, default_period="day", clock=lambda: now)
     done = await store.reserve(GUILD, USER, [], 2, model="m")
     assert isinstance(done, Reservation)
-    await store.commit(done, 2, total_tokens=1234, cost_usd=0.5)
+    await store.commit(done.id, 2, total_tokens=1234, cost_usd=0.5)
     running = await store.reserve(GUILD, USER, [], 3, model="m")
     assert isinstance(running, Reservation)
     print(f"READY {running.id}", flush=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.store.postgres import DEAD_AFTER_SECONDS
 from bot.store.quota import QuotaStore, Reservation
 from tests.store.conftest import GUILD, USER, ManualClock, Target, ledger_rows
 
@@ -39,7 +40,7 @@ async def crash_mid_request(target: Target, clock: ManualClock, while_alive=None
 async def open_store(target: Target, clock: ManualClock) -> tuple[QuotaStore, object]:
     conn = await target.connect()
     if not target.postgres:
-        from bot.store.database import migrate
+        from bot.store.sqlite import migrate
 
         await migrate(conn.conn)  # type: ignore[attr-defined]
     return QuotaStore(conn, owner="boot-restarted", default_limit=10, default_period="day", clock=clock), conn
@@ -55,13 +56,18 @@ async def test_restart_refunds_the_dead_process_reservation(target: Target, cloc
         assert isinstance(mine, Reservation)
 
         # SQLite: holding the instance lock, the new process refunds the old owner's rows
-        # only. PostgreSQL: the old owner's liveness lock died with it.
+        # only. PostgreSQL: the old owner's liveness lock died with it, but it beat a
+        # moment ago (a live process whose connection dropped looks the same): its rows go
+        # once its last beat is older than the bound.
+        if target.postgres:
+            assert await store.release_abandoned() == 0
+            clock.advance(seconds=DEAD_AFTER_SECONDS + 1)
         assert await store.release_abandoned() == 1
         assert await store.release_abandoned() == 0
         after = await store.usage_for(GUILD, USER)
         # The committed work from before the crash survives; the held images are back.
         assert (after.used, after.reserved_in_flight, after.images, after.total_tokens) == (3, 1, 2, 1234)
-        assert await store.commit(mine, 1)
+        assert await store.commit(mine.id, 1)
     finally:
         await conn.close()  # type: ignore[attr-defined]
     row = ledger_rows(target, "id = ?", (open_id,))[0]
@@ -97,7 +103,7 @@ async def test_release_finds_open_rows_of_any_age(store: QuotaStore, clock: Manu
     for _ in range(5):
         clock.advance(hours=7)
         done = await store.reserve(GUILD, USER + 1, [], 1, model="m")
-        assert isinstance(done, Reservation) and await store.commit(done, 1)
+        assert isinstance(done, Reservation) and await store.commit(done.id, 1)
     clock.set(real_now)
     assert isinstance(leftover, Reservation)
     assert await store.release_stale(IMAGE_API_TIMEOUT + 60) == (1 if days_ago else 0)
@@ -112,12 +118,15 @@ async def test_a_running_process_reservations_are_never_released_as_abandoned(
     store, conn = await open_store(target, clock)
     try:
         async def meanwhile() -> None:
-            assert await store.release_abandoned() == 0  # the helper is alive: its lock is held
+            clock.advance(seconds=DEAD_AFTER_SECONDS + 1)
+            assert await store.release_abandoned() == 0  # the helper is alive: its lock is held, however old its beat
+            clock.advance(seconds=-(DEAD_AFTER_SECONDS + 1))
             processes = target.rows("SELECT owner, pid FROM processes")
             assert [p["owner"] for p in processes] == ["boot-crashed"]
 
         open_id = await crash_mid_request(target, clock, while_alive=meanwhile)
-        assert await store.release_abandoned() == 1  # killed: PostgreSQL dropped its lock
+        clock.advance(seconds=DEAD_AFTER_SECONDS + 1)
+        assert await store.release_abandoned() == 1  # killed: PostgreSQL dropped its lock, and it beats no more
         assert ledger_rows(target, "id = ?", (open_id,))[0]["refund_reason"] == "abandoned"
     finally:
         await conn.close()  # type: ignore[attr-defined]

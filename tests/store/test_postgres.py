@@ -1,6 +1,6 @@
 """PostgreSQL's own migrations runner, statement plans and placeholders.
 
-(SQLite's runner is tests/store/test_database.py; everything the stores do is tested on
+(SQLite's runner is tests/store/test_sqlite.py; everything the stores do is tested on
 both backends by the other files here.)"""
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import postgres, quota, quota_postgres
+from bot.store import ledger, limit_rules, postgres, usage_reports
 from bot.store.backend import translate
-from bot.store.database import MigrationError, SchemaTooNew, load_migrations
+from bot.store.models import Reservation
 from bot.store.quota import QuotaStore
+from bot.store.sqlite import MigrationError, SchemaTooNew, load_migrations
 
 MIGRATIONS = load_migrations(postgres.POSTGRES_MIGRATIONS_DIR)
 LATEST = len(MIGRATIONS)
@@ -156,8 +157,9 @@ def planned(postgres_server: str, postgres_template: str):  # type: ignore[no-un
 
 @pytest.mark.parametrize(
     "sql",
-    [quota._RULES_SQL, quota._POSTGRES.usage, quota._RESET_SQL, quota._REPORT_ROWS_SQL,
-     quota._RELEASE_STALE_SQL, quota_postgres.OPEN_OWNERS_SQL],
+    [limit_rules.RULES_SQL, usage_reports.SQL["postgresql"].usage, ledger.SQL["postgresql"].reset,
+     usage_reports.SQL["postgresql"].report_rows, ledger.SQL["postgresql"].release_stale,
+     ledger.SQL["postgresql"].release_abandoned],
 )
 async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) -> None:
     """With plenty of rows, the planner reads the member's, the server's or the open rows
@@ -168,7 +170,7 @@ async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) ->
     try:
         text, order = translate(sql)
         params = {"guild": 1, "user": 2, "start": 1.7e9, "end": 1.8e9, "day": 19675, "now": 1.8e9, "rules_version": 0,
-                  "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x"}
+                  "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x", "seen_before": 0.0}
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {text}", *[params[n] for n in order]))
     finally:
         await conn.close()
@@ -186,7 +188,7 @@ async def test_the_reservation_takes_its_locks_before_it_reads(postgres_url: str
         b = QuotaStore(second, owner="b", default_limit=3, default_period="day")
         for _ in range(20):
             results = await asyncio.gather(*(s.reserve(1, 2, [], 2, model="m") for s in (a, b, a, b)))
-            assert sum(1 for r in results if isinstance(r, quota.Reservation)) == 1
+            assert sum(1 for r in results if isinstance(r, Reservation)) == 1
             await first.execute("DELETE FROM ledger")
     finally:
         await first.close()

@@ -18,7 +18,7 @@ async def edit(store: QuotaStore, model: str, images: int, delivered: int, cost:
     reservation = await store.reserve(guild, user, [], images, model=model)
     assert isinstance(reservation, Reservation)
     if delivered:
-        assert await store.commit(reservation, delivered, total_tokens=100, cost_usd=cost)
+        assert await store.commit(reservation.id, delivered, total_tokens=100, cost_usd=cost)
     else:
         await store.refund(reservation, "provider error")
 

@@ -120,7 +120,7 @@ async def test_commit_with_fewer_images_gives_back_the_difference(store: QuotaSt
     reservation = await store.reserve(GUILD, USER, [], 4, model="m")
     assert isinstance(reservation, Reservation)
     assert await store.commit(
-        reservation, 1, input_tokens=100, output_tokens=4000, total_tokens=4100, cost_usd=0.12
+        reservation.id, 1, input_tokens=100, output_tokens=4000, total_tokens=4100, cost_usd=0.12
     )
     usage = await store.usage_for(GUILD, USER)
     assert (usage.used, usage.remaining, usage.images, usage.reserved_in_flight) == (1, 9, 1, 0)
@@ -135,12 +135,12 @@ async def test_settling_is_idempotent(store: QuotaStore) -> None:
     committed = await store.reserve(GUILD, USER, [], 2, model="m")
     refunded = await store.reserve(GUILD, USER, [], 3, model="m")
     assert isinstance(committed, Reservation) and isinstance(refunded, Reservation)
-    assert await store.commit(committed, 2) is True
-    assert await store.commit(committed, 1) is False  # no double count, no rewrite
+    assert await store.commit(committed.id, 2) is True
+    assert await store.commit(committed.id, 1) is False  # no double count, no rewrite
     assert await store.refund(committed, "late") is False
     assert await store.refund(refunded, "timeout") is True
     assert await store.refund(refunded, "timeout") is False
-    assert await store.commit(refunded, 3) is False
+    assert await store.commit(refunded.id, 3) is False
     assert await store.release_stale(0) == 0 and await store.release_abandoned("someone-else") == 0
     assert (await store.usage_for(GUILD, USER)).used == 2
 
@@ -150,7 +150,7 @@ async def test_racing_settlements_count_once(store: QuotaStore) -> None:
     reservation = await store.reserve(GUILD, USER, [], 5, model="m")
     assert isinstance(reservation, Reservation)
     outcomes = await asyncio.gather(
-        store.commit(reservation, 5), store.refund(reservation, "stale"), store.commit(reservation, 5)
+        store.commit(reservation.id, 5), store.refund(reservation, "stale"), store.commit(reservation.id, 5)
     )
     assert sorted(outcomes) == [False, False, True]
     assert (await store.usage_for(GUILD, USER)).used == 5
@@ -161,12 +161,33 @@ async def test_commit_refuses_impossible_counts(store: QuotaStore, delivered: ob
     reservation = await store.reserve(GUILD, USER, [], 4, model="m")
     assert isinstance(reservation, Reservation)
     with pytest.raises(ValueError, match="delivered_images"):
-        await store.commit(reservation, delivered)  # type: ignore[arg-type]
+        await store.commit(reservation.id, delivered)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="total_tokens"):
-        await store.commit(reservation, 1, total_tokens=-5)
+        await store.commit(reservation.id, 1, total_tokens=-5)
     with pytest.raises(ValueError, match="cost_usd"):
-        await store.commit(reservation, 1, cost_usd=float("nan"))
+        await store.commit(reservation.id, 1, cost_usd=float("nan"))
     assert (await store.usage_for(GUILD, USER)).reserved_in_flight == 4
+
+
+async def test_a_commit_by_id_still_refuses_more_images_than_were_reserved(
+    store: QuotaStore, target: Target, clock: ManualClock
+) -> None:
+    """The commit journal knows only the row's id: the reserved count is checked against
+    the row itself, on the ordinary and the late path alike, and nothing changes."""
+    reservation = await store.reserve(GUILD, USER, [], 2, model="m")
+    assert isinstance(reservation, Reservation)
+    with pytest.raises(ValueError, match="from 0 to the 2 reserved, not 3"):
+        await store.commit(reservation.id, 3)
+    clock.advance(seconds=10)
+    assert await store.release_stale(5) == 1
+    with pytest.raises(ValueError, match="from 0 to the 2 reserved, not 3"):
+        await store.commit(reservation.id, 3, late=True)
+    row = ledger_rows(target)[0]
+    assert (row["status"], row["images_delivered"], row["refund_reason"]) == ("refunded", 0, "stale")
+    assert await store.commit(reservation.id, 2, late=True) is True
+    assert await store.commit(reservation.id + 1, 1) is False  # no such row: nothing to settle
+    with pytest.raises(TypeError, match="reservation's id"):
+        await store.commit(reservation, 1)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("images", [0, -1, True, 2.0])
@@ -178,7 +199,7 @@ async def test_reserve_refuses_impossible_image_counts(store: QuotaStore, images
 async def test_unknown_token_counts_are_stored_as_unknown(store: QuotaStore, target: Target) -> None:
     reservation = await store.reserve(GUILD, USER, [], 1, model="m")
     assert isinstance(reservation, Reservation)
-    assert await store.commit(reservation, 1)
+    assert await store.commit(reservation.id, 1)
     row = ledger_rows(target)[0]
     assert (row["input_tokens"], row["total_tokens"], row["cost_usd"]) == (None, None, None)
     usage = await store.usage_for(GUILD, USER)
@@ -224,12 +245,21 @@ async def test_a_late_commit_counts_images_whose_reservation_was_released(
     assert await store.refund(refunded, "provider error")
     clock.advance(seconds=10)
     assert await store.release_stale(5) == 1
-    assert await store.commit_row(released.id, 2) is False  # an ordinary commit comes too late
-    assert await store.commit_row(released.id, 2, total_tokens=5, cost_usd=0.1, late=True) is True
-    assert await store.commit_row(released.id, 2, late=True) is False  # once
-    assert await store.commit_row(refunded.id, 1, late=True) is False
+    assert await store.commit(released.id, 2) is False  # an ordinary commit comes too late
+    assert await store.commit(released.id, 2, total_tokens=5, cost_usd=0.1, late=True) is True
+    assert await store.commit(released.id, 2, late=True) is False  # once
+    assert await store.commit(refunded.id, 1, late=True) is False
     usage = await store.usage_for(GUILD, USER)
     assert (usage.used, usage.images, usage.reserved_in_flight) == (2, 2, 0)
     assert (await store.global_usage()).used == 2
     row = ledger_rows(target, "id = ?", (released.id,))[0]
     assert (row["status"], row["images_delivered"], row["total_tokens"]) == ("committed", 2, 5)
+
+
+async def test_an_edit_names_the_member_it_was_made_for(store: QuotaStore) -> None:
+    """The result buttons ask whose edit it is before deleting it for anyone but a moderator."""
+    reservation = await store.reserve(GUILD, USER, [], 1, model="m")
+    assert isinstance(reservation, Reservation)
+    assert await store.refund(reservation, "test")
+    assert await store.edit_requester(reservation.id) == USER  # settled rows still say whose
+    assert await store.edit_requester(reservation.id + 1) is None

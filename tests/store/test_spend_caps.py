@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from bot.store.quota import (
-    CAP_ROWS,
     QuotaExceeded,
     QuotaStore,
     Reservation,
     SpendCapReached,
 )
+from bot.store.quota_sql import CAP_ROWS
 from tests.store.conftest import (
     GUILD,
     OTHER_USER,
@@ -110,7 +110,7 @@ async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: Quot
     assert isinstance(first, Reservation) and isinstance(second, Reservation)
     assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.30), SpendCapReached)
     # The bill was lower than the estimate: the difference is free again.
-    await unlimited.commit(first, 2, total_tokens=100, cost_usd=0.25)
+    await unlimited.commit(first.id, 2, total_tokens=100, cost_usd=0.25)
     assert (await unlimited.spend_status(GUILD)).server.spent_usd == pytest.approx(0.65)
     assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.30), Reservation)
     # A refund with nothing billed frees the whole estimate; a billed refund keeps the bill.
@@ -127,7 +127,7 @@ async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: Quot
 async def test_a_delivered_edit_without_a_bill_keeps_its_estimate(unlimited: QuotaStore, target: Target) -> None:
     reservation = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.2)
     assert isinstance(reservation, Reservation)
-    await unlimited.commit(reservation, 1)  # the provider reported no usage
+    await unlimited.commit(reservation.id, 1)  # the provider reported no usage
     assert (await unlimited.spend_status(GUILD)).server_spent_micros == 200_000 == spend_micros(target)
 
 
@@ -184,7 +184,7 @@ async def test_image_quota_is_checked_before_money(make_store: StoreFactory) -> 
 async def test_moderator_resets_do_not_give_money_back(unlimited: QuotaStore) -> None:
     await unlimited.set_budget(GUILD, 0.5)
     reservation = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.5)
-    await unlimited.commit(reservation, 1, cost_usd=0.5)
+    await unlimited.commit(reservation.id, 1, cost_usd=0.5)
     await unlimited.reset_user(GUILD, USER)
     assert isinstance(await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.01), SpendCapReached)
 
@@ -217,7 +217,7 @@ async def test_cap_totals_match_the_ledger_after_any_mix_of_operations(
             row = open_rows.pop(rng.randrange(len(open_rows)))
             bill = rng.choice((None, 0.0, 0.01, 0.2071))
             if action < 0.8:
-                await store.commit(row, rng.randint(0, row.images), cost_usd=bill)
+                await store.commit(row.id, rng.randint(0, row.images), cost_usd=bill)
             else:
                 await store.refund(row, "test", cost_usd=bill)
         if step % 50 == 49:
@@ -238,7 +238,7 @@ async def test_a_new_budget_counts_what_the_server_spent_earlier_in_its_period(
     clock.set(datetime(2026, 3, 2, 10, tzinfo=UTC))  # a Monday
     for guild in (GUILD, GUILD + 1):
         reservation = await unlimited.reserve(guild, USER, [], 1, model="m", cost_usd=0.25)
-        await unlimited.commit(reservation, 1, cost_usd=0.2)
+        await unlimited.commit(reservation.id, 1, cost_usd=0.2)
     assert cap_rows(target) == {}, "no cap, no running total to keep"
     clock.set(datetime(2026, 3, 4, 10, tzinfo=UTC))
     await unlimited.set_budget(GUILD, 0.5, "week")
@@ -255,7 +255,7 @@ async def test_the_bot_wide_cap_is_built_from_the_ledger_when_it_is_turned_on(
 ) -> None:
     without = make_store(default_limit=-1)
     reservation = await without.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3)
-    await without.commit(reservation, 1, cost_usd=0.25)
+    await without.commit(reservation.id, 1, cost_usd=0.25)
     assert cap_rows(target) == {}
     capped = make_store(default_limit=-1, global_spend_limit_usd=0.5)
     refusal = await capped.reserve(GUILD + 1, USER, [], 1, model="m", cost_usd=0.3)
@@ -275,7 +275,7 @@ async def test_a_new_period_starts_from_zero(unlimited: QuotaStore, target: Targ
     fresh = await unlimited.reserve(GUILD, USER, [], 1, model="m", cost_usd=0.3)
     assert isinstance(fresh, Reservation), "yesterday's spend does not count today"
     # Yesterday's edit settling today changes nothing in today's total.
-    await unlimited.commit(open_row, 1, cost_usd=0.01)
+    await unlimited.commit(open_row.id, 1, cost_usd=0.01)
     assert totals(target) == {GUILD: 300_000} == recounted(target)
 
 

@@ -28,7 +28,7 @@ async def spend(store: QuotaStore, images: int, *, user: int = USER, delivered: 
     reservation = await store.reserve(guild, user, roles, images, model="m")
     assert isinstance(reservation, Reservation), reservation
     delivered = images if delivered is None else delivered
-    assert await store.commit(reservation, delivered, **usage)  # type: ignore[arg-type]
+    assert await store.commit(reservation.id, delivered, **usage)  # type: ignore[arg-type]
     return reservation
 
 
@@ -79,7 +79,7 @@ async def test_in_flight_reservations_count_until_settled(store: QuotaStore) -> 
     usage = await store.usage_for(GUILD, USER)
     assert (usage.used, usage.reserved_in_flight, usage.images, usage.remaining) == (4, 3, 1, 6)
     assert isinstance(open_one, Reservation)
-    await store.commit(open_one, 3)
+    await store.commit(open_one.id, 3)
     usage = await store.usage_for(GUILD, USER)
     assert (usage.used, usage.reserved_in_flight, usage.images) == (4, 0, 4)
 
@@ -108,7 +108,7 @@ async def test_global_daily_budget(make_store: StoreFactory, clock: ManualClock,
     assert (today.limit, today.used, today.remaining, today.resets_at) == (5, 5, 0, utc(2026, 3, 11))
 
     # Refunds and short deliveries give the budget back.
-    await store.commit(open_one, 1)
+    await store.commit(open_one.id, 1)
     assert isinstance(await store.reserve(GUILD + 2, USER, [], 1, model="m"), Reservation)
     # Unlimited members are still inside the budget.
     await store.set_user_limit(GUILD, USER, -1, "day")
@@ -158,7 +158,7 @@ async def test_reset_user_clears_the_current_period_but_keeps_history(
 
     # The running request finishes after the reset: it does not count again.
     assert isinstance(running, Reservation)
-    assert await store.commit(running, 3)
+    assert await store.commit(running.id, 3)
     assert (await store.usage_for(GUILD, USER)).used == 0
     assert await store.reset_user(GUILD, USER) == 0
     await spend(store, 12)

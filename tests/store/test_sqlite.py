@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.database import (
+from bot.store.sqlite import (
     DEFAULT_MIGRATIONS_DIR,
     MigrationError,
     SchemaTooNew,

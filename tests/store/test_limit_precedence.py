@@ -1,7 +1,7 @@
 """The precedence of quota rules, without a database."""
 
 from bot.store.models import UNLIMITED, Rule
-from bot.store.rules import RuleSet
+from bot.store.limit_precedence import RuleSet
 
 FALLBACK = (10, "day")
 

@@ -1,0 +1,77 @@
+"""The SQL fragments the quota store's statements share, for each database.
+
+The ledger has one row per edit; `ledger_days` keeps a summary row per UTC day (the first
+ledger id of the day, its images, open reservations) and the money caps' running totals,
+kept by triggers inside the statements that change the ledger (migrations/ and
+migrations/postgresql/). The statements themselves live with the code that runs them
+(limit_rules, ledger, spend_caps, usage_reports); `statements()` fills them for both
+databases through bot/store/sql_template.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TypeVar
+
+from bot.store.backend import Dialect
+from bot.store.models import ABANDONED_REASON, CANCELLED_RUNNING_REASON, STALE_REASON
+from bot.store.sql_template import DIALECTS, PerDialect, build
+
+# The day number under which ledger_days keeps the money caps' running totals (after
+# every real day, so they share a page with today's row; see migration 007): scope -1 for
+# the bot-wide cap, the server's id for a budget.
+CAP_ROWS = 9_999_999
+
+_SHARED = {
+    "cap_rows": str(CAP_ROWS),
+    # What one ledger row counts against its member's quota.
+    "counted": "CASE status WHEN 'reserved' THEN images_reserved WHEN 'committed' THEN images_delivered ELSE 0 END",
+    # The rules a statement was given are still the database's (bot/store/limit_rules.py).
+    "rules_current": "(SELECT version FROM rules_version) = :rules_version",
+    # Open rows can only lie at or after the first id of the oldest day that still has
+    # open reservations (normally today), so crash recovery reads that id range of the
+    # primary key, not the whole ledger, without an index every reservation would keep.
+    "open_rows": "status = 'reserved' AND id >= (SELECT MIN(first_id) FROM ledger_days WHERE open_reservations > 0)",
+    # A cap's running total for its current period (a total of an earlier period, when no
+    # edit was made yet in this one, reads as 0).
+    "server_cap_spend": (
+        "COALESCE((SELECT CASE WHEN period_start = :budget_start THEN spend_micros ELSE 0 END"
+        " FROM ledger_days WHERE day = {cap_rows} AND scope = :guild), 0)"
+    ),
+    "bot_cap_spend": (
+        "COALESCE((SELECT CASE WHEN period_start = :spend_start THEN spend_micros ELSE 0 END"
+        " FROM ledger_days WHERE day = {cap_rows} AND scope = -1), 0)"
+    ),
+    "stale_or_abandoned": f"'{STALE_REASON}', '{ABANDONED_REASON}'",
+    "cancelled_running": f"'{CANCELLED_RUNNING_REASON}'",
+}
+
+_DIALECT = {
+    "sqlite": {
+        # The bot's images per day: one summary row per day.
+        "bot_day_rows": "scope = -1",
+        "day_images": "COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)",
+        "ids_match": "id IN (SELECT value FROM json_each(:ids))",
+        # A row's UTC day number (created_at is Unix seconds, never negative: CAST
+        # truncating is a floor).
+        "created_day": "CAST(created_at / 86400 AS INTEGER)",
+    },
+    "postgresql": {
+        # Split into 16 slots, so concurrent processes do not all wait on one row's lock
+        # (migrations/postgresql/001_initial.sql).
+        "bot_day_rows": "scope BETWEEN -16 AND -1",
+        "day_images": "(SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = :day AND {bot_day_rows})",
+        "ids_match": "id = ANY(:ids::bigint[])",
+        # PostgreSQL's CAST would round: the schema's own floor.
+        "created_day": "retouch_day(created_at)",
+    },
+}
+
+FRAGMENTS: dict[Dialect, Mapping[str, str]] = {d: {**_SHARED, **_DIALECT[d]} for d in DIALECTS}
+
+S = TypeVar("S")
+
+
+def statements(cls: type[S], templates: Mapping[str, str | PerDialect]) -> dict[Dialect, S]:
+    """`cls` filled for each database, once (at import of the module that runs them)."""
+    return {dialect: build(cls, templates, dialect, FRAGMENTS[dialect]) for dialect in DIALECTS}
