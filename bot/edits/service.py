@@ -7,8 +7,9 @@
 files, before anything is reserved, so a refusal is the member's private first reply;
 `checks`; the content check runs as a screen alongside the file preflight, `safety`), asks first when the member wants a mask preview or the cost needs confirming
 (`confirmation`), reserves quota atomically (waiting for the member's own running edits
-rather than failing), acknowledges, waits its turn in the fair queue (`queue`), calls the
-provider, plans the delivery within the upload limit, and hands the result over to be
+rather than failing), acknowledges (in time whatever is slow, `first_answer`: a question
+not ready by then follows a private acknowledgement), waits its turn in the fair queue
+(`queue`), calls the provider, plans the delivery within the upload limit, and hands the result over to be
 posted and settled exactly once (`delivery`): what reached the member is committed, the
 rest refunded. Entry points only build the `EditOrder` and a surface; nothing here
 knows Discord.
@@ -28,6 +29,7 @@ from bot.edits import checks
 from bot.edits.confirmation import confirmed_surface
 from bot.edits.delivery import ResultDelivery
 from bot.edits.events import EditEvent, EditListener, Outcome
+from bot.edits.first_answer import AnswerInTime
 from bot.edits.order import EditOptions, EditOrder, Requester
 from bot.edits.queue import EditQueue, QueueClosed
 from bot.edits.reservations import ReservationKeeper
@@ -46,14 +48,16 @@ from bot.provider.errors import (
     ProviderAuthError,
     ProviderError,
     ProviderRejected,
+    ProviderTimeout,
 )
 from bot.provider.models import ModelTable
 from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
+from bot.store.quota import CANCELLED_RUNNING_REASON, TIMED_OUT_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultStore
 from bot.text import audit_lines, edit_status, edit_summary, spend_messages
+from bot.text.i18n import language, server_language, use_language
 
 __all__ = ["CancelResult", "EditPolicy", "EditService", "Phase"]
 
@@ -64,14 +68,25 @@ log = logging.getLogger("retouch.edit")
 PREFLIGHT_SECONDS = 0.4
 # Downloads and decodes at once; a burst of 20 would otherwise fight the event loop for the CPU.
 PREPARE_CONCURRENCY = 2
-# How long the screens (the content check) may delay the acknowledgement.
-SCREEN_ACK_SECONDS = 1.5
 # How often the placeholder's elapsed time moves while the provider works (surfaces
 # also throttle their own updates to what the platform's rate limits allow).
 PROGRESS_INTERVAL_SECONDS = 3.0
 CANCELLED_QUEUED = "cancelled"
 # After shutdown cancels an edit that is posting its result, how long the post may finish.
 DELIVERY_GRACE_SECONDS = 10.0
+
+
+def _for_server(text: Callable[[], str]) -> str:
+    """A reason for the audit channel, in the server's language."""
+    with server_language():
+        return text()
+
+
+def _in_english(exc: BaseException) -> str | None:
+    """An error's member-facing text for the log, in English where it is written when read
+    (provider errors); a refusal raised with its text already written keeps that text."""
+    with language(None):
+        return user_message_for(exc)
 
 
 class EditPolicy(Protocol):
@@ -211,6 +226,9 @@ class EditService:
         """Run the whole life of `order`, telling the member through `surface`.
 
         Returns the phase it ended in. Never raises, except CancelledError."""
+        # Everything the member reads about this edit in their language (the tasks started
+        # below inherit it); the audit channel's reasons in the server's.
+        use_language(order.requester.locale, server=order.requester.guild_locale)
         edit = Edit(order, surface)
         user_id = order.requester.user_id
         limit = self.settings.max_edits_per_member
@@ -231,7 +249,10 @@ class EditService:
                 del self._in_progress[user_id]
 
     async def _submit(self, edit: Edit) -> Phase:
-        order, surface = edit.order, edit.surface
+        order = edit.order
+        # Whatever below is slow, the member is answered within the platform's deadline.
+        timely = AnswerInTime(edit.surface, asks_first=lambda: self._asks_first(edit))
+        surface = edit.surface = timely
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)  # from here on, shutdown waits for (or cancels) this edit
@@ -280,7 +301,7 @@ class EditService:
                     # Cancelled or unanswered: nothing was reserved; the prompt says so.
                     edit.phase = Phase.CANCELLED
                     log.info("%s: not confirmed (mask preview or cost); nothing reserved", edit.where)
-                    self._emit(edit, Outcome.CANCELLED, reason=audit_lines.NOT_CONFIRMED, reason_code="not_confirmed")
+                    self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.NOT_CONFIRMED), reason_code="not_confirmed")
                     return edit.phase
                 surface = edit.surface = confirmed
                 edit.reservation = await self._reserve(edit)
@@ -291,8 +312,8 @@ class EditService:
                 if message is None:
                     raise
                 edit.phase = Phase.FAILED
-                log.info("%s refused: %s", edit.where, message)
-                self._emit(edit, Outcome.REFUSED, reason=message, reason_code=reason_code(exc))
+                log.info("%s refused: %s", edit.where, _in_english(exc) or message)
+                self._emit(edit, Outcome.REFUSED, reason=_for_server(lambda: user_message_for(exc) or message), reason_code=reason_code(exc))
                 await surface.tell(message)
                 return edit.phase
             await self._run_reserved(edit, preflight)
@@ -311,6 +332,7 @@ class EditService:
             await surface.tell(edit_status.unexpected_error(error_id))
             return edit.phase
         finally:
+            await timely.stop()
             self._tasks.discard(task)
             for screen in screening:
                 if not screen.done():
@@ -329,18 +351,22 @@ class EditService:
                 self._freed.released()
 
     async def _screened(self, edit: Edit, screening: "list[asyncio.Task[None]]") -> None:
-        """Wait for the screens (a refusal raises). A slow one gets the interaction
-        acknowledged in time, unless the member is to be asked first (that must be the
-        first answer). A passing edit waits for the slower of the screens and the preflight."""
-        if not screening:
-            return
-        _, pending = await asyncio.wait(screening, timeout=SCREEN_ACK_SECONDS)
-        threshold, cost = self.settings.confirm_cost_above_usd, self._estimate(edit)
-        asks_first = edit.order.mask_preview or (threshold is not None and cost is not None and cost > threshold)
-        if pending and not asks_first:
-            await edit.surface.acknowledge()
+        """Wait for the screens (a refusal raises; a slow one is acknowledged in time by
+        `AnswerInTime`). A passing edit waits for the slower of the screens and the preflight."""
         for done in asyncio.as_completed(screening):
             await done  # the first refusal raises; the others are cancelled by submit()
+
+    def _asks_first(self, edit: Edit) -> bool:
+        """Whether the member is asked before anything runs (a mask preview, a cost above
+        CONFIRM_COST_ABOVE_USD). Before the options are known only the preview is certain;
+        a cost question found later replaces a public placeholder privately."""
+        if edit.order.mask_preview:
+            return True
+        threshold = self.settings.confirm_cost_above_usd
+        if threshold is None or edit.options is None:
+            return False
+        cost = self._estimate(edit)
+        return cost is not None and cost > threshold
 
     def _estimate(self, edit: Edit) -> float | None:
         assert edit.options is not None
@@ -374,7 +400,7 @@ class EditService:
                 edit.phase = Phase.RESERVED
                 return outcome
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
-                raise UserFacingError(spend_messages.refusal_message(outcome), reason_code=outcome.reason_code)
+                raise UserFacingError(lambda: spend_messages.refusal_message(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
             await edit.surface.acknowledge()
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))
@@ -413,28 +439,34 @@ class EditService:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 edit.phase = Phase.CANCELLED
                 await self._settle_refund(edit, "shutdown")
-                self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
+                self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.RESTARTED), reason_code="shutdown")
                 await asyncio.shield(edit.surface.tell(edit_status.RESTART_CANCELLED))
             raise
         except QueueClosed:
             edit.phase = Phase.CANCELLED
             await self._settle_refund(edit, "shutdown")
-            self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
+            self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.RESTARTED), reason_code="shutdown")
             await edit.surface.tell(ShuttingDown().message)
         except Exception as exc:
             edit.phase = Phase.FAILED
-            await self._settle_refund(edit, type(exc).__name__)
+            # A timeout while the provider worked on the whole request may be billed: the
+            # ledger keeps its estimate counting toward the money caps.
+            timed_out_running = isinstance(exc, ProviderTimeout) and exc.after_upload
+            await self._settle_refund(edit, TIMED_OUT_RUNNING_REASON if timed_out_running else type(exc).__name__)
             self._log_failure(exc, edit)
             message = user_message_for(exc)
             if message is None:
                 raise  # a bug: logged with an id by submit()
+            reason = _for_server(lambda: user_message_for(exc) or message)  # the provider's, for the audit channel
             rejected = isinstance(exc, ProviderRejected)
             if rejected and exc.content_policy and self.on_safety_rejection is not None:  # type: ignore[union-attr]
-                message += await self.on_safety_rejection(edit.order.requester)
+                strike = await self.on_safety_rejection(edit.order.requester)
+                message += strike
+                reason += strike
             self._emit(
                 edit,
                 Outcome.REJECTED if rejected else Outcome.FAILED,
-                reason=message,
+                reason=reason,
                 reason_code="provider_rejected" if rejected else reason_code(exc),
             )
             await edit.surface.tell(edit_status.with_refund(message))
@@ -456,10 +488,11 @@ class EditService:
         # Billed only once the request left: not while the member's image still downloads.
         running = edit.phase is Phase.RUNNING and edit.inputs is not None
         edit.phase = Phase.CANCELLED
-        # A running call may already be billed by the provider: the ledger says so.
+        # A running call may already be billed by the provider: the ledger says so, and its
+        # estimate keeps counting toward the money caps (the member's images come back).
         await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)
         by_moderator = edit.cancelled_by != edit.order.requester.user_id
-        self._emit(edit, Outcome.CANCELLED, reason=audit_lines.cancelled_reason(by_moderator=by_moderator),
+        self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.cancelled_reason(by_moderator=by_moderator)),
                    reason_code="cancelled_running" if running else "cancelled")
         log.info("%s cancelled by member %s while %s", edit.where, edit.cancelled_by, "running" if running else "queued")
         await edit.surface.tell(edit_status.cancelled(by_moderator=by_moderator))
@@ -571,4 +604,4 @@ class EditService:
         elif isinstance(exc, ProviderError):
             log.warning("%s failed at the provider: %s", edit.where, exc)
         elif user_message_for(exc) is not None:
-            log.info("%s refused: %s", edit.where, user_message_for(exc))
+            log.info("%s refused: %s", edit.where, _in_english(exc))

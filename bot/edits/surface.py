@@ -7,7 +7,7 @@ raises for a failed status update: progress is a nicety, the edit goes on withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 from bot.images.delivery_plan import Message
@@ -57,11 +57,12 @@ class Confirmation:
     lines: Sequence[str]
     image: bytes | None = None
     image_filename: str = "preview.png"
-    confirm_label: str = "Confirm"
-    cancel_label: str = "Cancel"
-    confirmed_text: str = edit_status.CONFIRMED
-    cancelled_text: str = edit_status.CONFIRM_CANCELLED
-    timed_out_text: str = edit_status.CONFIRM_TIMED_OUT
+    # Read when the question is built, so in the member's language.
+    confirm_label: str = field(default_factory=lambda: edit_status.CONFIRM_LABEL)
+    cancel_label: str = field(default_factory=lambda: edit_status.CANCEL_LABEL)
+    confirmed_text: str = field(default_factory=lambda: edit_status.CONFIRMED)
+    cancelled_text: str = field(default_factory=lambda: edit_status.CONFIRM_CANCELLED)
+    timed_out_text: str = field(default_factory=lambda: edit_status.CONFIRM_TIMED_OUT)
     timeout_seconds: float = CONFIRM_TIMEOUT_SECONDS
 
 
@@ -81,8 +82,19 @@ class EditSurface(Protocol):
         """Bytes one message may carry where the result is posted."""
         ...
 
+    def seconds_to_answer(self) -> float | None:
+        """How long the edit may take to give its first answer (acknowledge, confirm or
+        tell) before the platform gives up on it; None: no such limit. An edit not ready
+        to answer by then acknowledges first (bot/edits/first_answer.py)."""
+        ...
+
     async def acknowledge(self) -> None:
         """Show a public placeholder ("thinking…") the result will replace. Idempotent."""
+        ...
+
+    async def acknowledge_privately(self) -> None:
+        """Answer in time, privately, when a private question (or a refusal) will follow
+        but is not ready yet; the question then takes the acknowledgement's place. Idempotent."""
         ...
 
     async def show_status(self, status: Status) -> None:
@@ -100,7 +112,8 @@ class EditSurface(Protocol):
         ...
 
     async def confirm(self, request: Confirmation) -> "EditSurface | None":
-        """Ask the requester privately, as the first answer, before anything is reserved.
+        """Ask the requester privately, before anything is reserved: as the first answer,
+        or in the place of a private acknowledgement.
 
         Returns the surface the edit continues on after Confirm (it may be a new one:
         on Discord the result is posted where the button was answered), or None when

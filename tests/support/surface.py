@@ -9,6 +9,11 @@ messages, questions and how they ended), and lets a test wait for any of it as a
     await surface.wait_for_status("In the queue")
     text = await surface.wait_told()
 
+A platform with a deadline for the first answer (Discord's 3 s) is
+`InMemorySurface(answer_within=0.3)`: `answers` lists its answers in order
+("acknowledged", "acknowledged privately", "question", "told") with the seconds they took,
+so a test sees whether the edit answered in time and how.
+
 Slow platforms are gates the test opens: `hold_delivery()` keeps `deliver` from
 returning (the result is "being posted") until `release_delivery()`. A confirmation
 waits for `answer()` up to the request's own `timeout_seconds`, as a Discord view does.
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from dataclasses import dataclass, field
 from typing import Callable, TypeVar
 
@@ -53,7 +59,10 @@ class InMemorySurface:
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     accepts_images: int | None = None  # the platform takes only this many images of a post (None: all)
     can_tell: bool = True  # False: the member can no longer be reached privately
+    answer_within: float | None = None  # the platform's deadline for a first answer (None: none)
     acknowledgements: int = 0
+    private_acknowledgements: int = 0
+    answers: list[tuple[str, float]] = field(default_factory=list)  # (how, seconds after creation)
     statuses: list[Status] = field(default_factory=list)
     posts: list[ResultPost] = field(default_factory=list)
     reports: list[DeliveryReport] = field(default_factory=list)
@@ -62,11 +71,26 @@ class InMemorySurface:
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition, repr=False)
     _delivery_gate: asyncio.Event | None = field(default=None, repr=False)
     _answer: "asyncio.Future[Answer] | None" = field(default=None, repr=False)
+    _created: float = field(default_factory=time.monotonic, repr=False)
 
     # -- EditSurface ------------------------------------------------------------------
 
+    def seconds_to_answer(self) -> float | None:
+        if self.answer_within is None or self.answers:
+            return None
+        return self._created + self.answer_within - time.monotonic()
+
+    def _answered(self, how: str) -> None:
+        self.answers.append((how, time.monotonic() - self._created))
+
     async def acknowledge(self) -> None:
         self.acknowledgements += 1
+        self._answered("acknowledged")
+        await self._notify()
+
+    async def acknowledge_privately(self) -> None:
+        self.private_acknowledgements += 1
+        self._answered("acknowledged privately")
         await self._notify()
 
     async def show_status(self, status: Status) -> None:
@@ -90,6 +114,7 @@ class InMemorySurface:
         return report
 
     async def tell(self, text: str) -> bool:
+        self._answered("told")
         if self.can_tell:
             self.told.append(text)
         await self._notify()
@@ -97,6 +122,7 @@ class InMemorySurface:
 
     async def confirm(self, request: Confirmation) -> EditSurface | None:
         question = Question(request)
+        self._answered("question")
         self.questions.append(question)
         self._answer = asyncio.get_running_loop().create_future()
         await self._notify()
@@ -188,7 +214,8 @@ class InMemorySurface:
         return [s.text for s in self.statuses]
 
     def transcript(self) -> str:
-        lines = [f"  acknowledged x{self.acknowledgements}"]
+        lines = [f"  {how} after {seconds:.2f} s" for how, seconds in self.answers[:1]]
+        lines += [f"  acknowledged x{self.acknowledgements}, privately x{self.private_acknowledgements}"]
         lines += [f"  status: {s.text}" for s in self.statuses]
         lines += [f"  question: {q.request.title} -> {q.outcome}" for q in self.questions]
         lines += [f"  posted #{p.edit_id}: {p.images} image(s)" for p in self.posts]

@@ -1,9 +1,11 @@
 """Asking the member to confirm, privately, before anything is reserved.
 
 The question is the interaction's first response: an ephemeral embed (with an optional
-image) and Confirm / Cancel buttons. Confirm answers the click with a public "thinking…"
-message (a deferred response to a component is a NEW message), so the edit goes on, and
-its result is posted, where everybody can see it; the private question is edited to say
+image) and Confirm / Cancel buttons; when it was not ready within Discord's 3 s, it is the
+follow-up that replaces the private "thinking…" the interaction was acknowledged with.
+Confirm answers the click with a public "thinking…" message (a deferred response to a
+component is a NEW message), so the edit goes on, and its result is posted, where
+everybody can see it; the private question is edited to say
 it was confirmed. Cancel edits the question in place (type 7). No answer within the
 timeout edits it too. The view lives in memory only: after a restart its buttons no
 longer answer, which is fine for a question that expires in minutes.
@@ -20,9 +22,10 @@ from typing import Any
 import discord
 
 from bot.discord_app.editing.result_messages import ImageUpload
-from bot.discord_app.replies import defer_public
+from bot.discord_app.replies import PUBLIC_THINKING, defer_public, mark_answered
 from bot.edits.surface import Confirmation
 from bot.text import editing
+from bot.text.i18n import use_language
 
 log = logging.getLogger("retouch.edit")
 
@@ -48,6 +51,7 @@ class ConfirmView(discord.ui.View):
         self.add_item(cancel)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        use_language(interaction.locale)
         # The question is ephemeral, so only the requester sees it; checked anyway for
         # when it is reused on a message others can see.
         if interaction.user.id == self.requester_id:
@@ -100,6 +104,10 @@ async def ask_to_confirm(interaction: discord.Interaction, request: Confirmation
             await interaction.response.send_message(**kwargs)
             edit_prompt = interaction.edit_original_response
         else:
+            if interaction.extras.get(PUBLIC_THINKING):
+                # A public "thinking…" would make the question public: remove it first.
+                await _quietly(interaction.delete_original_response())
+                mark_answered(interaction)
             message = await interaction.followup.send(wait=True, **kwargs)
             edit_prompt = message.edit
     except discord.HTTPException as exc:

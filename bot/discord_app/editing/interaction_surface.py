@@ -5,12 +5,17 @@ The placeholder is the interaction's deferred public response; the result replac
 public placeholder is removed first, or Discord would make them public). An interaction
 token lives 15 minutes: a result that finishes later is posted in the channel, mentioning
 the member, when the bot may post there.
+
+Discord takes a first answer only within 3 s of the interaction's creation; the surface
+tells the edit service how much of that is left (`seconds_to_answer`), keeping a margin
+for the request itself and for a clock that is off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -33,6 +38,10 @@ EMBED_COLOUR = discord.Colour.from_rgb(88, 101, 242)
 UNKNOWN_MESSAGE = 10008
 # Editing one message more often than this runs into Discord's per-webhook rate limit.
 STATUS_INTERVAL_SECONDS = 2.0
+# Discord refuses a first answer later than 3 s after the interaction was created: answer
+# by this age, leaving time for the request (an upload, a slow network) to get there.
+DISCORD_ANSWER_SECONDS = 3.0
+FIRST_ANSWER_SECONDS = 2.0
 
 
 class InteractionSurface:
@@ -43,14 +52,34 @@ class InteractionSurface:
         self._flusher: asyncio.Task[None] | None = None
         self._last_update = -STATUS_INTERVAL_SECONDS
         self._placeholder_gone = False  # deleted (10008) or replaced: no more status updates
+        # Counted from the interaction's creation (its id's timestamp): the time it took to
+        # reach us is gone too.
+        self._answer_by = time.monotonic() + FIRST_ANSWER_SECONDS - min(self._age(), FIRST_ANSWER_SECONDS)
+
+    def _age(self) -> float:
+        """How old the interaction already is. An age below 0 or past Discord's own limit
+        says our clock is off from Discord's (an interaction that old could not be answered
+        anyway): then it counts from now, when we received it."""
+        age = (self._now() - self.interaction.created_at).total_seconds()
+        return age if 0.0 <= age <= DISCORD_ANSWER_SECONDS else 0.0
 
     @property
     def upload_limit(self) -> int:
         return self.interaction.filesize_limit
 
+    def seconds_to_answer(self) -> float | None:
+        if self.interaction.response.is_done():
+            return None  # answered already (a button's click, a confirmed question)
+        return self._answer_by - time.monotonic()
+
     async def acknowledge(self) -> None:
         if not self.interaction.response.is_done():
             await defer_public(self.interaction)
+
+    async def acknowledge_privately(self) -> None:
+        """A private "thinking…": the first follow-up (the question, a refusal) replaces it."""
+        if not self.interaction.response.is_done():
+            await self.interaction.response.defer(ephemeral=True, thinking=True)
 
     # -- progress ----------------------------------------------------------------------
 
