@@ -251,6 +251,12 @@ class Retouch(commands.AutoShardedBot):
         await self.metrics_server.start()
 
     async def _clean_results_forever(self) -> None:
+        try:
+            # PostgreSQL: results this process kept on its disk before they lived in the
+            # database move in, so their buttons work on every process.
+            await self.results.adopt_local_files()
+        except Exception:
+            log.exception("could not move kept results from %s into the database", self.results.root)
         while True:
             try:
                 removed = await self.results.cleanup()

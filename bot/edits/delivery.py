@@ -73,7 +73,9 @@ class ResultDelivery:
 
     async def _keep(self, edit: Edit) -> bool:
         """Store what the result's buttons need, before posting it, so a click that comes
-        the moment the message appears finds it. False when not kept (buttons left off)."""
+        the moment the message appears finds it. False when nothing was written (buttons
+        left off). A result whose inputs could not be kept (disk nearly full, larger than
+        the bound) still has its row: its buttons say why."""
         if self.results is None or self.results.max_bytes <= 0:
             return False
         reservation, outcome, options, inputs = edit.reservation, edit.outcome, edit.options, edit.inputs
@@ -90,7 +92,8 @@ class ResultDelivery:
                     options=options.as_dict(),
                     inputs=inputs.images,
                     mask=inputs.mask.data if inputs.mask else None,
-                    results=[(f.filename, f.content) for m in outcome.messages for f in m.files],
+                    # The images themselves are in the message: Edit again reads them there.
+                    result_names=[f.filename for m in outcome.messages for f in m.files],
                 )
             )
             return True

@@ -551,7 +551,7 @@ async def diagnose(
     if volume is not None:
         checks.append(volume)
     if settings.database_url:
-        # PostgreSQL holds the data; DATABASE_PATH's folder keeps kept results and the
+        # PostgreSQL holds the data (kept results too); DATABASE_PATH's folder keeps the
         # commit journal, so it must still be writable.
         checks += await check_postgres(settings.database_url)
     else:

@@ -17,8 +17,10 @@ running on DATABASE_PATH is detected by its instance lock and refused). Steps:
   4. verified before the commit: rows per table, and sums of images, tokens and money
      (billed, estimated, and what counts against the caps), equal on both sides; any
      difference rolls everything back.
-Kept results' files stay where they are (results/ next to DATABASE_PATH): keep the same
-DATABASE_PATH for the bot and the buttons keep working.
+  5. kept results' files (results/<id>/ next to DATABASE_PATH) carried into
+     `edit_result_files` in the same transaction, so their buttons work on every process;
+     a result whose folder is gone is copied without files and answers as expired. The
+     folders stay where they are (the SQLite database is only read).
 """
 
 from __future__ import annotations
@@ -52,6 +54,8 @@ TABLES = (
     "safety_strikes",
     "safety_pauses",
 )
+# Filled from the files on disk, not from a SQLite table; checked to be empty with the rest.
+RESULT_FILES = "edit_result_files"
 
 # Checked on both sides after the copy (besides the row counts).
 SUMS = {
@@ -161,7 +165,9 @@ async def _migrate(source: Path, url: str, shown: str, started: float) -> Copied
                         async with conn.transaction():
                             await _refuse_non_empty(conn, shown)
                             counts = await _copy(lite, conn)
+                            counts[RESULT_FILES], carried = await _copy_result_files(lite, conn, source.parent / "results")
                             await _verify(lite, conn)
+                            await _verify_result_files(conn, carried)
                     except asyncpg.PostgresError as exc:
                         raise MigrateError(f"copying into PostgreSQL at {shown} failed and was rolled back: {exc}") from None
             finally:
@@ -173,8 +179,8 @@ async def _migrate(source: Path, url: str, shown: str, started: float) -> Copied
 
 async def _refuse_non_empty(conn: Any, shown: str) -> None:
     # No other migrate-db or bot may start writing while this one copies.
-    await conn.execute(f"LOCK TABLE {', '.join(TABLES)} IN EXCLUSIVE MODE")
-    filled = [t for t in TABLES if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {t})")]
+    await conn.execute(f"LOCK TABLE {', '.join((*TABLES, RESULT_FILES))} IN EXCLUSIVE MODE")
+    filled = [t for t in (*TABLES, RESULT_FILES) if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {t})")]
     if filled:
         raise MigrateError(
             f"PostgreSQL at {shown} is not empty ({', '.join(filled)} already hold rows): "
@@ -205,6 +211,32 @@ async def _copy(lite: sqlite3.Connection, conn: Any) -> dict[str, int]:
         "SELECT setval(pg_get_serial_sequence('safety_strikes', 'id'), COALESCE((SELECT MAX(id) FROM safety_strikes), 0) + 1, false)"
     )
     return counts
+
+
+async def _copy_result_files(lite: sqlite3.Connection, conn: Any, root: Path) -> tuple[int, int]:
+    """Each kept result's files, one result at a time (never all in memory). Returns
+    (files, bytes) carried."""
+    from bot.store.result_files import DiskFiles
+
+    disk = DiskFiles(root)
+    files = size = 0
+    for (edit_id,) in lite.execute("SELECT id FROM edit_results WHERE unkept IS NULL ORDER BY id").fetchall():
+        kept = await disk.read_all(edit_id)
+        if kept:
+            await conn.copy_records_to_table(
+                RESULT_FILES, records=[(edit_id, name, data) for name, data in kept], columns=("result_id", "name", "data")
+            )
+        files += len(kept)
+        size += sum(len(data) for _, data in kept)
+    return files, size
+
+
+async def _verify_result_files(conn: Any, carried: int) -> None:
+    theirs = await conn.fetchval(f"SELECT COALESCE(SUM(octet_length(data)), 0) FROM {RESULT_FILES}")
+    if int(theirs) != carried:
+        raise MigrateError(
+            f"verification failed: kept results' files hold {carried} bytes on disk but {theirs} in PostgreSQL; nothing was changed"
+        )
 
 
 async def _verify(lite: sqlite3.Connection, conn: Any) -> None:
@@ -257,7 +289,7 @@ def main(to: str | None, source: str | None = None, environ: Mapping[str, str] |
         print(f"  {table:<15} {count:>9,} rows", flush=True)
     print(
         f"copied {path} into {without_credentials(url)} and verified it (rows per table, sums of images, tokens and money) "
-        f"in {copied.seconds:.1f} s. Next: set DATABASE_URL to it (keep DATABASE_PATH for kept results) and start the bot.",
+        f"in {copied.seconds:.1f} s. Next: set DATABASE_URL to it (keep DATABASE_PATH: its folder holds the commit journal) and start the bot.",
         flush=True,
     )
     return 0

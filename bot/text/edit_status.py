@@ -97,6 +97,18 @@ def one_image_only(model: str, max_images: int, multi: list[str]) -> str:
 
 
 RESULT_EXPIRED = "This result has expired, run /edit again."
+
+# Why a result's inputs were not kept (bot/store/results.py DISK_FULL, TOO_LARGE).
+_NOT_KEPT = {
+    "disk_full": "the bot's disk was nearly full when this result was made, so its inputs were not kept",
+    "too_large": "this result's inputs were larger than the bot may keep (RESULT_STORAGE_MB)",
+}
+
+
+def reroll_unavailable(reason: str) -> str:
+    why = _NOT_KEPT.get(reason, "this result's inputs were not kept")
+    return f"Re-roll is unavailable: {why}. Edit again still works, or run /edit with the original image."
+
 DELETE_NOT_YOURS = "Only the member who asked for this edit, or a moderator, can delete it."
 CANCEL_NOT_YOURS = "Only the member who asked for this edit, or a moderator, can cancel it."
 CANCEL_NOT_RUNNING = "That edit isn't running any more, so there is nothing to cancel."

@@ -101,6 +101,10 @@ def message_image_unreadable(label: str, status: int | None = None) -> str:
     return f"Couldn't download that {label} from Discord{code}; try again."
 
 
+def result_image_gone(label: str) -> str:
+    return f"That {label} is no longer on Discord (its message was deleted), so it can't be edited again."
+
+
 def not_on_discord(label: str) -> str:
     return f"That {label} isn't hosted by Discord, so Retouch won't fetch it. Save it and use /edit instead."
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import sqlite3
 
 from PIL import Image
@@ -163,17 +164,88 @@ async def test_an_expired_or_missing_result_says_so_privately(fake_discord, sett
         assert await bot.results.get(old_id) is None
 
 
-async def test_storage_is_bounded_oldest_first(fake_discord, settings_for, image_api):
-    image_api.set_default(Reply.images(1, size=(512, 512), fill="noise"))  # ~790 KB each
-    async with running_bot(settings_for(result_storage_mb=2), fake_discord) as bot:
+async def test_a_bound_smaller_than_two_results_keeps_the_newest_as_soon_as_it_is_saved(fake_discord, settings_for, image_api):
+    # Two inputs of ~790 KB each against RESULT_STORAGE_MB=1: no sweep runs, the second
+    # save makes room by evicting the first.
+    sources = [make_image(512, 512, fill="noise", seed=seed) for seed in (1, 2)]
+    async with running_bot(settings_for(result_storage_mb=1), fake_discord) as bot:
         alice = fake_discord.member("alice")
-        replies = [(await first_result(fake_discord, alice))[1] for _ in range(3)]
-        await bot.results.cleanup()
-        edit_ids = [int(ids(r)[0].rsplit(":", 1)[1]) for r in replies]
-        assert await bot.results.get(edit_ids[0]) is None, "the oldest went first"
-        assert await bot.results.get(edit_ids[2]) is not None
+        replies = [(await first_result(fake_discord, alice, image=source))[1] for source in sources]
         count, size = await bot.results.usage()
-        assert size <= 2 * 1024 * 1024 and count == 2, "the two newest fit in 2 MB"
+        assert count == 1 and 0 < size <= 1024 * 1024, (count, size)
+        gone = await (await fake_discord.click(replies[0], ids(replies[0])[1], by=alice)).wait_result()
+        assert gone.ephemeral and "This result has expired" in gone.text, "the oldest went first"
+        await (await fake_discord.click(replies[1], ids(replies[1])[1], by=alice)).wait_result()
+        assert image_api.edits[-1].files[0].data == sources[1]
+
+
+async def test_result_images_are_not_kept_edit_again_reads_them_from_the_clicked_message(fake_discord, settings_for, image_api):
+    alice = fake_discord.member("alice")
+    source = make_image(64, 64, fill="noise", seed=4)
+    async with running_bot(settings_for(), fake_discord) as bot:
+        _, reply = await first_result(fake_discord, alice, image=source, n=2)
+        edit_id = int(ids(reply)[0].rsplit(":", 1)[1])
+        kept = bot.settings.database_path.parent / "results" / str(edit_id)
+        assert sorted(p.name for p in kept.iterdir()) == ["input-1.png"], "the inputs only: the images are on Discord"
+        assert (await bot.results.usage())[1] == len(source)
+        click = await fake_discord.click(reply, ids(reply)[0], by=alice)
+        await click.wait_modal()
+        submit = await fake_discord.submit_modal(click, values={"prompt": "again", "which": ["1"]}, by=alice)
+        await submit.wait_result()
+        assert image_api.edits[-1].files[0].data == reply.files[1].data, "the second image, read back from Discord"
+
+
+async def test_a_result_too_large_to_keep_says_why_on_re_roll_and_edit_again_still_works(fake_discord, settings_for, image_api):
+    alice = fake_discord.member("alice")
+    large = make_image(800, 800, fill="noise", seed=8)  # ~1.9 MB: more than the whole bound
+    assert len(large) > 1024 * 1024
+    async with running_bot(settings_for(result_storage_mb=1), fake_discord) as bot:
+        _, reply = await first_result(fake_discord, alice, image=large)
+        assert ids(reply)[:2] == [i for i in ids(reply) if "again" in i or "reroll" in i], "the buttons are there"
+        assert await bot.results.usage() == (1, 0)
+        told = await (await fake_discord.click(reply, ids(reply)[1], by=alice)).wait_result()
+        assert told.ephemeral and told.text.startswith("Re-roll is unavailable: this result's inputs were larger than the bot may keep")
+        assert len(image_api.edits) == 1
+        click = await fake_discord.click(reply, ids(reply)[0], by=alice)
+        await click.wait_modal()
+        result = await (await fake_discord.submit_modal(click, values={"prompt": "smaller"}, by=alice)).wait_result()
+        assert result.files and image_api.edits[-1].files[0].data == reply.files[0].data
+
+
+async def test_edit_again_reads_an_image_posted_in_the_results_second_message(fake_discord, settings_for, image_api):
+    # Two ~790 KB images over a 1 MB upload limit: one message each, the buttons on the first.
+    fake_discord.guild.upload_limit = 1024 * 1024
+    image_api.queue(Reply.images(2, size=(512, 512), fill="noise"))  # the first edit's answer
+    alice = fake_discord.member("alice")
+    async with running_bot(settings_for(), fake_discord):
+        rec, reply = await first_result(fake_discord, alice, n=2)
+        await rec.wait_for(lambda r: len(r.messages) == 2, 10)
+        second = rec.messages[1]
+        assert len(reply.files) == 1 and len(second.files) == 1 and second.files[0].filename == "edit-2.png"
+        click = await fake_discord.click(reply, ids(reply)[0], by=alice)
+        await click.wait_modal()
+        submit = await fake_discord.submit_modal(click, values={"prompt": "sharper", "which": ["1"]}, by=alice)
+        result = await submit.wait_result()
+        assert result.files and not result.ephemeral, result.text
+        assert image_api.edits[-1].files[0].data == second.files[0].data, "fetched from the other message"
+
+
+async def test_a_nearly_full_disk_stops_keeping_results_edits_go_on_and_re_roll_says_why(fake_discord, settings_for, image_api):
+    alice = fake_discord.member("alice")
+    async with running_bot(settings_for(), fake_discord) as bot:
+        # The store's threshold, set above what is really free on this disk.
+        bot.results.min_free_disk = shutil.disk_usage(bot.settings.database_path.parent).free + 2**40
+        _, reply = await first_result(fake_discord, alice)
+        assert reply.files and not reply.ephemeral and len(ids(reply)) == 3, "the edit works, with its buttons"
+        kept = bot.settings.database_path.parent / "results"
+        assert not kept.exists() or not any(kept.iterdir()), "nothing written to the disk"
+        told = await (await fake_discord.click(reply, ids(reply)[1], by=alice)).wait_result()
+        assert told.ephemeral and told.text.startswith("Re-roll is unavailable: the bot's disk was nearly full"), told.text
+        click = await fake_discord.click(reply, ids(reply)[0], by=alice)
+        await click.wait_modal()
+        again = await (await fake_discord.submit_modal(click, values={"prompt": "again"}, by=alice)).wait_result()
+        assert again.files and image_api.edits[-1].files[0].data == reply.files[0].data
+        assert len(image_api.edits) == 2
 
 
 # ----- progress and cancel --------------------------------------------------------------

@@ -14,6 +14,7 @@ takes its lock back, loses no reservation to the other process, and its images c
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sys
 
 import pytest
@@ -124,6 +125,53 @@ async def test_a_killed_process_reservation_is_released_through_its_lock_and_the
     assert b.returncode == 0, err_b[-2000:]
     assert "refunded 1 reservation(s) of a bot process that stopped running" in err_b
     assert "no sign of life" not in err_b
+
+
+async def test_a_result_made_on_one_process_is_re_rolled_and_edited_again_on_another_after_its_folder_is_gone(
+    fakes, tmp_path, postgres_url
+):
+    discord_fake, api = fakes
+    a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0,1")
+    b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2,3")
+    c = None
+    try:
+        source = make_image(64, 48, fill="noise", seed=12)
+        made = await discord_fake.invoke(
+            "edit", by=discord_fake.member("ada"), image=FakeAttachment.image(source), prompt="make it night", n=2
+        )
+        reply = await made.wait_result()
+        assert len(reply.files) == 2, reply.text
+        ids = [c["custom_id"] for row in reply.components for c in row.get("components", [])]
+        again, reroll = next(i for i in ids if ":again:" in i), next(i for i in ids if ":reroll:" in i)
+        # The process that made it stops and its data folder goes (a move to a new host);
+        # the server's shards are now served by a process that never saw the result.
+        err_b = await stop(b)
+        assert b.returncode == 0, err_b[-2000:]
+        shutil.rmtree(tmp_path / "b")
+        c = await start_process(tmp_path / "c", discord_fake, api, postgres_url, "2,3")
+
+        bea = discord_fake.member("bea")
+        rerolled = await (await discord_fake.click(reply, reroll, by=bea)).wait_result()
+        assert len(rerolled.files) == 2 and not rerolled.ephemeral, rerolled.text
+        sent = api.edits[-1]
+        assert sent.fields["prompt"] == ["make it night"] and sent.fields["n"] == ["2"]
+        assert [p.data for p in sent.files] == [source], "the same input, from the database"
+
+        click = await discord_fake.click(reply, again, by=bea)
+        await click.wait_modal()
+        submit = await discord_fake.submit_modal(click, values={"prompt": "now green", "which": ["1"]}, by=bea)
+        edited = await submit.wait_result()
+        assert edited.files and not edited.ephemeral, edited.text
+        assert api.edits[-1].files[0].data == reply.files[1].data, "the second image, read back from the message"
+        assert api.edits[-1].fields["prompt"] == ["now green"]
+
+        rows = await ledger(postgres_url)
+        assert [(r["status"], r["images_delivered"]) for r in rows] == [("committed", 2), ("committed", 2), ("committed", 1)]
+        assert not (tmp_path / "c" / "results").exists(), "nothing kept on the process's disk"
+    finally:
+        err_a = await stop(a)
+        err_c = await stop(c) if c is not None else ""
+    assert a.returncode == 0 and (c is None or c.returncode == 0), (err_a[-2000:], err_c[-2000:])
 
 
 # The backend holding a process's liveness lock (a bigint advisory key is listed as

@@ -52,7 +52,16 @@ async def fill(path: Path) -> None:
         await settings.set_max_images(GUILD, 3)
         await settings.add_blocked_words(GUILD, [BlockedWord("dragon", "Dragon"), BlockedWord("red panda", "red panda")], added_by=8)
         results = ResultStore(conn, path.parent / "results", retention=timedelta(days=7), max_bytes=10**6, clock=clock)
-        await results.save(ResultFiles(1, GUILD, 66, 1, "a boat", {"model": "gpt-image-2"}, [b"in"], None, [("edit-1.png", b"out")]))
+        await results.save(ResultFiles(1, GUILD, 66, 1, "a boat", {"model": "gpt-image-2"}, [b"in"], b"mask", ["edit-1.png"]))
+        # One kept before schema 10: its image is on disk too.
+        await conn.execute_fetchall(
+            "INSERT INTO edit_results (id, guild_id, channel_id, requester_id, prompt, options, inputs, has_mask, results, "
+            "bytes, created_at, expires_at, results_kept) VALUES (2, ?, 66, 1, 'a kite', '{}', 1, 0, '[\"edit-1.png\"]', 6, ?, ?, 1)",
+            (GUILD, NOW.timestamp(), NOW.timestamp() + 86400),
+        )
+        (path.parent / "results" / "2").mkdir()
+        (path.parent / "results" / "2" / "input-1.bin").write_bytes(b"in2")
+        (path.parent / "results" / "2" / "edit-1.png").write_bytes(b"out")
         await MetaStore(conn).set("user_id_salt", "abc123")
         strikes = StrikeStore(conn, clock=clock)
         await strikes.set_level(GUILD, "images")
@@ -68,7 +77,8 @@ async def test_everything_is_copied_verified_and_answers_the_same(tmp_path: Path
     copied = await migrate_to_postgres(source, empty_postgres_url)
     assert copied.counts == {
         "meta": 1, "guild_defaults": 1, "user_limits": 1, "role_limits": 1, "server_settings": 1,
-        "blocked_words": 2, "edit_results": 1, "ledger": 5, "guild_budgets": 1, "safety_strikes": 3, "safety_pauses": 1,
+        "blocked_words": 2, "edit_results": 2, "ledger": 5, "guild_budgets": 1, "safety_strikes": 3, "safety_pauses": 1,
+        "edit_result_files": 4,
     }
 
     lite = await open_database(source)
@@ -87,8 +97,11 @@ async def test_everything_is_copied_verified_and_answers_the_same(tmp_path: Path
         assert (await safety[0].member(GUILD, 7)) == (await safety[1].member(GUILD, 7))
         assert (await safety[1].level(GUILD)) == "images" and (await safety[1].member(GUILD, 7)).paused_until is not None
         await safety[1].strike(GUILD, 8, source="provider", strikes=3, pause_hours=24)  # ids continue after the copied ones
-        kept = await ResultStore(db, source.parent / "results", retention=timedelta(days=7), max_bytes=10**6, clock=clock).get(1)
-        assert kept is not None and kept.prompt == "a boat" and await kept.result(0) == b"out"
+        # Kept results are in the database now: any process answers their buttons.
+        results = ResultStore(db, tmp_path / "elsewhere", retention=timedelta(days=7), max_bytes=10**6, clock=clock)
+        kept, older = await results.get(1), await results.get(2)
+        assert kept is not None and kept.prompt == "a boat" and await kept.inputs() == [b"in"] and await kept.mask() == b"mask"
+        assert older is not None and await older.inputs() == [b"in2"] and await older.kept_result(0) == b"out"
         # New rows continue after the copied ids; the old process's open row is released
         # at the first start (its owner holds no liveness lock).
         fresh = await stores[1].reserve(GUILD, 5, [], 1, model="m", cost_usd=0.01)

@@ -39,7 +39,7 @@ async def test_doctor_checks_the_connection_the_version_and_the_schema(tmp_path,
     schema = by_name(checks, "database schema")
     assert schema.status == doctor.PASS and "current" in schema.detail
     assert any("shards 2,3" in note for note in schema.notes), schema.notes
-    assert by_name(checks, "database folder").status == doctor.PASS  # kept results still live there
+    assert by_name(checks, "database folder").status == doctor.PASS  # the commit journal still lives there
     assert not any(c.name == "database file" for c in checks)
 
 

@@ -129,7 +129,7 @@ async def test_a_real_start_an_edit_a_journaled_commit_and_a_backup_are_private(
         "the backup": backup,
         **{f"kept {path.parent.name}/{path.name}": path for folder in kept for path in folder.iterdir()},
     }
-    assert len(files) >= 3, files  # the backup, and each kept result's input and image
+    assert len(files) >= 2, files  # the backup, and each kept result's input (its images stay on Discord)
     assert {name: oct(mode(path)) for name, path in files.items()} == dict.fromkeys(files, "0o600")
     folders = {"the data folder": data, "results/": results, "backups/": backup.parent.parent, "backups/nightly/": backup.parent,
                **{f"results/{folder.name}/": folder for folder in kept}}

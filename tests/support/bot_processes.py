@@ -82,7 +82,7 @@ async def start_process(
     folder.mkdir(parents=True, exist_ok=True)
     settings = dict(
         DATABASE_URL=database_url,
-        DATABASE_PATH=str(folder / "retouch.db"),  # kept results and the commit journal only
+        DATABASE_PATH=str(folder / "retouch.db"),  # the commit journal only
         SHARD_COUNT=str(shard_count),
         SHARD_IDS=shard_ids,
         ALLOW_DMS="true",

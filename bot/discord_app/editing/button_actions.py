@@ -3,7 +3,8 @@ Cancel.
 
 The buttons are `DynamicItem`s (registered by cogs/result_buttons.py), so a click is
 answered by whichever process runs, after any restart: the custom id names the edit, the
-database and disk hold the rest. Each click answers within Discord's 3 s (a modal, a
+database (and, with SQLite, the disk next to it) holds the inputs, and the clicked message
+holds the result images. Each click answers within Discord's 3 s (a modal, a
 deferral, or a private message), and an edit it starts is an ordinary edit of the member
 who clicked: their quota, their checks, the same order builder and service. A result that
 expired (or was deleted) says so privately.
@@ -45,6 +46,9 @@ async def reroll(interaction: discord.Interaction, edit_id: int) -> None:
     stored = await _stored(interaction, edit_id)
     if stored is None:
         return
+    if stored.unkept is not None:
+        await send_private(interaction, edit_status.reroll_unavailable(stored.unkept))
+        return
     try:
         inputs = await stored.inputs()
         mask = await stored.mask()
@@ -67,7 +71,7 @@ async def edit_again(interaction: discord.Interaction, edit_id: int) -> None:
     stored = await _stored(interaction, edit_id)
     if stored is not None:
         offer = await retouch(interaction).orders.offer(interaction.guild_id)
-        await interaction.response.send_modal(EditAgainModal(stored, offer))
+        await interaction.response.send_modal(EditAgainModal(stored, offer, clicked=interaction.message))
 
 
 async def delete(interaction: discord.Interaction, edit_id: int) -> None:

@@ -8,6 +8,7 @@ it is an embed image (a link preview): that one is read only through Discord's m
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aiohttp
@@ -90,3 +91,44 @@ class MessageImageInput:
                 return b"".join(chunks)
         except aiohttp.ClientError:
             raise UserFacingError(editing.message_image_unreadable(self.label)) from None
+
+
+@dataclass
+class DeliveredImageInput:
+    """A result image read back from its message on Discord (Edit again): the clicked
+    message's attachment, else one of the result's other messages, fetched for fresh URLs.
+    Downloaded like an embed image: only from Discord's media hosts."""
+
+    filename: str  # as delivered: edit-1.png, ...
+    clicked: discord.Message | None
+    channel: discord.abc.Messageable | None
+    message_ids: Sequence[int]
+    session: aiohttp.ClientSession
+    label: str
+    max_bytes: int
+    media_hosts: tuple[str, ...]
+
+    def _on(self, message: discord.Message | None) -> discord.Attachment | None:
+        return next((a for a in message.attachments if a.filename == self.filename), None) if message is not None else None
+
+    @property
+    def declared_size(self) -> int | None:
+        attachment = self._on(self.clicked)
+        return attachment.size if attachment is not None else None
+
+    async def read(self) -> bytes:
+        attachment = self._on(self.clicked)
+        clicked_id = self.clicked.id if self.clicked is not None else None
+        for message_id in self.message_ids:
+            if attachment is not None or self.channel is None:
+                break
+            if message_id == clicked_id:
+                continue
+            try:
+                attachment = self._on(await self.channel.fetch_message(message_id))
+            except discord.HTTPException:
+                continue  # deleted, or not readable: try the next one
+        if attachment is None:
+            raise UserFacingError(editing.result_image_gone(self.label))
+        found = FoundImage(self.filename, url=attachment.url, size=attachment.size)
+        return await MessageImageInput(found, self.session, self.label, self.max_bytes, self.media_hosts).read()

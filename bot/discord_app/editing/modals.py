@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import discord
 
-from bot.discord_app.editing.inputs import AttachmentInput, MessageImageInput, media_hosts
+from bot.discord_app.editing.inputs import AttachmentInput, DeliveredImageInput, MessageImageInput, media_hosts
 from bot.discord_app.editing.message_images import FoundImage
 from bot.discord_app.editing.orders import requester_of, retouch, submit
 from bot.discord_app.replies import send_private
@@ -185,9 +185,10 @@ class EditAgainModal(_Form):
     """Edit again: a new prompt on one of a result's images, with the result's options,
     and where to edit (a mask, a region preset or a custom area, the mask preview)."""
 
-    def __init__(self, stored: StoredResult, offer: Offer) -> None:
+    def __init__(self, stored: StoredResult, offer: Offer, clicked: discord.Message | None = None) -> None:
         super().__init__(title=editing.EDIT_AGAIN_TITLE, timeout=FORM_TIMEOUT_SECONDS)
         self.stored = stored
+        self.clicked = clicked  # the result's message as the click carried it (fresh attachment URLs)
         self.prompt = _prompt(editing.PROMPT_AGAIN_PLACEHOLDER)
         self._add(self.prompt, editing.PROMPT_AGAIN_LABEL)
         self.mask = _mask()
@@ -208,17 +209,31 @@ class EditAgainModal(_Form):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         index = int(self.which.values[0]) if self.which is not None and self.which.values else 0
+        bot = retouch(interaction)
+        label = editing.input_label(1)
+        image: BytesInput | DeliveredImageInput
         try:
-            image = await self.stored.result(index)
+            kept = await self.stored.kept_result(index)
         except (OSError, IndexError):
             await send_private(interaction, edit_status.RESULT_EXPIRED)
             return
+        if kept is not None:  # a result kept before its images were left on Discord
+            image = BytesInput(kept, label)
+        elif index >= len(self.stored.result_names):
+            await send_private(interaction, edit_status.RESULT_EXPIRED)
+            return
+        else:
+            # Read from the message when the edit's turn comes, after the acknowledgement.
+            channel = interaction.channel if isinstance(interaction.channel, discord.abc.Messageable) else None
+            image = DeliveredImageInput(
+                self.stored.result_names[index], self.clicked, channel, self.stored.message_ids, bot.http_session,
+                label=label, max_bytes=MAX_DOWNLOAD_BYTES, media_hosts=media_hosts(),
+            )
         where = _where_values(self.where, self.area)
-        bot = retouch(interaction)
         order = bot.orders.order(
             requester=requester_of(interaction),
             prompt=self.prompt.value,
-            images=[BytesInput(image, editing.input_label(1))],
+            images=[image],
             mask=_uploaded_mask(self.mask),
             asked=Asked.repeating(self.stored.options, n=1, regions=where.regions, mask_preview=where.mask_preview),
             entry="Edit again",
