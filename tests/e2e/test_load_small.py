@@ -1,7 +1,8 @@
 """The load of bench/load.py, small: two real `python -m bot` processes over one
-PostgreSQL, 40 members in the server and in DMs sending 150 edits over 15 s (mixed `n`,
-provider failures, cancels, re-rolls), the server's process restarted (SIGTERM) half-way.
-The invariants hold on the shared ledger against what the fake Discord received."""
+PostgreSQL, 40 members in the server and in DMs sending 150 edits over 20 s (mixed `n`,
+provider failures, cancels, re-rolls), the server's process restarted (SIGTERM) early on,
+so that results it made are re-rolled on its successor. The invariants hold on the shared
+ledger against what the fake Discord received."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ pytestmark = pytest.mark.timeout(150)
 
 
 async def test_two_processes_under_load_with_a_restart_keep_every_invariant(tmp_path, postgres_url):
-    config = LoadConfig(members=40, edits=150, duration=15, restart="term", quota_limit=8, settle_timeout=30)
+    config = LoadConfig(
+        members=40, edits=150, duration=20, restart="term", restart_at=0.3, reroll_share=0.5, settle_timeout=30
+    )
     async with FakeDiscord(shard_count=4, guild_shard=2) as discord_fake, FakeImageAPI() as api:
         report = await LoadRun(config, tmp_path, postgres_url, discord_fake, api).run()
     text = "\n".join(report.lines())
@@ -33,4 +36,5 @@ async def test_two_processes_under_load_with_a_restart_keep_every_invariant(tmp_
         assert counts[outcome] > 0, f"no {outcome!r}:\n{text}"
     assert all(p.interactions > 0 and p.cpu_s > 0 for p in report.processes.values()), text
     assert len(report.processes["B"].pids) == 2, "B was restarted"
+    assert report.cross_process_rerolls() > 0, f"no result of B's first run re-rolled on its successor:\n{text}"
     assert report.images_committed == report.images_received > 0, text

@@ -6,13 +6,15 @@ server's). Members are split between the server and DMs, so both processes serve
 arrive at random times over `duration` seconds, each by a random member with a random `n`;
 some get a provider failure (a 500, refunded), some are cancelled with their placeholder's
 Cancel button, some delivered results are re-rolled (in the server by another member, in a
-DM by the member). Half-way, process B is stopped (SIGKILL, or SIGTERM) and started again
+DM by the member). Half-way (`restart_at`), process B is stopped (SIGKILL, or SIGTERM) and started again
 on the same shards and data folder: the interactions sent while it is down go unanswered,
 as on Discord.
 
 The fake Discord serves one server (plus DMs), so "several guilds" are that server and
-the DMs; a Re-roll reaches the process that runs the result's shard, which is the process
-that made it, or after the restart its successor (a different process on the same folder).
+the DMs. A click reaches the process that runs its shard, so a Re-roll (clicked a while after
+its result, up to the end of the run) runs on another process than the result's maker when the result
+was made by B before the restart and clicked after it: B's successor never saw it and reads
+what it needs from PostgreSQL and from the clicked message.
 
 Afterwards (once every reservation is settled, bounded) the invariants are checked on the
 shared ledger against what the fake Discord received:
@@ -50,7 +52,8 @@ class LoadConfig:
     fail_share: float = 0.05  # edits answered by a provider 500
     cancel_share: float = 0.05  # edits cancelled by their member from the placeholder
     reroll_share: float = 0.1  # delivered results re-rolled
-    restart: str = "kill"  # how B is stopped half-way: kill (SIGKILL), term (SIGTERM), none
+    restart: str = "kill"  # how B is stopped: kill (SIGKILL), term (SIGTERM), none
+    restart_at: float = 0.5  # when, as a share of `duration`
     provider_delay: float = 0.5  # seconds the fake provider takes per edit
     quota_limit: int = 8  # QUOTA_DEFAULT_LIMIT: images per member per day
     global_limit: int | None = None  # GLOBAL_DAILY_IMAGE_LIMIT; default: 6 images per member
@@ -70,6 +73,8 @@ class Outcome:
     process: str  # A, B
     member: int
     record: InteractionRecord | None
+    instance: str = ""  # which run of the process got it: A, B1, or B2 after the restart
+    made_by: str = ""  # a re-roll: the run that made the result
     result: str = "pending"  # delivered, refused, failed, cancelled, unanswered, not-acknowledged
     ack_s: float | None = None
     result_s: float | None = None
@@ -105,6 +110,10 @@ class LoadReport:
     def ok(self) -> bool:
         return all(ok for _, ok, _ in self.invariants) and not self.unclean_exits
 
+    def cross_process_rerolls(self) -> int:
+        """Re-rolls delivered by another process than the one that made the result."""
+        return sum(o.kind == "reroll" and o.result == "delivered" and o.instance != o.made_by for o in self.outcomes)
+
     def counts(self) -> Counter[str]:
         return Counter(f"{o.kind} {o.result}" for o in self.outcomes)
 
@@ -121,6 +130,7 @@ class LoadReport:
             f"delivered {sum(o.result == 'delivered' for o in self.outcomes)} "
             f"= {sum(o.result == 'delivered' for o in self.outcomes) / self.wall_s:.2f}/s",
             "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items())),
+            f"re-rolls delivered by another process than the result's maker (B's successor): {self.cross_process_rerolls()}",
             f"ack: p50 {ms(pct(acks, 50))}  p99 {ms(pct(acks, 99))}  max {ms(max(acks, default=None))}  (n={len(acks)})",
             f"time to result (delivered): p50 {sec(pct(results, 50))}  p99 {sec(pct(results, 99))}  (n={len(results)})",
         ]
@@ -169,6 +179,8 @@ class LoadRun:
         self.procs: dict[str, BotProcess] = {}
         self.figures = {name: ProcessFigures(name) for name in ("A", "B")}
         self.restart_downtime: float | None = None
+        self.instance = {"A": "A", "B": "B1"}
+        self.end = 0.0
         self.exits: list[str] = []
         n_dm = round(config.members * config.dm_share)
         self.members: list[tuple[FakeUser, bool]] = [
@@ -212,11 +224,12 @@ class LoadRun:
     async def _load(self) -> LoadReport:
         cpu0 = {name: bot.cpu_seconds() for name, bot in self.procs.items()}
         start = time.monotonic()
+        self.end = start + self.c.duration
         times = sorted(self.rng.uniform(0, self.c.duration) for _ in range(self.c.edits))
         tasks = [asyncio.create_task(self._edit(i, start + t)) for i, t in enumerate(times)]
         restarter = None
         if self.c.restart != "none":
-            restarter = asyncio.create_task(self._restart_b(start + self.c.duration / 2, cpu0))
+            restarter = asyncio.create_task(self._restart_b(start + self.c.duration * self.c.restart_at, cpu0))
         await asyncio.gather(*tasks, *([restarter] if restarter else []))
         wall = time.monotonic() - start
 
@@ -250,6 +263,7 @@ class LoadRun:
             if old.returncode != 0:
                 self.exits.append(f"process B (first run) exit {old.returncode} on SIGTERM: {out[-1500:]}")
         bot = await self.start("B")
+        self.instance["B"] = "B2"
         self.restart_downtime = time.monotonic() - down
         cpu0["B"] = bot.cpu_seconds()
 
@@ -271,17 +285,21 @@ class LoadRun:
         cancel = self.rng.random() < self.c.cancel_share
         reroll = self.rng.random() < self.c.reroll_share
         reroller = member if dm else self.rng.choice(self.guild_members)
+        # A re-roll comes a while after the result, up to the end of the run: results made
+        # before the restart are often re-rolled on B's successor.
+        reroll_after = self.rng.uniform(0, max(0.0, self.end - at))
         await asyncio.sleep(max(0.0, at - time.monotonic()))
         if fail:
             self.api.queue(Reply.error(500, "The server had an error while processing your request.", code="server_error"))
         outcome = Outcome("edit", "A" if dm else "B", member.id, None)
+        outcome.instance = self.instance[outcome.process]
         self.outcomes.append(outcome)
         self.figures[outcome.process].interactions += 1
         try:
             outcome.record = await self.fake.invoke(
                 "edit", by=member, image=FakeAttachment.image(self.png), prompt=f"load edit {i}", n=n, dm=dm
             )
-        except AssertionError:  # the shard's process is down: Discord would say the app did not respond
+        except (AssertionError, ConnectionError):  # its process is down: on Discord, "did not respond"
             outcome.result = "unanswered"
             return
         if cancel:
@@ -290,12 +308,13 @@ class LoadRun:
         if message is not None and reroll:
             ids = [c for c in message.custom_ids if c.startswith("retouch:reroll:")] if message.components else []
             if ids:
-                again = Outcome("reroll", outcome.process, reroller.id, None)
+                await asyncio.sleep(reroll_after)
+                again = Outcome("reroll", outcome.process, reroller.id, None, self.instance[outcome.process], outcome.instance)
                 self.outcomes.append(again)
                 self.figures[again.process].interactions += 1
                 try:
                     again.record = await self.fake.click(message, ids[0], by=reroller)
-                except AssertionError:
+                except (AssertionError, ConnectionError):  # the process is down
                     again.result = "unanswered"
                     return
                 await self._wait(again)
@@ -312,7 +331,7 @@ class LoadRun:
             cid = next(c for c in record.original.custom_ids if c.startswith("retouch:cancel:"))
             try:
                 await self.fake.click(record.original, cid, by=member)
-            except AssertionError:
+            except (AssertionError, ConnectionError):
                 pass  # gone meanwhile (delivered, or the process is down)
 
     async def _wait(self, outcome: Outcome) -> Any:
