@@ -40,7 +40,7 @@ async def run(args: argparse.Namespace) -> int:
     config = LoadConfig(
         members=args.members, edits=args.edits, duration=args.duration, restart=args.restart,
         provider_delay=args.provider_delay, max_concurrent=args.max_concurrent_edits,
-        quota_limit=args.quota_limit, global_limit=args.global_limit, seed=args.seed,
+        quota_limit=args.quota_limit, global_limit=args.global_limit, seed=args.seed, dm_share=args.dm_share,
     )
     cluster = None
     server = args.postgres_url
@@ -77,6 +77,8 @@ def main() -> int:
     parser.add_argument("--max-concurrent-edits", type=int, default=8, help="MAX_CONCURRENT_EDITS of each process")
     parser.add_argument("--quota-limit", type=int, default=8, help="QUOTA_DEFAULT_LIMIT")
     parser.add_argument("--global-limit", type=int, default=None, help="GLOBAL_DAILY_IMAGE_LIMIT (default: 6 per member)")
+    parser.add_argument("--dm-share", type=float, default=0.5,
+                        help="members in DMs (process A; the rest in the server, process B); 1 loads A alone")
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--postgres-url", default="", help="a PostgreSQL server whose user may create databases")
     return asyncio.run(run(parser.parse_args()))

@@ -84,6 +84,7 @@ class Outcome:
 class ProcessFigures:
     name: str
     interactions: int = 0
+    delivered: int = 0
     cpu_s: float = 0.0
     peak_rss_mb: float = 0.0
     pids: list[int] = field(default_factory=list)
@@ -105,6 +106,7 @@ class LoadReport:
     images_received: int
     restart_downtime_s: float | None
     unclean_exits: list[str]
+    driver_cpu_s: float = 0.0  # this process: the fakes and the members
 
     @property
     def ok(self) -> bool:
@@ -137,10 +139,17 @@ class LoadReport:
         if self.restart_downtime_s is not None:
             out.append(f"restart of B: shards back after {self.restart_downtime_s:.1f} s")
         for p in self.processes.values():
+            if not p.interactions:
+                out.append(f"process {p.name}: idle (CPU {p.cpu_s:.1f} s), peak RSS {p.peak_rss_mb:.0f} MB")
+                continue
+            per_delivered = f"{p.cpu_s / p.delivered * 1000:.1f} ms per delivered edit (~{60 * p.delivered / p.cpu_s:,.0f} " \
+                "delivered per minute per core)" if p.delivered and p.cpu_s else "nothing delivered"
             out.append(
                 f"process {p.name}: {p.interactions} interactions, CPU {p.cpu_s:.1f} s = {p.cpu_per_edit_s * 1000:.1f} ms per "
-                f"interaction (~{60 / p.cpu_per_edit_s:,.0f} per minute per core), peak RSS {p.peak_rss_mb:.0f} MB"
+                f"interaction, {per_delivered}, peak RSS {p.peak_rss_mb:.0f} MB"
             )
+        out.append(f"the driver (fake Discord, fake provider, members): CPU {self.driver_cpu_s:.1f} s "
+                   f"= {self.driver_cpu_s / self.wall_s:.0%} of a core")
         out.append(f"ledger: {self.ledger_rows} rows, {self.images_committed} images committed; "
                    f"the fake Discord received {self.images_received} result images")
         for name, ok, detail in self.invariants:
@@ -223,6 +232,7 @@ class LoadRun:
 
     async def _load(self) -> LoadReport:
         cpu0 = {name: bot.cpu_seconds() for name, bot in self.procs.items()}
+        driver0 = time.process_time()
         start = time.monotonic()
         self.end = start + self.c.duration
         times = sorted(self.rng.uniform(0, self.c.duration) for _ in range(self.c.edits))
@@ -232,6 +242,7 @@ class LoadRun:
             restarter = asyncio.create_task(self._restart_b(start + self.c.duration * self.c.restart_at, cpu0))
         await asyncio.gather(*tasks, *([restarter] if restarter else []))
         wall = time.monotonic() - start
+        driver = time.process_time() - driver0
 
         await self._settled()
         for name, bot in self.procs.items():
@@ -247,7 +258,8 @@ class LoadRun:
             if bot.returncode != 0 or "Retouch stopped cleanly" not in out:
                 self.exits.append(f"process {name} did not stop cleanly (exit {bot.returncode}): {out[-1500:]}")
         return LoadReport(
-            self.c, wall, self.outcomes, self.figures, invariants, len(rows), committed, received, self.restart_downtime, self.exits
+            self.c, wall, self.outcomes, self.figures, invariants, len(rows), committed, received, self.restart_downtime, self.exits,
+            driver,
         )
 
     async def _restart_b(self, at: float, cpu0: dict[str, float]) -> None:
@@ -349,6 +361,7 @@ class LoadRun:
         self._note_ack(outcome)
         if message.files:
             outcome.result = "delivered"
+            self.figures[outcome.process].delivered += 1
             outcome.result_s = self.fake.now() - record.created
             return message
         text = message.text.lower()
