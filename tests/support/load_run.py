@@ -107,6 +107,7 @@ class LoadReport:
     restart_downtime_s: float | None
     unclean_exits: list[str]
     driver_cpu_s: float = 0.0  # this process: the fakes and the members
+    abandoned: int = 0  # reservations refunded because their process stopped running
 
     @property
     def ok(self) -> bool:
@@ -150,7 +151,8 @@ class LoadReport:
             )
         out.append(f"the driver (fake Discord, fake provider, members): CPU {self.driver_cpu_s:.1f} s "
                    f"= {self.driver_cpu_s / self.wall_s:.0%} of a core")
-        out.append(f"ledger: {self.ledger_rows} rows, {self.images_committed} images committed; "
+        out.append(f"ledger: {self.ledger_rows} rows ({self.abandoned} refunded as abandoned by a stopped process), "
+                   f"{self.images_committed} images committed; "
                    f"the fake Discord received {self.images_received} result images")
         for name, ok, detail in self.invariants:
             out.append(f"{'PASS' if ok else 'FAIL'}  {name}{': ' + detail if detail else ''}")
@@ -259,7 +261,7 @@ class LoadRun:
                 self.exits.append(f"process {name} did not stop cleanly (exit {bot.returncode}): {out[-1500:]}")
         return LoadReport(
             self.c, wall, self.outcomes, self.figures, invariants, len(rows), committed, received, self.restart_downtime, self.exits,
-            driver,
+            driver, sum(r["status"] == "refunded" and r["refund_reason"] == "abandoned" for r in rows),
         )
 
     async def _restart_b(self, at: float, cpu0: dict[str, float]) -> None:
