@@ -135,6 +135,12 @@ class LoadReport:
             "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items())),
             f"re-rolls delivered by another process than the result's maker (B's successor): {self.cross_process_rerolls()}",
             f"ack: p50 {ms(pct(acks, 50))}  p99 {ms(pct(acks, 99))}  max {ms(max(acks, default=None))}  (n={len(acks)})",
+            *(
+                f"  {kind}s: p50 {ms(pct(a, 50))}  p99 {ms(pct(a, 99))}  max {ms(max(a, default=None))}  (n={len(a)}; "
+                f"{sum(o.kind == kind and o.result == 'not-acknowledged' for o in self.outcomes)} not acknowledged in 3 s)"
+                for kind in ("edit", "reroll")
+                for a in [[o.ack_s for o in self.outcomes if o.kind == kind and o.ack_s is not None]]
+            ),
             f"time to result (delivered): p50 {sec(pct(results, 50))}  p99 {sec(pct(results, 99))}  (n={len(results)})",
         ]
         if self.restart_downtime_s is not None:
