@@ -21,6 +21,9 @@ connection settings and workload (100 tasks sharing one connection):
   - the PostgreSQL floor: the same two processes, pools and Database layer, each pair a
     trivial durable insert then update of one row (no quota logic): how close the store
     comes to what one round trip and one commit per statement allow on this machine.
+    --postgres-only runs just the store and its floor (the PostgreSQL target: >= 0.6x the
+    floor, as the median of the rounds). With the throwaway cluster, or --postgres-data for a
+    server on this machine, the server's CPU per pair is reported too.
 Phases are interleaved for --rounds rounds and the best round is reported: the
 machine may be shared. Every run checks that no member ended above their limit
 ("over-spend"), and no server or the bot above its money cap. Targets: >= 5,000
@@ -68,6 +71,11 @@ class Result:
     seconds: float
     cpu_seconds: float
     overspent: int
+    server_cpu_seconds: float | None = None  # PostgreSQL's, when its server runs on this machine
+
+    @property
+    def server_cpu_per_pair_us(self) -> float | None:
+        return None if self.server_cpu_seconds is None else self.server_cpu_seconds / self.pairs * 1e6
 
     @property
     def rate(self) -> float:
@@ -316,7 +324,7 @@ async def postgres_worker(url: str, index: int, of: int, attempts: int, tasks: i
 
 
 async def run_postgres(server: str, round_: int, attempts: int, tasks: int, processes: int = 2,
-                       *, floor: bool = False) -> Result:
+                       *, floor: bool = False, postmaster_pid: int | None = None) -> Result:
     import asyncpg
 
     from bot.store import postgres
@@ -347,6 +355,7 @@ async def run_postgres(server: str, round_: int, attempts: int, tasks: int, proc
         for w in workers:
             line = await asyncio.to_thread(w.stdout.readline)  # type: ignore[union-attr]
             assert line.strip() == "READY", line
+        server_started = server_cpu_seconds(postmaster_pid)
         started = time.perf_counter()
         for w in workers:
             w.stdin.write("GO\n")  # type: ignore[union-attr]
@@ -355,6 +364,9 @@ async def run_postgres(server: str, round_: int, attempts: int, tasks: int, proc
         seconds = time.perf_counter() - started
         for w in workers:
             w.wait(30)
+        # The workers' backends ended with their pools: their CPU is the postmaster's now.
+        server_ended = server_cpu_seconds(postmaster_pid)
+        server_cpu = None if server_started is None or server_ended is None else server_ended - server_started
         # Over-spend, read back from the shared database after both processes finished.
         store = QuotaStore(db, owner="bench-check", default_limit=BOT_DEFAULT, default_period="day")
         overspent = 0
@@ -369,7 +381,39 @@ async def run_postgres(server: str, round_: int, attempts: int, tasks: int, proc
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
     pairs = sum(o["pairs"] for o in outputs)
-    return Result(POSTGRES_FLOOR_NAME if floor else POSTGRES_NAME, pairs, sum(o["refused"] for o in outputs), seconds, sum(o["cpu"] for o in outputs), overspent)
+    return Result(POSTGRES_FLOOR_NAME if floor else POSTGRES_NAME, pairs, sum(o["refused"] for o in outputs), seconds,
+                  sum(o["cpu"] for o in outputs), overspent, server_cpu)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def server_cpu_seconds(postmaster_pid: int | None) -> float | None:
+    """CPU used so far by a local PostgreSQL server: its postmaster's reaped children
+    (backends that ended, such as a finished phase's pools) plus the children alive now
+    (checkpointer, WAL writer, ...). None when unknown (a server elsewhere)."""
+    if postmaster_pid is None:
+        return None
+    try:
+        def times(pid: int, children: bool) -> float:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+            # After the name: state is field 3; utime 14, stime 15, cutime 16, cstime 17.
+            picked = (fields[13], fields[14]) if children else (fields[11], fields[12])
+            return sum(int(v) for v in picked) / _TICKS
+
+        total = times(postmaster_pid, True)
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            if int(stat[1]) == postmaster_pid:
+                total += times(int(entry.name), False)
+        return total
+    except OSError:
+        return None
 
 
 def summarize(name: str, runs: list[Result]) -> Result:
@@ -377,8 +421,10 @@ def summarize(name: str, runs: list[Result]) -> Result:
     the one least disturbed (as timeit reports the minimum)."""
     best = max(runs, key=lambda r: r.rate)
     rates = sorted(r.rate for r in runs)
+    server = [r.server_cpu_per_pair_us for r in runs if r.server_cpu_per_pair_us is not None]
+    server_text = f" + {statistics.median(server):4.0f} us server (median)" if server else ""
     print(f"  {name:<22} best {best.rate:7,.0f} pairs/s  median {statistics.median(rates):7,.0f}  "
-          f"{best.cpu_per_pair_us:4.0f} us CPU/pair  ({best.pairs:,} committed, {best.refused:,} refused)  "
+          f"{best.cpu_per_pair_us:4.0f} us CPU/pair{server_text}  ({best.pairs:,} committed, {best.refused:,} refused)  "
           f"over-spend: {max(r.overspent for r in runs)}")
     return best
 
@@ -392,6 +438,10 @@ async def main() -> int:
     parser.add_argument("--postgres-url", default=os.environ.get("RETOUCH_BENCH_POSTGRES_URL", ""),
                         help="a PostgreSQL server whose user may create databases (default: start a throwaway cluster)")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL phase")
+    parser.add_argument("--postgres-data", default="",
+                        help="with --postgres-url on this machine: its data folder, to count the server's CPU too")
+    parser.add_argument("--postgres-only", action="store_true",
+                        help="only the PostgreSQL store and its floor (faster, for PostgreSQL work)")
     parser.add_argument("--postgres-worker", help=argparse.SUPPRESS)
     parser.add_argument("--worker-index", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--worker-count", type=int, default=2, help=argparse.SUPPRESS)
@@ -411,6 +461,12 @@ async def main() -> int:
         cluster = Cluster(durable=True)
         postgres_url = cluster.start()
         print(f"PostgreSQL: a throwaway cluster with durable defaults at {postgres_url}")
+    if args.postgres_data:
+        args.postmaster_pid = int(Path(args.postgres_data, "postmaster.pid").read_text().split()[0])
+    elif cluster is not None:
+        args.postmaster_pid = int(Path(cluster.data, "postmaster.pid").read_text().split()[0])
+    else:
+        args.postmaster_pid = None
     try:
         return await measure(args, postgres_url if not args.no_postgres else "")
     finally:
@@ -418,8 +474,34 @@ async def main() -> int:
             cluster.stop()
 
 
-async def measure(args: argparse.Namespace, postgres_url: str) -> int:
+async def measure_postgres(args: argparse.Namespace, postgres_url: str) -> int:
+    """The PostgreSQL store against its floor only, interleaved round by round."""
+    runs: dict[str, list[Result]] = {}
+    for round_ in range(args.rounds):
+        pid = args.postmaster_pid
+        runs.setdefault(POSTGRES_NAME, []).append(
+            await run_postgres(postgres_url, round_, args.attempts, args.tasks, postmaster_pid=pid))
+        runs.setdefault(POSTGRES_FLOOR_NAME, []).append(
+            await run_postgres(postgres_url, round_, args.attempts, args.tasks, floor=True, postmaster_pid=pid))
+        store, floor = runs[POSTGRES_NAME][-1], runs[POSTGRES_FLOOR_NAME][-1]
+        server = (f"; server {store.server_cpu_per_pair_us:.0f} vs {floor.server_cpu_per_pair_us:.0f} us"
+                  if store.server_cpu_per_pair_us is not None and floor.server_cpu_per_pair_us is not None else "")
+        print(f"round {round_ + 1}: store {store.rate:,.0f}, floor {floor.rate:,.0f}, {store.rate / floor.rate:.2f}x; "
+              f"CPU/pair bot {store.cpu_per_pair_us:.0f} vs {floor.cpu_per_pair_us:.0f} us{server}", flush=True)
+    best = {name: summarize(name, results) for name, results in runs.items()}
+    ratios = [s.rate / f.rate for s, f in zip(runs[POSTGRES_NAME], runs[POSTGRES_FLOOR_NAME], strict=True)]
+    print(f"  PostgreSQL / its floor:          best {best[POSTGRES_NAME].rate / best[POSTGRES_FLOOR_NAME].rate:.2f}x, "
+          f"median of rounds {statistics.median(ratios):.2f}x (target >= 0.60)")
+    overspent = sum(r.overspent for r in runs[POSTGRES_NAME])
+    print(json.dumps({name: round(r.rate) for name, r in best.items()}))
+    ok = overspent == 0 and statistics.median(ratios) >= 0.6
+    print("PASS" if ok else "FAIL: below target or over-spent")
+    return 0 if ok else 1
 
+
+async def measure(args: argparse.Namespace, postgres_url: str) -> int:
+    if args.postgres_only:
+        return await measure_postgres(args, postgres_url)
     runs: dict[str, list[Result]] = {}
     history_name = f"{args.rows:,} older rows"
     with tempfile.TemporaryDirectory(prefix="retouch-bench-") as tmp:
@@ -458,9 +540,10 @@ async def measure(args: argparse.Namespace, postgres_url: str) -> int:
             await db.close()
             history.unlink()
             if postgres_url:
-                runs.setdefault(POSTGRES_NAME, []).append(await run_postgres(postgres_url, round_, args.attempts, args.tasks))
+                runs.setdefault(POSTGRES_NAME, []).append(
+                    await run_postgres(postgres_url, round_, args.attempts, args.tasks, postmaster_pid=args.postmaster_pid))
                 runs.setdefault(POSTGRES_FLOOR_NAME, []).append(
-                    await run_postgres(postgres_url, round_, args.attempts, args.tasks, floor=True))
+                    await run_postgres(postgres_url, round_, args.attempts, args.tasks, floor=True, postmaster_pid=args.postmaster_pid))
             rates = ", ".join(f"{name} {results[-1].rate:,.0f}" for name, results in runs.items())
             print(f"round {round_ + 1}: {rates}")
 

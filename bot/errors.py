@@ -2,29 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from bot.text import edit_status
+
 
 class UserFacingError(Exception):
     """An error whose text is written for the member, safe to show, and says what to do.
 
     `reason_code` names the kind of refusal for logs and the audit channel ("quota",
-    "blocked_word", "model_not_allowed", ...)."""
+    "blocked_word", "model_not_allowed", ...).
 
-    def __init__(self, message: str, *, reason_code: str = "invalid_request") -> None:
-        super().__init__(message)
-        self.message = message
+    `message` is the text, or what writes it (`lambda: texts.blocked_word(word)`): then
+    `user_message` writes it again in the language of whoever reads it (the member, the
+    audit channel, the English log), while `message` keeps it as first written."""
+
+    def __init__(self, message: str | Callable[[], str], *, reason_code: str = "invalid_request") -> None:
+        self._write = message if callable(message) else None
+        text = message() if callable(message) else message
+        super().__init__(text)
+        self.message = text
         self.reason_code = reason_code
 
     @property
     def user_message(self) -> str:
-        return self.message
+        return self._write() if self._write is not None else self.message
 
 
 class ShuttingDown(UserFacingError):
     def __init__(self) -> None:
-        super().__init__(
-            "Retouch is restarting and isn't taking new edits right now. Try again in a minute; nothing was charged.",
-            reason_code="shutting_down",
-        )
+        super().__init__(lambda: edit_status.SHUTTING_DOWN, reason_code="shutting_down")
 
 
 def user_message_for(exc: BaseException) -> str | None:
@@ -34,7 +41,7 @@ def user_message_for(exc: BaseException) -> str | None:
     if isinstance(exc, ImageRejected):
         return exc.message
     if isinstance(exc, DeliveryError):
-        return f"Your images were made but couldn't be sent to Discord: {exc.message} Your quota was refunded."
+        return edit_status.not_sent(exc.message)
     message = getattr(exc, "user_message", None)
     if isinstance(message, str) and message:
         return message

@@ -17,7 +17,7 @@ from bot.discord_app.moderation.safety_actions import SafetyActions
 from bot.discord_app.moderation.report_chart import report_chart
 from bot.text import moderation_commands as says
 from bot.text import safety as safety_says
-from bot.text.quota_replies import MODERATORS_ONLY
+from bot.text import quota_replies
 
 if TYPE_CHECKING:
     from bot.discord_app.retouch_bot import Retouch
@@ -42,7 +42,7 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUO
         return SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return require_moderator(interaction, self.bot.settings.moderator_role_ids, MODERATORS_ONLY)
+        return require_moderator(interaction, self.bot.settings.moderator_role_ids, quota_replies.MODERATORS_ONLY)
 
     @app_commands.command(name="set", description=says.QUOTA_SET)
     @app_commands.describe(**says.QUOTA_SET_OPTIONS)

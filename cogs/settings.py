@@ -16,7 +16,7 @@ from bot.discord_app.moderation.safety_actions import SafetyActions
 from bot.discord_app.moderation.settings_actions import SettingsActions
 from bot.text import moderation_commands as says
 from bot.text import safety as safety_says
-from bot.text.settings_replies import MODERATORS_ONLY
+from bot.text import settings_replies
 
 if TYPE_CHECKING:
     from bot.discord_app.retouch_bot import Retouch
@@ -47,7 +47,7 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description=sa
         return SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return require_moderator(interaction, self.bot.settings.moderator_role_ids, MODERATORS_ONLY)
+        return require_moderator(interaction, self.bot.settings.moderator_role_ids, settings_replies.MODERATORS_ONLY)
 
     @app_commands.command(name="log-channel", description=says.SETTINGS_LOG_CHANNEL)
     @app_commands.describe(**says.SETTINGS_LOG_CHANNEL_OPTIONS)

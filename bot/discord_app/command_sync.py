@@ -23,9 +23,19 @@ class MetaStore(Protocol):
     async def set_meta(self, key: str, value: str) -> None: ...
 
 
-def fingerprint(tree: app_commands.CommandTree, application_id: int) -> str:
-    payload = sorted((cmd.to_dict(tree) for cmd in tree.get_commands()), key=lambda c: c["name"])
-    blob = json.dumps({"app": application_id, "commands": payload}, sort_keys=True, default=str)
+async def payload(tree: app_commands.CommandTree) -> list[dict]:
+    """The commands as a sync sends them: with every localized name and description when
+    the tree has a translator (a corrected translation is a change worth syncing)."""
+    translator = tree.translator
+    commands = tree.get_commands()
+    if translator is None:
+        return [cmd.to_dict(tree) for cmd in commands]
+    return [await cmd.get_translated_payload(tree, translator) for cmd in commands]
+
+
+async def fingerprint(tree: app_commands.CommandTree, application_id: int) -> str:
+    payload_ = sorted(await payload(tree), key=lambda c: c["name"])
+    blob = json.dumps({"app": application_id, "commands": payload_}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -43,7 +53,7 @@ async def sync_commands(
         synced = await tree.sync(guild=guild)
         return f"{len(synced)} commands synced to dev guild {dev_guild_id}"
     key = "global_commands_fingerprint"
-    current = fingerprint(tree, application_id)
+    current = await fingerprint(tree, application_id)
     if await meta.get_meta(key) == current:
         return f"{len(tree.get_commands())} global commands unchanged, not re-synced"
     synced = await tree.sync()

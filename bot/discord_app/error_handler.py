@@ -11,6 +11,7 @@ from discord import app_commands
 from bot.discord_app.replies import send_private
 from bot.errors import ShuttingDown, user_message_for
 from bot.text import command_errors, moderation
+from bot.text.i18n import use_language
 
 log = logging.getLogger("retouch.errors")
 
@@ -32,7 +33,13 @@ def describe_app_command_error(error: app_commands.AppCommandError) -> str | Non
 
 
 class RetouchTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        # Every command and autocomplete runs in its own task: answer in the member's language.
+        use_language(interaction.locale)
+        return True
+
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        use_language(interaction.locale)  # also for errors raised before interaction_check
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
         if isinstance(error, app_commands.CommandNotFound) and not getattr(interaction.client, "accepting_work", True):
             original = ShuttingDown()

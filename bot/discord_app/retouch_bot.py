@@ -7,6 +7,7 @@ import importlib
 import logging
 import pkgutil
 import secrets
+import time
 import uuid
 from datetime import timedelta
 from typing import Any, Iterable
@@ -19,6 +20,7 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.discord_app.moderation.audit_log import AuditLog
 from bot.discord_app.command_sync import sync_commands
+from bot.discord_app.command_translator import CatalogueTranslator
 from bot.discord_app.error_handler import RetouchTree
 from bot.edits.order_builder import OrderBuilder
 from bot.edits.reservations import ReservationKeeper
@@ -125,6 +127,10 @@ class Retouch(commands.AutoShardedBot):
                 self.failed_extensions[name] = f"{type(exc).__name__}: {exc}"
                 log.exception("extension %s failed to load", name)
         assert self.application_id is not None
+        # Localized names and descriptions (loads the catalogues, off the event loop).
+        started = time.perf_counter()
+        await self.tree.set_translator(CatalogueTranslator())
+        log.info("language catalogues loaded in %.0f ms", (time.perf_counter() - started) * 1000)
         try:
             self.sync_summary = await sync_commands(
                 self.tree, application_id=self.application_id, meta=self, dev_guild_id=self.settings.dev_guild_id

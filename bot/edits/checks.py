@@ -40,13 +40,13 @@ def options_for(
     `default_model`: the model when the member picks none (the server's), else IMAGE_MODEL."""
     requester = order.requester
     if requester.guild_id is None and not settings.allow_dms:
-        raise UserFacingError(edit_status.SERVERS_ONLY)
+        raise UserFacingError(lambda: edit_status.SERVERS_ONLY)
     prompt = order.prompt.strip()
     if not prompt:
-        raise UserFacingError(edit_status.EMPTY_PROMPT)
+        raise UserFacingError(lambda: edit_status.EMPTY_PROMPT)
     model = (order.model or default_model or settings.image_model).strip()
     if model not in allowed_models:
-        raise UserFacingError(edit_status.unknown_model(model, allowed_models))
+        raise UserFacingError(lambda: edit_status.unknown_model(model, allowed_models))
     options = EditOptions(
         prompt=prompt,
         model=model,
@@ -57,9 +57,9 @@ def options_for(
         background=order.background,
     )
     if order.mask_preview and order.mask is None and order.region is None:
-        raise UserFacingError(edit_status.PREVIEW_NEEDS_MASK, reason_code="invalid_request")
+        raise UserFacingError(lambda: edit_status.PREVIEW_NEEDS_MASK, reason_code="invalid_request")
     if order.region is not None and order.mask is not None:
-        raise UserFacingError(edit_status.MASK_AND_REGION, reason_code="invalid_request")
+        raise UserFacingError(lambda: edit_status.MASK_AND_REGION, reason_code="invalid_request")
     if order.region is not None:
         try:
             parse_region(order.region)
@@ -68,11 +68,11 @@ def options_for(
     spec = models.get(model)
     if len(order.images) > spec.max_images:
         several = [name for name in allowed_models if models.get(name).max_images > 1]
-        raise UserFacingError(edit_status.one_image_only(model, spec.max_images, several))
+        raise UserFacingError(lambda: edit_status.one_image_only(model, spec.max_images, several))
     check_options(options, spec, with_mask=order.mask is not None or order.region is not None, images=len(order.images))
     for source in (*order.images, order.mask):
         if source is not None and source.declared_size is not None and source.declared_size > MAX_DOWNLOAD_BYTES:
-            raise UserFacingError(edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
+            raise UserFacingError(lambda: edit_status.file_too_large(source.label, source.declared_size, MAX_DOWNLOAD_BYTES))
     return options
 
 
@@ -101,5 +101,5 @@ async def prepare_inputs(order: EditOrder, spec: ModelSpec) -> PreparedInput:
 async def read_source(source: InputSource) -> bytes:
     data = await source.read()
     if len(data) > MAX_DOWNLOAD_BYTES:
-        raise UserFacingError(edit_status.file_over_limit(source.label, MAX_DOWNLOAD_BYTES))
+        raise UserFacingError(lambda: edit_status.file_over_limit(source.label, MAX_DOWNLOAD_BYTES))
     return data

@@ -67,7 +67,7 @@ async def _cost_question(
     requester = edit.order.requester
     refusal = await store.refusal_for(requester.guild_id, requester.user_id, requester.role_ids, options.n, cost_usd=cost_usd)
     if refusal is not None and not (refusal.blocked_by_in_flight and waits_for_own_edit):
-        raise UserFacingError(spend_messages.refusal_message(refusal), reason_code=refusal.reason_code)
+        raise UserFacingError(lambda: spend_messages.refusal_message(refusal), reason_code=refusal.reason_code)
     minutes = round(CONFIRM_TIMEOUT_SECONDS / 60)
     return spend_messages.confirmation_title(cost_usd), spend_messages.confirmation_lines(
         cost_usd=cost_usd, threshold_usd=threshold, model=options.model, size=options.size,

@@ -29,6 +29,10 @@ class Requester:
     role_ids: tuple[int, ...] = ()
     display_name: str = ""
     age_restricted: bool = False  # asked in an age-restricted (NSFW) channel: see bot/edits/safety.py
+    # Discord's names of the member's client language and the server's ("de", "pt-BR"):
+    # what the member reads about this edit, and what the audit channel says about it.
+    locale: str = "en-US"
+    guild_locale: str | None = None
 
 
 class InputSource(Protocol):

@@ -119,7 +119,7 @@ class OrderBuilder:
             raise ValueError("an order needs an image")
         regions = [r.strip() for r in asked.regions if r and r.strip()]
         if len(regions) > 1:
-            raise UserFacingError(editing.one_region(regions), reason_code="invalid_region")
+            raise UserFacingError(lambda: editing.one_region(regions), reason_code="invalid_region")
         return EditOrder(
             requester=requester,
             prompt=prompt,

@@ -35,6 +35,7 @@ from bot.images.check_copy import CONTENT_TYPE, check_copy
 from bot.provider.moderation import ModerationClient, ModerationUnavailable, ModerationVerdict
 from bot.store.strikes import StrikeStore
 from bot.text import safety as texts
+from bot.text.i18n import language
 
 log = logging.getLogger("retouch.safety")
 
@@ -102,7 +103,7 @@ class SafetyCheck:
         requester = order.requester
         standing = await self.store.standing(requester.guild_id, requester.user_id)
         if standing.paused_until is not None:
-            raise UserFacingError(texts.paused(standing.paused_until, in_server=requester.guild_id is not None), reason_code=PAUSED)
+            raise UserFacingError(lambda: texts.paused(standing.paused_until, in_server=requester.guild_id is not None), reason_code=PAUSED)
         level = self.level_for(standing.level, requester)
         if level == "off":
             return
@@ -119,7 +120,7 @@ class SafetyCheck:
                 log.warning("safety check skipped (SAFETY_FAIL_OPEN=true) for member %s: %s", requester.user_id, exc)
                 return
             log.warning("safety check unavailable, edit refused (member %s): %s", requester.user_id, exc)
-            raise UserFacingError(texts.UNAVAILABLE, reason_code=UNAVAILABLE) from None
+            raise UserFacingError(lambda: texts.UNAVAILABLE, reason_code=UNAVAILABLE) from None
         categories = refused_categories(verdict, age_restricted=requester.age_restricted)
         if not categories:
             if verdict.flagged:
@@ -130,7 +131,7 @@ class SafetyCheck:
         result = await self._strike(requester, source="moderation", categories=categories)
         strikes, until = (result.strikes, result.paused_until) if result is not None else (1, None)
         raise UserFacingError(
-            texts.flagged(
+            lambda: texts.flagged(
                 categories, where, strikes=strikes, most=self.settings.safety_strikes,
                 pause_hours=self.settings.safety_pause_hours, paused_until=until,
                 in_server=requester.guild_id is not None,
@@ -166,10 +167,11 @@ class SafetyCheck:
                 requester.user_id, requester.guild_id, result.paused_until.isoformat(), self.settings.safety_strikes,
             )
             if self.alert is not None and requester.guild_id is not None:
-                text = texts.pause_alert(
-                    requester.user_id, strikes=self.settings.safety_strikes, until=result.paused_until,
-                    categories=categories, source=source,
-                )
+                with language(requester.guild_locale):  # the audit channel: the server's language
+                    text = texts.pause_alert(
+                        requester.user_id, strikes=self.settings.safety_strikes, until=result.paused_until,
+                        categories=categories, source=source,
+                    )
                 await self.alert(requester.guild_id, text)
         return result
 

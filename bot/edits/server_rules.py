@@ -86,9 +86,9 @@ class ServerRules:
         settings = await self.store.get(guild_id)
         allowed = self.models_allowed_by(settings)
         if settings.allowed_models and options.model not in allowed:
-            raise UserFacingError(moderation.model_not_allowed(options.model, allowed), reason_code="model_not_allowed")
+            raise UserFacingError(lambda: moderation.model_not_allowed(options.model, allowed), reason_code="model_not_allowed")
         if settings.max_images is not None and options.n > settings.max_images:
-            raise UserFacingError(moderation.too_many_images(options.n, settings.max_images), reason_code="too_many_images")
+            raise UserFacingError(lambda: moderation.too_many_images(options.n, settings.max_images), reason_code="too_many_images")
         self._refuse_blocked(self._matcher(settings), options.prompt)
         self._refuse_blocked(self._bot_wide, options.prompt)
 
@@ -96,7 +96,7 @@ class ServerRules:
     def _refuse_blocked(matcher: BlockedWordMatcher, prompt: str) -> None:
         match = matcher.find(prompt)
         if match is not None:
-            raise UserFacingError(moderation.blocked_word(match.word), reason_code="blocked_word")
+            raise UserFacingError(lambda: moderation.blocked_word(match.word), reason_code="blocked_word")
 
     # -- moderators' changes ------------------------------------------------------------
 
@@ -109,7 +109,7 @@ class ServerRules:
         by_lower = {m.lower(): m for m in offered}
         unknown = [n for n in names if n.lower() not in by_lower]
         if unknown:
-            raise UserFacingError(moderation.unknown_models(unknown, offered))
+            raise UserFacingError(lambda: moderation.unknown_models(unknown, offered))
         return [by_lower[n.lower()] for n in names]
 
     async def set_allowed_models(self, guild_id: int, text: str | None) -> ServerSettings:
@@ -129,12 +129,12 @@ class ServerRules:
             if not word:
                 continue
             if len(word) > MAX_BLOCKED_WORD_CHARS:
-                raise UserFacingError(moderation.word_too_long(word, MAX_BLOCKED_WORD_CHARS))
+                raise UserFacingError(lambda: moderation.word_too_long(word, MAX_BLOCKED_WORD_CHARS))
             key = normalize(word)
             if key:
                 words.append(BlockedWord(key, word))
         if not words:
-            raise UserFacingError(moderation.NO_WORDS)
+            raise UserFacingError(lambda: moderation.NO_WORDS)
         return words
 
     async def add_blocked_words(self, guild_id: int, text: str, *, added_by: int | None = None) -> WordChange:
@@ -142,7 +142,8 @@ class ServerRules:
         try:
             added = await self.store.add_blocked_words(guild_id, words, added_by=added_by)
         except TooManyBlockedWords as exc:
-            raise UserFacingError(moderation.too_many_words(exc.have, exc.adding, MAX_BLOCKED_WORDS)) from None
+            have, adding = exc.have, exc.adding  # `exc` is unbound once the except block ends
+            raise UserFacingError(lambda: moderation.too_many_words(have, adding, MAX_BLOCKED_WORDS)) from None
         keys = {w.key for w in added}
         return WordChange([w.word for w in added], list(dict.fromkeys(w.word for w in words if w.key not in keys)))
 

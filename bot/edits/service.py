@@ -46,14 +46,16 @@ from bot.provider.errors import (
     ProviderAuthError,
     ProviderError,
     ProviderRejected,
+    ProviderTimeout,
 )
 from bot.provider.models import ModelTable
 from bot.provider.pricing import Price, estimate_cost
 from bot.provider.request import opaque_user_id
 from bot.provider.response import PartialImage
-from bot.store.quota import CANCELLED_RUNNING_REASON, QuotaStore, Reservation
+from bot.store.quota import CANCELLED_RUNNING_REASON, TIMED_OUT_RUNNING_REASON, QuotaStore, Reservation
 from bot.store.results import ResultStore
 from bot.text import audit_lines, edit_status, edit_summary, spend_messages
+from bot.text.i18n import language, server_language, use_language
 
 __all__ = ["CancelResult", "EditPolicy", "EditService", "Phase"]
 
@@ -70,6 +72,19 @@ PROGRESS_INTERVAL_SECONDS = 3.0
 CANCELLED_QUEUED = "cancelled"
 # After shutdown cancels an edit that is posting its result, how long the post may finish.
 DELIVERY_GRACE_SECONDS = 10.0
+
+
+def _for_server(text: Callable[[], str]) -> str:
+    """A reason for the audit channel, in the server's language."""
+    with server_language():
+        return text()
+
+
+def _in_english(exc: BaseException) -> str | None:
+    """An error's member-facing text for the log, in English where it is written when read
+    (provider errors); a refusal raised with its text already written keeps that text."""
+    with language(None):
+        return user_message_for(exc)
 
 
 class EditPolicy(Protocol):
@@ -195,6 +210,9 @@ class EditService:
         """Run the whole life of `order`, telling the member through `surface`.
 
         Returns the phase it ended in. Never raises, except CancelledError."""
+        # Everything the member reads about this edit in their language (the tasks started
+        # below inherit it); the audit channel's reasons in the server's.
+        use_language(order.requester.locale, server=order.requester.guild_locale)
         edit = Edit(order, surface)
         user_id = order.requester.user_id
         limit = self.settings.max_edits_per_member
@@ -259,7 +277,7 @@ class EditService:
                     # Cancelled or unanswered: nothing was reserved; the prompt says so.
                     edit.phase = Phase.CANCELLED
                     log.info("%s: not confirmed (mask preview or cost); nothing reserved", edit.where)
-                    self._emit(edit, Outcome.CANCELLED, reason=audit_lines.NOT_CONFIRMED, reason_code="not_confirmed")
+                    self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.NOT_CONFIRMED), reason_code="not_confirmed")
                     return edit.phase
                 surface = edit.surface = confirmed
                 edit.reservation = await self._reserve(edit)
@@ -270,8 +288,8 @@ class EditService:
                 if message is None:
                     raise
                 edit.phase = Phase.FAILED
-                log.info("%s refused: %s", edit.where, message)
-                self._emit(edit, Outcome.REFUSED, reason=message, reason_code=reason_code(exc))
+                log.info("%s refused: %s", edit.where, _in_english(exc) or message)
+                self._emit(edit, Outcome.REFUSED, reason=_for_server(lambda: user_message_for(exc) or message), reason_code=reason_code(exc))
                 await surface.tell(message)
                 return edit.phase
             await self._run_reserved(edit, preflight)
@@ -346,7 +364,7 @@ class EditService:
                 edit.phase = Phase.RESERVED
                 return outcome
             if not (outcome.blocked_by_in_flight and self._in_flight[requester.user_id]):
-                raise UserFacingError(spend_messages.refusal_message(outcome), reason_code=outcome.reason_code)
+                raise UserFacingError(lambda: spend_messages.refusal_message(outcome), reason_code=outcome.reason_code)
             # The member's own running edits hold the quota: queue behind them instead of failing.
             await edit.surface.acknowledge()
             await edit.surface.show_status(Status(edit_status.WAITING_FOR_OWN))
@@ -385,28 +403,34 @@ class EditService:
             if not edit.settled and edit.phase is not Phase.DELIVERING:
                 edit.phase = Phase.CANCELLED
                 await self._settle_refund(edit, "shutdown")
-                self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
+                self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.RESTARTED), reason_code="shutdown")
                 await asyncio.shield(edit.surface.tell(edit_status.RESTART_CANCELLED))
             raise
         except QueueClosed:
             edit.phase = Phase.CANCELLED
             await self._settle_refund(edit, "shutdown")
-            self._emit(edit, Outcome.CANCELLED, reason=audit_lines.RESTARTED, reason_code="shutdown")
+            self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.RESTARTED), reason_code="shutdown")
             await edit.surface.tell(ShuttingDown().message)
         except Exception as exc:
             edit.phase = Phase.FAILED
-            await self._settle_refund(edit, type(exc).__name__)
+            # A timeout while the provider worked on the whole request may be billed: the
+            # ledger keeps its estimate counting toward the money caps.
+            timed_out_running = isinstance(exc, ProviderTimeout) and exc.after_upload
+            await self._settle_refund(edit, TIMED_OUT_RUNNING_REASON if timed_out_running else type(exc).__name__)
             self._log_failure(exc, edit)
             message = user_message_for(exc)
             if message is None:
                 raise  # a bug: logged with an id by submit()
+            reason = _for_server(lambda: user_message_for(exc) or message)  # the provider's, for the audit channel
             rejected = isinstance(exc, ProviderRejected)
             if rejected and exc.content_policy and self.on_safety_rejection is not None:  # type: ignore[union-attr]
-                message += await self.on_safety_rejection(edit.order.requester)
+                strike = await self.on_safety_rejection(edit.order.requester)
+                message += strike
+                reason += strike
             self._emit(
                 edit,
                 Outcome.REJECTED if rejected else Outcome.FAILED,
-                reason=message,
+                reason=reason,
                 reason_code="provider_rejected" if rejected else reason_code(exc),
             )
             await edit.surface.tell(edit_status.with_refund(message))
@@ -428,10 +452,11 @@ class EditService:
         # Billed only once the request left: not while the member's image still downloads.
         running = edit.phase is Phase.RUNNING and edit.inputs is not None
         edit.phase = Phase.CANCELLED
-        # A running call may already be billed by the provider: the ledger says so.
+        # A running call may already be billed by the provider: the ledger says so, and its
+        # estimate keeps counting toward the money caps (the member's images come back).
         await self._settle_refund(edit, CANCELLED_RUNNING_REASON if running else CANCELLED_QUEUED)
         by_moderator = edit.cancelled_by != edit.order.requester.user_id
-        self._emit(edit, Outcome.CANCELLED, reason=audit_lines.cancelled_reason(by_moderator=by_moderator),
+        self._emit(edit, Outcome.CANCELLED, reason=_for_server(lambda: audit_lines.cancelled_reason(by_moderator=by_moderator)),
                    reason_code="cancelled_running" if running else "cancelled")
         log.info("%s cancelled by member %s while %s", edit.where, edit.cancelled_by, "running" if running else "queued")
         await edit.surface.tell(edit_status.cancelled(by_moderator=by_moderator))
@@ -543,4 +568,4 @@ class EditService:
         elif isinstance(exc, ProviderError):
             log.warning("%s failed at the provider: %s", edit.where, exc)
         elif user_message_for(exc) is not None:
-            log.info("%s refused: %s", edit.where, user_message_for(exc))
+            log.info("%s refused: %s", edit.where, _in_english(exc))

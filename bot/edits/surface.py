@@ -7,7 +7,7 @@ raises for a failed status update: progress is a nicety, the edit goes on withou
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, Sequence
 
 from bot.images.delivery_plan import Message
@@ -57,11 +57,12 @@ class Confirmation:
     lines: Sequence[str]
     image: bytes | None = None
     image_filename: str = "preview.png"
-    confirm_label: str = "Confirm"
-    cancel_label: str = "Cancel"
-    confirmed_text: str = edit_status.CONFIRMED
-    cancelled_text: str = edit_status.CONFIRM_CANCELLED
-    timed_out_text: str = edit_status.CONFIRM_TIMED_OUT
+    # Read when the question is built, so in the member's language.
+    confirm_label: str = field(default_factory=lambda: edit_status.CONFIRM_LABEL)
+    cancel_label: str = field(default_factory=lambda: edit_status.CANCEL_LABEL)
+    confirmed_text: str = field(default_factory=lambda: edit_status.CONFIRMED)
+    cancelled_text: str = field(default_factory=lambda: edit_status.CONFIRM_CANCELLED)
+    timed_out_text: str = field(default_factory=lambda: edit_status.CONFIRM_TIMED_OUT)
     timeout_seconds: float = CONFIRM_TIMEOUT_SECONDS
 
 

@@ -28,6 +28,8 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from bot.text import image_errors, image_notes
+
 from .decode import decode
 from .errors import DeliveryError, ImageRejected, dims, format_mb
 from .formats import (
@@ -161,7 +163,7 @@ def _deliverable(index: int, image: OutputImage, *, budget: int, limit_bytes: in
                 format="unknown",
                 reencoded=False,
                 original_bytes=len(data),
-                note="not a recognised image format; sent as is",
+                note=image_notes.unknown_output_format(),
                 index=index,
             )
         return DeliveredFile(
@@ -191,8 +193,7 @@ def _reencode(index: int, data: bytes, *, budget: int, limit_bytes: int) -> tupl
         dec = decode(data, max_decoded_pixels=OUTPUT_MAX_PIXELS, error=ImageRejected, subject="image")
     except ImageRejected as exc:
         raise DeliveryError(
-            f"Image {index} is {format_mb(len(data))}, over Discord's {limit} limit, and could not be "
-            f"decoded to shrink it ({exc.reason_code.value}).",
+            image_errors.output_undecodable(index, format_mb(len(data)), limit, exc.reason_code.value),
             index=index,
         ) from None
     im, icc, _ = normalize_mode(dec.display_image, dec.icc_profile)
@@ -208,11 +209,9 @@ def _reencode(index: int, data: bytes, *, budget: int, limit_bytes: int) -> tupl
     fitted = encode_to_fit(im, ladder, budget, icc=icc, min_edge=_MIN_EDGE)
     if fitted is None:
         raise DeliveryError(
-            f"Image {index} ({dims(im.size)}, {format_mb(len(data))}) cannot be made to fit "
-            f"Discord's {limit} limit.",
+            image_errors.output_cannot_fit(index, dims(im.size), format_mb(len(data)), limit),
             index=index,
         )
     out, (fmt, quality), final = fitted
-    how = f"{label_for(fmt)} ({'lossless' if quality is None else f'q={quality}'})"
-    scaled_note = f" and downscaled {dims(im.size)} → {dims(final.size)}" if final.size != im.size else ""
-    return out, fmt, f"re-encoded as {how}{scaled_note} to fit Discord's {limit} limit"
+    scaled = (dims(im.size), dims(final.size)) if final.size != im.size else None
+    return out, fmt, image_notes.output_reencoded(label_for(fmt), quality, scaled=scaled, limit=limit)

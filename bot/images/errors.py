@@ -12,6 +12,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
+from bot.text import image_errors
+
 MIB = 1024 * 1024
 
 Subject = Literal["image", "mask"]
@@ -82,42 +84,10 @@ def _megapixels(pixels: int) -> str:
 # --- member-facing messages -------------------------------------------------------------
 
 
-def _messages(subject: Subject) -> dict[RejectReason, str]:
-    if subject == "mask":
-        return {
-            RejectReason.EMPTY: "The mask file is empty. Upload it again.",
-            RejectReason.NOT_AN_IMAGE: (
-                "The mask isn't an image Retouch can read. Upload a PNG where transparent "
-                "(or white) areas mark what to edit."
-            ),
-            RejectReason.UNSUPPORTED_FORMAT: "{label} masks aren't supported here. Upload the mask as a PNG.",
-            RejectReason.CORRUPT: "The mask file is damaged or incomplete. Re-save it as a PNG and try again.",
-            RejectReason.TOO_MANY_PIXELS: (
-                "The mask {what} to process safely (the limit is {limit}). "
-                "Make it the same size as the image."
-            ),
-        }
-    return {
-        RejectReason.EMPTY: "That file is empty. Upload the image again.",
-        RejectReason.NOT_AN_IMAGE: "That file isn't an image Retouch can read (PNG, JPEG, WebP, GIF, BMP or TIFF).",
-        RejectReason.UNSUPPORTED_FORMAT: (
-            "{label} images aren't supported here. Export it as JPEG or PNG (on iPhone: "
-            "Settings → Camera → Formats → Most Compatible) and try again."
-        ),
-        RejectReason.CORRUPT: (
-            "That image is damaged or incomplete, so Retouch can't read it. "
-            "Re-save or re-upload it and try again."
-        ),
-        RejectReason.TOO_MANY_PIXELS: (
-            "That image {what} to process safely (the limit is {limit}). Scale it down and try again."
-        ),
-    }
-
-
 def reject(
     error: type[ImageRejected], subject: Subject, reason: RejectReason, **fmt: str
 ) -> ImageRejected:
-    return error(reason, _messages(subject)[reason].format(**fmt))
+    return error(reason, image_errors.rejected(subject, RejectReason(reason).value, **fmt))
 
 
 def check_input_bytes(
@@ -126,14 +96,12 @@ def check_input_bytes(
     if not data:
         raise reject(error, subject, RejectReason.EMPTY)
     if max_input_bytes is not None and len(data) > max_input_bytes:
-        what = "The mask file" if subject == "mask" else "That file"
         raise error(
             RejectReason.FILE_TOO_LARGE,
-            f"{what} is {format_mb(len(data))}; Retouch accepts files up to {format_mb(max_input_bytes)}. "
-            "Scale it down or export it as JPEG and try again.",
+            image_errors.file_too_large(subject, format_mb(len(data)), format_mb(max_input_bytes)),
         )
 
 
 def too_many_pixels(error: type[ImageRejected], subject: Subject, size: tuple[int, int] | None, limit: int) -> ImageRejected:
-    what = f"is {dims(size)} pixels ({_megapixels(size[0] * size[1])}), too large" if size else "has too many pixels"
+    what = image_errors.too_many_pixels_what(dims(size) if size else None, _megapixels(size[0] * size[1]) if size else "")
     return reject(error, subject, RejectReason.TOO_MANY_PIXELS, what=what, limit=_megapixels(limit))

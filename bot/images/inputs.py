@@ -13,6 +13,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Sequence
 
+from bot.text import image_errors
+
 from .errors import ImageRejected
 from .mask import PreparedMask, prepare_mask_for
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage, prepare_image
@@ -61,7 +63,7 @@ def prepare_input(
         try:
             others.append(prepare_image(data, limits=limits))
         except ImageRejected as exc:
-            raise type(exc)(exc.reason_code, f"Image {number}: {exc.message}") from None
+            raise type(exc)(exc.reason_code, image_errors.numbered(number, exc.message)) from None
     return PreparedInput(image=prepared, mask=prepared_mask, more=tuple(others))
 
 

@@ -31,6 +31,8 @@ from __future__ import annotations
 
 from PIL import Image, ImageChops
 
+from bot.text import image_notes
+
 from .decode import Decoded, decode
 from .errors import MaskRejected, RejectReason, check_input_bytes, dims
 from .mask_png import PreparedMask, is_binary, make_prepared_mask, threshold
@@ -122,17 +124,17 @@ def _from_upload(
     notes: list[str] = []
     alpha, source, grey_share = _alpha_of(mask)
     if source == "luminance":
-        notes.append("converted the black-and-white mask: white areas will be edited")
+        notes.append(image_notes.mask_from_black_and_white())
         if grey_share > 0.02:
-            notes.append("the mask has grey areas: those lighter than 50% grey will be edited")
+            notes.append(image_notes.mask_has_grey())
 
     alpha, rotated = match_image_shape(alpha, target=target, display=display, orientation=orientation)
     if rotated:
-        notes.append("rotated the mask like the photo (it matched the photo's unrotated pixels)")
+        notes.append(image_notes.mask_rotated())
 
     resized = alpha.size != target
     if resized:
-        notes.append(f"resized the mask {dims(alpha.size)} → {dims(target)} to match the image")
+        notes.append(image_notes.mask_resized(dims(alpha.size), dims(target)))
         alpha = _resize_alpha(alpha, target)
 
     mask_out, alpha = make_prepared_mask(
@@ -146,9 +148,9 @@ def _from_upload(
         notes=notes,
     )
     if mask_out.edit_fraction == 0:
-        mask_out.notes.append("the mask marks nothing for editing (no transparent or white area)")
+        mask_out.notes.append(image_notes.mask_marks_nothing())
     elif mask_out.edit_fraction == 1:
-        mask_out.notes.append("the mask marks the whole image for editing")
+        mask_out.notes.append(image_notes.mask_marks_everything())
     return mask_out
 
 

@@ -22,6 +22,8 @@ from typing import Literal
 
 from PIL import Image, ImageChops
 
+from bot.text import image_errors, image_notes
+
 from .errors import MaskRejected, RejectReason, format_mb
 
 MaskSource = Literal["alpha", "luminance", "region", "painted"]
@@ -64,12 +66,7 @@ class PreparedMask:
     @property
     def summary(self) -> str:
         """One line for the edit summary: where the mask came from and how much it covers."""
-        covers = f"covers {coverage_words(self.edit_fraction)} of the image"
-        if self.source == "painted":
-            return f"mask derived from your painted copy ({covers})"
-        if self.source == "region":
-            return f"mask: {self.label} ({covers})"
-        return f"mask: your upload ({covers})"
+        return image_notes.mask_summary(self.source, coverage_words(self.edit_fraction), self.label)
 
 
 def coverage_words(fraction: float) -> str:
@@ -78,7 +75,7 @@ def coverage_words(fraction: float) -> str:
     if pct >= 10 or pct == 0:
         return f"{pct:.0f}%"
     if pct < 0.1:
-        return "under 0.1%"
+        return image_notes.coverage_under("0.1%")
     return f"{pct:.1f}%".replace(".0%", "%")
 
 
@@ -154,15 +151,14 @@ def encode_mask(
         levels = alpha.point(lambda v: v if v in (0, 255) else min(254, (v // 16) * 16 + 8))
         out = pillow_png(levels, 9)
         if len(out) <= max_bytes:
-            return out, levels, f"reduced the mask's soft edges to 16 levels to fit the {limit} mask limit"
+            return out, levels, image_notes.mask_edges_reduced(limit)
         hard = threshold(alpha)
         out = min(binary_png(hard), pillow_png(hard, 9), key=len)
         if len(out) <= max_bytes:
-            return out, hard, f"made the mask's soft edges hard to fit the {limit} mask limit"
+            return out, hard, image_notes.mask_edges_hardened(limit)
     raise MaskRejected(
         RejectReason.MASK_TOO_LARGE,
-        f"The mask is too detailed to fit the provider's {limit} mask limit even after compression. "
-        "Use a simpler mask (solid areas) and try again.",
+        image_errors.mask_too_detailed(limit),
     )
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from PIL import Image
 
+from bot.text import image_errors
+
 from .decode import ORIENTATION_TRANSPOSE, SWAPS_AXES
 from .errors import MaskRejected, RejectReason, dims
 
@@ -37,6 +39,5 @@ def match_image_shape(
         return im.transpose(ORIENTATION_TRANSPOSE[orientation]), True
     raise MaskRejected(
         RejectReason.MASK_SHAPE_MISMATCH,
-        f"The mask is {dims(size)} but the image is {dims(display)}; they need the same "
-        "shape (aspect ratio). Draw the mask on the same image and try again.",
+        image_errors.mask_shape_mismatch(dims(size), dims(display)),
     )

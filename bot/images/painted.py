@@ -42,6 +42,8 @@ from dataclasses import dataclass
 
 from PIL import Image, ImageChops, ImageFilter
 
+from bot.text import image_errors, image_notes
+
 from .decode import decode
 from .errors import ImageRejected, MaskRejected, RejectReason, check_input_bytes
 from .mask_png import PreparedMask, make_prepared_mask
@@ -61,16 +63,6 @@ CLOSE_FRACTION = 0.012  # closing radius, share of the grid's long edge
 GROW_FRACTION = 0.008  # growth radius, share of the grid's long edge
 EDGE_ALLOWANCE = 0.5  # share of the photo's local contrast a difference must exceed
 SMOOTH_EDGE = 1024  # the mask's contours are smooth at this size, then scaled by whole pixels
-
-NOTHING_PAINTED = (
-    "Your painted copy looks just like the image, so Retouch can't tell what to change. "
-    "Paint over the area to change with a bright colour, and upload that copy as the mask."
-)
-NOT_A_COPY = (
-    "The mask doesn't look like a painted copy of your image: almost everything differs. "
-    "Paint over the area to change on a copy of the same image (no filters), or upload a "
-    "black-and-white mask where white marks the area."
-)
 
 
 @dataclass(frozen=True)
@@ -129,16 +121,16 @@ def mask_from_copy(
     grid = work_size(image.size, limit=min(max(copy.size) // 2, WORK_EDGE))
     comparison = compare(_rgb(copy), reference_pixels(image, grid, limits=limits))
     if comparison.fraction < MIN_CHANGED:
-        raise MaskRejected(RejectReason.NOTHING_PAINTED, NOTHING_PAINTED)
+        raise MaskRejected(RejectReason.NOTHING_PAINTED, image_errors.nothing_painted())
     if not comparison.is_copy:
-        raise MaskRejected(RejectReason.NOT_A_COPY, NOT_A_COPY)
+        raise MaskRejected(RejectReason.NOT_A_COPY, image_errors.not_a_copy())
     alpha = to_alpha(grow(comparison.changed), image.size)
 
     notes: list[str] = []
     if rotated:
-        notes.append("rotated the painted copy like the photo (it matched the photo's unrotated pixels)")
+        notes.append(image_notes.painted_copy_rotated())
     if max(abs(c) for c in comparison.colour_shift) >= 8:
-        notes.append("allowed for a colour shift in the painted copy")
+        notes.append(image_notes.painted_colour_shift())
     mask, _ = make_prepared_mask(
         alpha,
         source="painted",

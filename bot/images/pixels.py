@@ -8,25 +8,9 @@ import math
 
 from PIL import Image
 
-log = logging.getLogger(__name__)
+from bot.text import image_notes
 
-_MODE_WORDS = {
-    "P": "palette",
-    "PA": "palette",
-    "1": "1-bit",
-    "LA": "greyscale+alpha",
-    "La": "greyscale+alpha",
-    "CMYK": "CMYK",
-    "I;16": "16-bit greyscale",
-    "I;16L": "16-bit greyscale",
-    "I;16B": "16-bit greyscale",
-    "I;16N": "16-bit greyscale",
-    "I": "32-bit greyscale",
-    "F": "floating-point greyscale",
-    "YCbCr": "YCbCr",
-    "LAB": "Lab",
-    "HSV": "HSV",
-}
+log = logging.getLogger(__name__)
 
 
 def has_alpha(im: Image.Image) -> bool:
@@ -97,10 +81,10 @@ def normalize_mode(im: Image.Image, icc: bytes | None) -> tuple[Image.Image, byt
         return im, icc_for_mode(icc, mode), None
     if mode == "CMYK":
         out = _cmyk_to_rgb(im, icc)
-        return out, None, "converted CMYK colours to RGB"
+        return out, None, image_notes.cmyk_converted()
     if mode.startswith("I") or mode == "F":
         out = _to_8bit_grey(im)
-        return out, icc_for_mode(icc, "L"), f"converted {_MODE_WORDS.get(mode, mode)} to 8-bit"
+        return out, icc_for_mode(icc, "L"), image_notes.converted_to_8bit(mode)
     if mode == "1":
         return im.convert("L"), icc_for_mode(icc, "L"), None
     out = im.convert("RGBA" if has_alpha(im) else "RGB")

@@ -39,9 +39,10 @@ from dataclasses import dataclass, field
 
 from PIL import Image
 
+from bot.text import image_errors, image_notes
+
 from .decode import (
     ORIENTATION_TRANSPOSE,
-    ORIENTATION_WORDS,
     SWAPS_AXES,
     Intact,
     check_container,
@@ -175,8 +176,7 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
     if limits.square_required and display[0] != display[1]:
         raise ImageRejected(
             RejectReason.NOT_SQUARE,
-            f"This model needs a square image, and yours is {dims(display)}. "
-            "Crop it to a square (or pick another model) and try again.",
+            image_errors.not_square(dims(display)),
         )
     target = target_size(display, limits)
     im = dec.image
@@ -192,22 +192,21 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
     if mode_note:
         notes.append(mode_note)
     if dec.animated:
-        what = "page of the TIFF" if dec.format == "tiff" else f"frame of the animated {label_for(dec.format)}"
-        notes.append(f"used only the first {what}")
+        notes.append(image_notes.first_page_only() if dec.format == "tiff" else image_notes.first_frame_only(label_for(dec.format)))
 
     if target is not None:  # resize before rotating: fewer pixels to move
         im = resize(im, (target[1], target[0]) if dec.orientation in SWAPS_AXES else target)
     method = ORIENTATION_TRANSPOSE.get(dec.orientation)
     if method is not None:
         im = im.transpose(method)
-        notes.append(f"applied the photo's EXIF orientation ({ORIENTATION_WORDS[dec.orientation]})")
+        notes.append(image_notes.exif_applied(dec.orientation))
 
     alpha = alpha_is_meaningful(im)
     out_fmt, quality = _primary_encoding(dec.format, data, limits)
     if out_fmt == "jpeg" and alpha:
         im = _flatten(im)
         alpha = False
-        notes.append("flattened transparency onto white (the model takes no transparent format)")
+        notes.append(image_notes.transparency_flattened())
     im = _fit_mode(im, limits.passthrough_modes)
 
     ladder = [(out_fmt, quality), *_lossy_fallbacks(limits, alpha)]
@@ -215,20 +214,19 @@ def prepare_image(data: bytes, *, limits: ImageLimits = GPT_IMAGE_LIMITS) -> Pre
     if fitted is None:
         raise ImageRejected(
             RejectReason.CANNOT_FIT,
-            f"That image can't be made small enough for this model's {format_mb(limits.max_bytes)} "
-            "limit. Try a smaller or simpler image.",
+            image_errors.cannot_fit(format_mb(limits.max_bytes)),
         )
     out, (final_fmt, final_q), final_im = fitted
     reduced = (final_fmt, final_q) != (out_fmt, quality)  # a lossy fallback was needed for bytes
-    for_bytes = f" to fit the model's {format_mb(limits.max_bytes)} limit"
-    why = ((f" (q={final_q})" if final_q is not None else "") + for_bytes) if reduced else ""
+    limit = format_mb(limits.max_bytes)
     if final_fmt != dec.format:
-        notes.append(f"converted {label_for(dec.format)} to {label_for(final_fmt)}{why}")
+        notes.append(image_notes.converted(
+            label_for(dec.format), label_for(final_fmt), quality=final_q, limit=limit if reduced else None,
+        ))
     elif reduced:
-        notes.append(f"re-encoded as {label_for(final_fmt)}{why}")
+        notes.append(image_notes.reencoded(label_for(final_fmt), quality=final_q, limit=limit))
     if final_im.size != display:
-        extra = for_bytes if final_im.size != im.size else ""
-        notes.append(f"downscaled {dims(display)} → {dims(final_im.size)}{extra}")
+        notes.append(image_notes.downscaled(dims(display), dims(final_im.size), limit=limit if final_im.size != im.size else None))
 
     return PreparedImage(
         data=out,

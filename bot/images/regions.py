@@ -36,6 +36,8 @@ from typing import Literal
 
 from PIL import Image, ImageDraw
 
+from bot.text import image_errors
+
 from .mask_png import PreparedMask, make_prepared_mask
 from .prepare import GPT_IMAGE_LIMITS, ImageLimits, PreparedImage
 
@@ -64,10 +66,6 @@ PRESET_DESCRIPTIONS: dict[str, str] = {
 }
 _ALIASES = {"centre": "center", "middle": "center"}
 
-USAGE = (
-    f"Use {', '.join(REGION_PRESETS[:-1])} or {REGION_PRESETS[-1]}, or a custom area in percent "
-    f"of the image from its top-left corner: rect:X,Y,W,H or ellipse:X,Y,W,H, for example {REGION_EXAMPLE}."
-)
 
 # the shape, then a colon (or straight the numbers), then the numbers
 _CUSTOM = re.compile(r"(rectangle|rect|ellipse)(?::|(?=[\d.-])|$)(.*)")
@@ -78,7 +76,7 @@ class RegionError(ValueError):
     """A `region` value that cannot be used; `message` is safe to show to the member."""
 
     def __init__(self, problem: str) -> None:
-        self.message = f"{problem} {USAGE}"
+        self.message = image_errors.region_error(problem, list(REGION_PRESETS), REGION_EXAMPLE)
         super().__init__(self.message)
 
 
@@ -122,34 +120,33 @@ def parse_region(text: str) -> Region:
     """A `Region` from what the member typed. Raises `RegionError`."""
     compact = re.sub(r"\s+", "", text or "").lower()
     if not compact:
-        raise RegionError("The region is empty.")
+        raise RegionError(image_errors.region_empty())
     name = _ALIASES.get(compact, compact)
     if name in _PRESETS:
         shape, x, y, w, h = _PRESETS[name]
         return Region(shape, float(x), float(y), float(w), float(h), preset=name)
     match = _CUSTOM.fullmatch(compact)
     if match is None:
-        raise RegionError("That isn't a region Retouch knows.")
+        raise RegionError(image_errors.region_unknown())
     shape: RegionShape = "ellipse" if match.group(1) == "ellipse" else "rect"
     items = match.group(2).split(",") if match.group(2) else []
     if len(items) != 4:
-        raise RegionError(f"A custom area needs four numbers X,Y,W,H (you gave {len(items)}).")
+        raise RegionError(image_errors.region_needs_four(len(items)))
     values: list[float] = []
     for item in items:
         number = _NUMBER.fullmatch(item)
         if number is None:
             shown = item if len(item) <= 12 else item[:12] + "…"
-            what = "a percentage from 0 to 100" if item.startswith("-") else "a number"
-            raise RegionError(f"“{shown}” isn't {what}.")
+            raise RegionError(image_errors.region_not_a_number(shown, negative=item.startswith("-")))
         values.append(float(number.group(1)))
     x, y, w, h = values
     for v in values:
         if v > 100:
-            raise RegionError(f"Region values are percentages from 0 to 100; {v:g} is too big.")
+            raise RegionError(image_errors.region_too_big(f"{v:g}"))
     if w <= 0 or h <= 0:
-        raise RegionError("The area's width and height (W and H) must be more than 0.")
+        raise RegionError(image_errors.region_no_size())
     if x >= 100 or y >= 100:
-        raise RegionError("That area starts at the right or bottom edge of the image, so it covers nothing.")
+        raise RegionError(image_errors.region_at_edge())
     return Region(shape, x, y, w, h)
 
 

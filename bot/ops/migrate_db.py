@@ -70,6 +70,8 @@ SUMS = {
     "guild_defaults": ("quota_limit",),
 }
 MONEY = {"cost_usd", "cost_reserved_usd"}
+# Columns PostgreSQL computes where they are read instead of storing them.
+COMPUTED_IN_POSTGRES = {("ledger", "spend_micros"): "retouch_spend(status, cost_reserved_usd, cost_usd, refund_reason)"}
 
 
 class MigrateError(Exception):
@@ -203,6 +205,9 @@ async def _copy(lite: sqlite3.Connection, conn: Any) -> dict[str, int]:
         if rows:
             await conn.copy_records_to_table(table, records=rows, columns=columns)
         counts[table] = len(rows)
+    # The ledger's day summary and the money caps' running totals: PostgreSQL's statements
+    # keep them as they write the ledger, a bulk copy does not.
+    await conn.execute("SELECT retouch_rebuild_summary()")
     # New ledger rows continue after the copied ids.
     await conn.execute(
         "SELECT setval(pg_get_serial_sequence('ledger', 'id'), COALESCE((SELECT MAX(id) FROM ledger), 0) + 1, false)"
@@ -247,7 +252,7 @@ async def _verify(lite: sqlite3.Connection, conn: Any) -> None:
             raise MigrateError(f"verification failed: {table} has {mine} rows in SQLite but {theirs} in PostgreSQL; nothing was changed")
         for column in SUMS.get(table, ()):
             a = lite.execute(f"SELECT COALESCE(SUM({column}), 0) FROM {table}").fetchone()[0]
-            b = await conn.fetchval(f"SELECT COALESCE(SUM({column}), 0) FROM {table}")
+            b = await conn.fetchval(f"SELECT COALESCE(SUM({COMPUTED_IN_POSTGRES.get((table, column), column)}), 0) FROM {table}")
             same = abs(float(a) - float(b)) < 1e-6 * max(1.0, abs(float(a))) if column in MONEY else int(a) == int(b)
             if not same:
                 raise MigrateError(

@@ -35,7 +35,7 @@ from .errors import (
     register_secret,
 )
 from .models import OPTIONAL_FIELDS, ModelTable
-from .request import EditRequest, build_form, validate
+from .request import EditRequest, UploadForm, build_form, validate
 from .response import (
     checked_image,
     download_image,
@@ -177,16 +177,26 @@ class ImageEditClient:
             )
             return True
 
-        async def attempt(deadline: float) -> EditResult:
-            return await self._edit_once(current, deadline, on_partial)
+        sent: list[UploadForm] = []
 
-        result, attempts, elapsed = await self._run(
-            attempt,
-            what=f"image edit ({request.model})",
-            timeout=self._timeout,
-            model=request.model,
-            adjust=drop_unknown_field,
-        )
+        async def attempt(deadline: float) -> EditResult:
+            form = build_form(current)  # fresh body: a sent one cannot be reused
+            sent.append(form)
+            return await self._edit_once(current, form, deadline, on_partial)
+
+        try:
+            result, attempts, elapsed = await self._run(
+                attempt,
+                what=f"image edit ({request.model})",
+                timeout=self._timeout,
+                model=request.model,
+                adjust=drop_unknown_field,
+            )
+        except ProviderError as error:
+            # Whether the provider had the whole request when the edit failed: a timeout
+            # while it works may be billed (the ledger keeps the estimate counting).
+            error.after_upload = bool(sent) and sent[-1].uploaded
+            raise
         result = replace(result, attempts=attempts, elapsed=elapsed, dropped_fields=tuple(dropped))
         log.info(
             "image edit ok: model=%s images=%d attempts=%d elapsed=%.1fs request_id=%s",
@@ -266,7 +276,7 @@ class ImageEditClient:
         return aiohttp.ClientTimeout(total=remaining, connect=min(self._connect_timeout, remaining))
 
     async def _edit_once(
-        self, request: EditRequest, deadline: float, on_partial: PartialCallback | None
+        self, request: EditRequest, form: UploadForm, deadline: float, on_partial: PartialCallback | None
     ) -> EditResult:
         url = f"{self._base_url}/images/edits"
         request_id: str | None = None
@@ -274,7 +284,7 @@ class ImageEditClient:
         try:
             async with self._session.post(
                 url,
-                data=build_form(request),  # fresh body: a sent one cannot be reused
+                data=form,
                 headers={**self._auth, "Accept": _STREAM_ACCEPT if request.stream else _JSON},
                 allow_redirects=False,
                 timeout=self._timeouts(deadline),

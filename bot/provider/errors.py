@@ -17,6 +17,7 @@ import logging
 from typing import Any
 
 from bot.redact import RedactingFilter, redact, register_secret
+from bot.text import provider_errors as provider_texts
 
 __all__ = ["redact", "register_secret"]  # re-exported: the client registers its key here
 
@@ -29,7 +30,7 @@ logger.addFilter(RedactingFilter())
 class ProviderError(Exception):
     """Base class: the edit failed; nothing usable was returned."""
 
-    default_user_message = "The image provider could not complete this edit. Try again later."
+    default_user_message = provider_texts.GENERIC
 
     def __init__(
         self,
@@ -57,10 +58,13 @@ class ProviderError(Exception):
         self.retryable = retryable
         self.attempts = 1
         self.model: str | None = None  # set by the client: the model the edit asked for
+        # Set by the client on an edit's failure: the last attempt's whole request reached
+        # the provider, which may bill the work it started (a timeout while it works).
+        self.after_upload = False
 
     @property
     def user_message(self) -> str:
-        return self.default_user_message
+        return provider_texts.fixed(self.default_user_message)
 
     def __str__(self) -> str:
         extras = [
@@ -100,80 +104,52 @@ class ProviderRejected(ProviderError):
 
     @property
     def user_message(self) -> str:
-        detail = f" Provider said: {self.provider_message}" if self.provider_message else ""
-        if self.content_policy:
-            return (
-                "The image provider's safety system blocked this request. "
-                "Try a different prompt or image." + detail
-            )
-        return "The image provider rejected this request." + detail
+        return provider_texts.rejected(self.provider_message, content_policy=self.content_policy)
 
 
 class ProviderAuthError(ProviderError):
-    default_user_message = (
-        "The bot could not sign in to the image provider. Please tell the bot owner."
-    )
+    default_user_message = provider_texts.AUTH
 
 
 class ModelNotFound(ProviderError):
     @property
     def user_message(self) -> str:
-        model = f" `{self.model}`" if self.model else ""
-        return f"The model{model} is not available from the image provider. Pick another model."
+        return provider_texts.model_not_found(self.model)
 
 
 class PayloadTooLarge(ProviderError):
-    default_user_message = (
-        "The upload was too large for the image provider. Try a smaller image or fewer images."
-    )
+    default_user_message = provider_texts.PAYLOAD_TOO_LARGE
 
 
 class RateLimited(ProviderError):
     @property
     def user_message(self) -> str:
-        if self.retry_after:
-            return (
-                "The image provider is busy right now. "
-                f"Try again in about {max(1, round(self.retry_after))} seconds."
-            )
-        return "The image provider is busy right now. Try again in a minute."
+        return provider_texts.rate_limited(self.retry_after)
 
 
 class BillingError(ProviderError):
     """429 `insufficient_quota`: the owner's provider account is out of credit."""
 
     # Members are not told about the owner's billing; the owner reads str(err) in logs.
-    default_user_message = (
-        "The image service is unavailable right now. The bot owner needs to check the "
-        "provider account."
-    )
+    default_user_message = provider_texts.BILLING
 
 
 class ProviderUnavailable(ProviderError):
-    default_user_message = (
-        "The image provider is unavailable right now. Try again in a few minutes."
-    )
+    default_user_message = provider_texts.UNAVAILABLE
 
 
 class ProviderTimeout(ProviderError):
-    default_user_message = (
-        "The image provider took too long to answer. Try again, perhaps with a smaller "
-        "size or lower quality."
-    )
+    default_user_message = provider_texts.TIMEOUT
 
 
 class BadResponse(ProviderError):
-    default_user_message = (
-        "The image provider sent back something that is not a usable image. Try again."
-    )
+    default_user_message = provider_texts.BAD_RESPONSE
 
 
 class WrongBaseURL(ProviderError):
     """A redirect or an HTML page where the API should be: the base URL is wrong."""
 
-    default_user_message = (
-        "The bot is misconfigured (image API address). Please tell the bot owner."
-    )
+    default_user_message = provider_texts.WRONG_BASE_URL
     location: str | None = None  # where a redirect pointed (without credentials)
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import hdrs
+from aiohttp.abc import AbstractStreamWriter
 
 from bot.images.formats import (
     CONTENT_TYPES,
@@ -27,6 +28,7 @@ from bot.images.formats import (
     png_dimensions,
     sniff_format,
 )
+from bot.text import request_errors as texts
 
 from .errors import InvalidRequest
 from .models import DEFAULT_MODEL, MiB, ModelSpec, free_size_problem, parse_size
@@ -104,13 +106,24 @@ class EditRequest:
         return parts
 
 
-def build_form(request: EditRequest) -> aiohttp.MultipartWriter:
+class UploadForm(aiohttp.MultipartWriter):
+    """A multipart body that knows whether it was sent whole: from then on the provider
+    has the request and may bill it, whatever happens to the answer."""
+
+    uploaded = False
+
+    async def write(self, writer: AbstractStreamWriter, close_boundary: bool = True) -> None:
+        await super().write(writer, close_boundary)
+        self.uploaded = True
+
+
+def build_form(request: EditRequest) -> UploadForm:
     """A fresh multipart body; call once per attempt (a sent body cannot be reused).
 
     Built with MultipartWriter rather than FormData so plain fields carry no
     `Content-Type: text/plain` header: the parts then match the official SDK's exactly.
     """
-    writer = aiohttp.MultipartWriter("form-data")
+    writer = UploadForm("form-data")
     for name, value in request.form_values():
         part = writer.append(value)
         part.headers.popall(hdrs.CONTENT_TYPE, None)
@@ -129,11 +142,6 @@ def opaque_user_id(discord_user_id: int, salt: str) -> str:
 
 def _mb(size: int) -> str:
     return f"{size / MiB:.1f} MB"
-
-
-def _one_of(values: Sequence[str]) -> str:
-    values = list(values)
-    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
 
 
 class _Checker:
@@ -158,7 +166,7 @@ class _Checker:
         if value is None or value is False:  # identity: 0 is a real value here
             return False
         if not self.spec.accepts(name):
-            self.refuse(name, f"{self.spec.name} does not accept {label}.")
+            self.refuse(name, texts.not_accepted(self.spec.name, label))
             return False
         return True
 
@@ -167,9 +175,7 @@ class _Checker:
             return
         value = self.value(name)
         if allowed is not None and value not in allowed:
-            self.refuse(
-                name, f"{self.spec.name} does not accept {label} {value!r}: use {_one_of(allowed)}."
-            )
+            self.refuse(name, texts.value_not_accepted(self.spec.name, label, value, allowed))
 
 
 def validate(request: EditRequest, spec: ModelSpec) -> EditRequest:
@@ -178,35 +184,26 @@ def validate(request: EditRequest, spec: ModelSpec) -> EditRequest:
     model = spec.name
 
     if not request.prompt.strip():
-        raise InvalidRequest("prompt", "The prompt is empty: describe the edit you want.")
+        raise InvalidRequest("prompt", texts.empty_prompt())
     if len(request.prompt) > spec.max_prompt_chars:
-        raise InvalidRequest(
-            "prompt",
-            f"The prompt is {len(request.prompt):,} characters long; {model} accepts at most "
-            f"{spec.max_prompt_chars:,}.",
-        )
+        raise InvalidRequest("prompt", texts.prompt_too_long(len(request.prompt), model, spec.max_prompt_chars))
 
     _check_images(request, spec)
 
     if check.supported("mask", "a mask"):
         mask = request.mask or b""
         if sniff_format(mask) != "png":
-            raise InvalidRequest("mask", "The mask must be a PNG image (transparent = edit).")
+            raise InvalidRequest("mask", texts.mask_not_png())
         if len(mask) > spec.max_mask_bytes:
-            raise InvalidRequest(
-                "mask",
-                f"The mask is {_mb(len(mask))}; {model} accepts masks up to "
-                f"{_mb(spec.max_mask_bytes)}.",
-            )
+            raise InvalidRequest("mask", texts.mask_too_large(_mb(len(mask)), model, _mb(spec.max_mask_bytes)))
 
     if isinstance(request.n, bool) or not isinstance(request.n, int):
-        raise InvalidRequest("n", "n must be a whole number of images.")
+        raise InvalidRequest("n", texts.n_not_whole())
     max_n = spec.max_n if spec.accepts("n") else 1
     if not 1 <= request.n <= max_n:
         raise InvalidRequest(
             "n",
-            f"{model} makes 1 image per edit." if max_n == 1
-            else f"n must be between 1 and {max_n} for {model} (got {request.n}).",
+            texts.one_image_per_edit(model) if max_n == 1 else texts.n_out_of_range(max_n, model, request.n),
         )
 
     _check_size(check)
@@ -220,9 +217,7 @@ def validate(request: EditRequest, spec: ModelSpec) -> EditRequest:
         if "output_format" in request.defaulted:
             check.changes["output_format"] = None
         else:
-            check.refuse(
-                "background", "A transparent background needs PNG or WebP output, not JPEG."
-            )
+            check.refuse("background", texts.transparent_needs_png())
 
     if check.supported("output_compression", "output_compression"):
         compression = request.output_compression
@@ -261,33 +256,21 @@ def validate(request: EditRequest, spec: ModelSpec) -> EditRequest:
 def _check_images(request: EditRequest, spec: ModelSpec) -> None:
     images = request.images
     if not images:
-        raise InvalidRequest("image", "Attach an image to edit.")
+        raise InvalidRequest("image", texts.no_image())
     if len(images) > spec.max_images:
-        raise InvalidRequest(
-            "image",
-            f"{spec.name} accepts at most {spec.max_images} image"
-            f"{'s' if spec.max_images != 1 else ''} per edit; {len(images)} were given.",
-        )
-    names = _one_of([label_for(f) for f in spec.input_formats])
+        raise InvalidRequest("image", texts.too_many_images(spec.name, spec.max_images, len(images)))
+    names = texts.one_of([label_for(f) for f in spec.input_formats])
     for number, data in enumerate(images, start=1):
-        which = "The image" if len(images) == 1 else f"Image {number}"
+        which = texts.which_image(number, len(images))
         fmt = sniff_format(data)
         if fmt not in spec.input_formats:
-            raise InvalidRequest(
-                "image", f"{which} is not a {names} file, which {spec.name} needs."
-            )
+            raise InvalidRequest("image", texts.wrong_image_format(which, names, spec.name))
         if len(data) > spec.max_image_bytes:
-            raise InvalidRequest(
-                "image",
-                f"{which} is {_mb(len(data))}; {spec.name} accepts files up to "
-                f"{_mb(spec.max_image_bytes)}.",
-            )
+            raise InvalidRequest("image", texts.image_too_large(which, _mb(len(data)), spec.name, _mb(spec.max_image_bytes)))
         if spec.square_input:
             dims = png_dimensions(data)
             if dims is not None and dims[0] != dims[1]:
-                raise InvalidRequest(
-                    "image", f"{spec.name} needs a square image ({which} is {dims[0]}x{dims[1]})."
-                )
+                raise InvalidRequest("image", texts.needs_square(spec.name, which, dims[0], dims[1]))
 
 
 def _check_size(check: _Checker) -> None:
@@ -304,13 +287,11 @@ def _check_size(check: _Checker) -> None:
     if spec.free_size:
         dims = parse_size(size)
         if dims is None:
-            problem = "write it as WIDTHxHEIGHT, e.g. 1536x1024, or auto"
+            problem = texts.size_unwritable()
         else:
             problem = free_size_problem(*dims)
         if problem is None:
             return
-        check.refuse("size", f"{spec.name} cannot make size {size!r}: {problem}.")
+        check.refuse("size", texts.size_impossible(spec.name, size, problem))
     else:
-        check.refuse(
-            "size", f"{spec.name} does not accept size {size!r}: use {_one_of(spec.sizes or ())}."
-        )
+        check.refuse("size", texts.size_not_offered(spec.name, size, spec.sizes or ()))

@@ -21,7 +21,7 @@ import os
 import sys
 import tempfile
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from bot.store.report_series import DayUsage
@@ -47,11 +47,25 @@ class MemberBar:
 
 
 @dataclass(frozen=True, slots=True)
+class ChartLabels:
+    """The words on the chart, written by the caller in the reader's language (bot/text)."""
+
+    images_per_day: str = "Images per day"
+    spend_per_day: str = "Est. spend per day (USD)"
+    day: str = "Day (UTC)"
+    top_members: str = "Top members"
+    images: str = "Images"
+    no_edits: str = "No edits yet"
+    day_ticks: list[str] | None = None  # one per day ("Dec 05"); None: English month names
+
+
+@dataclass(frozen=True, slots=True)
 class ChartData:
     title: str
     days: list[date]
     usage: list[DayUsage]
     members: list[MemberBar]
+    labels: ChartLabels = field(default_factory=ChartLabels)
 
     @property
     def empty(self) -> bool:
@@ -132,16 +146,17 @@ def decode(raw: bytes) -> ChartData:
         days=[date.fromisoformat(d) for d in doc["days"]],
         usage=[DayUsage(date.fromisoformat(u["day"]), u["model"], u["images"], u["cost_usd"]) for u in doc["usage"]],
         members=[MemberBar(**m) for m in doc["members"]],
+        labels=ChartLabels(**doc["labels"]) if "labels" in doc else ChartLabels(),
     )
 
 
-def _style_axes(ax, *, ylabel: str, xlabel: str | None = None) -> None:  # type: ignore[no-untyped-def]
+def _style_axes(ax, *, ylabel: str, xlabel: str | None = None, horizontal: bool = False) -> None:  # type: ignore[no-untyped-def]
     ax.set_facecolor(PANEL)
     ax.set_ylabel(ylabel, color=INK, fontsize=11)
     if xlabel:
         ax.set_xlabel(xlabel, color=INK, fontsize=11)
     ax.tick_params(colors=INK, labelsize=9.5)
-    ax.grid(axis="y" if xlabel != "Images" else "x", color=GRID, linewidth=0.8)
+    ax.grid(axis="x" if horizontal else "y", color=GRID, linewidth=0.8)
     ax.set_axisbelow(True)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -175,16 +190,18 @@ def _render(data: ChartData) -> bytes:
     fig.suptitle(data.title, color=INK, fontsize=14, fontweight="bold")
 
     x = list(range(len(data.days)))
-    for ax, values, ylabel in ((ax_images, images, "Images per day"), (ax_spend, spend, "Est. spend per day (USD)")):
+    words = data.labels
+    for ax, values, ylabel in ((ax_images, images, words.images_per_day), (ax_spend, spend, words.spend_per_day)):
         bottom = [0.0] * len(x)
         for colour, model in zip(PALETTE, models):
             ax.bar(x, values[model], bottom=bottom, color=colour, width=0.8, label=model)
             bottom = [b + v for b, v in zip(bottom, values[model])]
-        _style_axes(ax, ylabel=ylabel, xlabel="Day (UTC)" if ax is ax_spend else None)
+        _style_axes(ax, ylabel=ylabel, xlabel=words.day if ax is ax_spend else None)
     ax_images.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax_spend.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"${v:,.2f}"))
     step = max(1, len(x) // 10)
-    ax_spend.set_xticks(x[::step], [d.strftime("%b %d") for d in data.days][::step])
+    ticks = words.day_ticks if words.day_ticks and len(words.day_ticks) == len(data.days) else [d.strftime("%b %d") for d in data.days]
+    ax_spend.set_xticks(x[::step], ticks[::step])
     ax_images.tick_params(labelbottom=False)
     if models:
         ax_images.legend(fontsize=9.5, frameon=False, labelcolor=INK, loc="lower left", bbox_to_anchor=(0, 1.0),
@@ -196,12 +213,12 @@ def _render(data: ChartData) -> bytes:
     ax_members.set_yticks(ys, [m.label for m in members])
     for y, m in zip(ys, members):
         ax_members.annotate(f" {m.images:,} · ${m.cost_usd:,.2f}", (m.images, y), va="center", color=INK, fontsize=9)
-    ax_members.set_title("Top members", color=INK, fontsize=12)
+    ax_members.set_title(words.top_members, color=INK, fontsize=12)
     ax_members.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_members.margins(x=0.3)
-    _style_axes(ax_members, ylabel="", xlabel="Images")
+    _style_axes(ax_members, ylabel="", xlabel=words.images, horizontal=True)
     if not members:
-        ax_members.text(0.5, 0.5, "No edits yet", transform=ax_members.transAxes, ha="center", color=INK)
+        ax_members.text(0.5, 0.5, words.no_edits, transform=ax_members.transAxes, ha="center", color=INK)
 
     out = io.BytesIO()
     fig.savefig(out, format="png", facecolor=BACKGROUND, metadata={"Software": None})

@@ -32,8 +32,13 @@ MAX_BUDGET_USD = 1_000_000
 # from the edit that gave its images back).
 STALE_REASON = "stale"  # no sign of life for longer than any edit runs
 ABANDONED_REASON = "abandoned"  # left open by a process that is gone
-# A member cancelled while the provider worked: refunded, but the provider may bill it.
+# A member cancelled while the provider worked, or the provider call timed out after the
+# upload: the images are refunded, but the provider may bill the work it started, so the
+# row's estimate still counts toward the money caps (its spend_micros, migration 010 /
+# postgresql 003) and in reports, apart from real bills.
 CANCELLED_RUNNING_REASON = "cancelled while running"
+TIMED_OUT_RUNNING_REASON = "timed out while running"
+RUNNING_REFUND_REASONS = (CANCELLED_RUNNING_REASON, TIMED_OUT_RUNNING_REASON)
 
 
 def to_micros(usd: float) -> int:
@@ -175,8 +180,12 @@ class ServerReport:
     refunded: int
     tokens: int
     cost_usd: float
-    # Cancelled by a member while the provider was working: refunded, maybe still billed.
+    # Cancelled by a member while the provider was working, or timed out after the upload:
+    # refunded, maybe still billed. Their estimates (without a real bill) count toward the
+    # money caps; cost_usd above holds real bills only.
     cancelled_running: int = 0
+    timed_out_running: int = 0
+    running_estimate_usd: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 The ledger has one row per edit; `ledger_days` keeps a summary row per UTC day (the first
 ledger id of the day, its images, open reservations) and the money caps' running totals,
-kept by triggers inside the statements that change the ledger (migrations/ and
-migrations/postgresql/). The statements themselves live with the code that runs them
+kept inside the statements that change the ledger: by triggers on SQLite (migrations/), by
+the statements themselves on PostgreSQL (migrations/postgresql/005_summary_in_statements.sql). The statements themselves live with the code that runs them
 (limit_rules, ledger, spend_caps, usage_reports); `statements()` fills them for both
 databases through bot/store/sql_template.py.
 """
@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from bot.store.backend import Dialect
-from bot.store.models import ABANDONED_REASON, CANCELLED_RUNNING_REASON, STALE_REASON
+from bot.store.models import ABANDONED_REASON, CANCELLED_RUNNING_REASON, STALE_REASON, TIMED_OUT_RUNNING_REASON
 from bot.store.sql_template import DIALECTS, PerDialect, build
 
 # The day number under which ledger_days keeps the money caps' running totals (after
@@ -28,10 +28,6 @@ _SHARED = {
     "counted": "CASE status WHEN 'reserved' THEN images_reserved WHEN 'committed' THEN images_delivered ELSE 0 END",
     # The rules a statement was given are still the database's (bot/store/limit_rules.py).
     "rules_current": "(SELECT version FROM rules_version) = :rules_version",
-    # Open rows can only lie at or after the first id of the oldest day that still has
-    # open reservations (normally today), so crash recovery reads that id range of the
-    # primary key, not the whole ledger, without an index every reservation would keep.
-    "open_rows": "status = 'reserved' AND id >= (SELECT MIN(first_id) FROM ledger_days WHERE open_reservations > 0)",
     # A cap's running total for its current period (a total of an earlier period, when no
     # edit was made yet in this one, reads as 0).
     "server_cap_spend": (
@@ -44,10 +40,17 @@ _SHARED = {
     ),
     "stale_or_abandoned": f"'{STALE_REASON}', '{ABANDONED_REASON}'",
     "cancelled_running": f"'{CANCELLED_RUNNING_REASON}'",
+    "timed_out_running": f"'{TIMED_OUT_RUNNING_REASON}'",
 }
 
 _DIALECT = {
     "sqlite": {
+        # Open rows can only lie at or after the first id of the oldest day that still has
+        # open reservations (normally today), so crash recovery reads that id range of the
+        # primary key, not the whole ledger, without an index every reservation would keep.
+        "open_rows": "status = 'reserved' AND id >= (SELECT MIN(first_id) FROM ledger_days WHERE open_reservations > 0)",
+        # What one ledger row counts against the money caps (a generated column).
+        "row_spend": "spend_micros",
         # The bot's images per day: one summary row per day.
         "bot_day_rows": "scope = -1",
         "day_images": "COALESCE((SELECT images FROM ledger_days WHERE day = :day AND scope = -1), 0)",
@@ -57,9 +60,17 @@ _DIALECT = {
         "created_day": "CAST(created_at / 86400 AS INTEGER)",
     },
     "postgresql": {
-        # Split into 16 slots, so concurrent processes do not all wait on one row's lock
-        # (migrations/postgresql/001_initial.sql).
-        "bot_day_rows": "scope BETWEEN -16 AND -1",
+        # The same, but a day's summary is spread over slots (one per connection) whose own
+        # open counts mean nothing: only a day's sum does (migrations/postgresql/004).
+        "open_rows": (
+            "status = 'reserved' AND id >= (SELECT MIN(first_id) FROM ledger_days WHERE day IN"
+            " (SELECT day FROM ledger_days WHERE day < {cap_rows} GROUP BY day HAVING SUM(open_reservations) > 0))"
+        ),
+        # Computed where it is read (an inlined SQL function), not stored with every write.
+        "row_spend": "retouch_spend(status, cost_reserved_usd, cost_usd, refund_reason)",
+        # Split into 64 slots, one per connection, so concurrent transactions never wait on
+        # one row's lock (migrations/postgresql/005_summary_in_statements.sql).
+        "bot_day_rows": "scope BETWEEN -64 AND -1",
         "day_images": "(SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = :day AND {bot_day_rows})",
         "ids_match": "id = ANY(:ids::bigint[])",
         # PostgreSQL's CAST would round: the schema's own floor.

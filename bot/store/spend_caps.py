@@ -4,8 +4,9 @@
 A reservation's estimate (micro-dollars) counts against the caps while its row is open;
 once settled the row counts its billed cost instead. Each cap's running total for its
 current period is one "cap row" in ledger_days (day CAP_ROWS; scope -1 for the bot, the
-server's id for a budget), kept by triggers inside the statements that change the
-ledger, so a check reads one row however long the ledger. The check itself rides in the
+server's id for a budget), kept inside the statements that change the ledger (by
+triggers on SQLite, by the statements themselves on PostgreSQL), so a check reads one row
+however long the ledger. The check itself rides in the
 reservation's statement (bot/store/ledger.py); this module names the caps that apply,
 keeps the cap rows in step with the settings, and explains a refusal.
 """
@@ -49,7 +50,7 @@ SQL = statements(
         # A server's spend since :start read from the ledger itself, for servers without a
         # budget (only a cap keeps a running total): reports, not reservations.
         "guild_spend": """
-SELECT CAST(COALESCE(SUM(spend_micros), 0) AS BIGINT) FROM ledger WHERE guild_id = :guild AND created_at >= :start
+SELECT CAST(COALESCE(SUM({row_spend}), 0) AS BIGINT) FROM ledger WHERE guild_id = :guild AND created_at >= :start
 """,
         # The bot-wide cap's row, (re)built from the ledger when the store starts with the
         # cap on (its period may have changed, or edits were made while it was off): the
@@ -57,7 +58,7 @@ SELECT CAST(COALESCE(SUM(spend_micros), 0) AS BIGINT) FROM ledger WHERE guild_id
         "global_cap": """
 INSERT INTO ledger_days (day, scope, period, period_start, period_end, spend_micros)
 VALUES ({cap_rows}, -1, CAST(:period AS TEXT), CAST(:start AS INTEGER), CAST(:end AS INTEGER),
-        (SELECT COALESCE(SUM(spend_micros), 0) FROM ledger
+        (SELECT COALESCE(SUM({row_spend}), 0) FROM ledger
           WHERE id >= COALESCE((SELECT MIN(first_id) FROM ledger_days
                                  WHERE day >= CAST(:start AS INTEGER) AND day < {cap_rows} AND {bot_day_rows}),
                                (SELECT COALESCE(MAX(id), 0) + 1 FROM ledger))

@@ -68,7 +68,10 @@ SELECT COUNT(DISTINCT user_id),
        COUNT(*) FILTER (WHERE status = 'refunded'),
        COALESCE(SUM(total_tokens), 0),
        COALESCE(SUM(cost_usd), 0.0),
-       COUNT(*) FILTER (WHERE refund_reason = {cancelled_running})
+       COUNT(*) FILTER (WHERE refund_reason = {cancelled_running}),
+       COUNT(*) FILTER (WHERE refund_reason = {timed_out_running}),
+       COALESCE(SUM(cost_reserved_usd) FILTER (WHERE refund_reason IN ({cancelled_running}, {timed_out_running})
+                                                 AND cost_usd IS NULL), 0.0)
   FROM ledger
  WHERE guild_id = :guild AND created_at >= :start AND created_at < :end
 """,
@@ -186,4 +189,6 @@ class UsageReports:
             tokens=totals[4],
             cost_usd=float(totals[5]),
             cancelled_running=totals[6],
+            timed_out_running=totals[7],
+            running_estimate_usd=float(totals[8]),
         )

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from bot.text.edit_status import unexpected_error
+from bot.text.i18n import N_, lazy_texts, num, t
 
-SERVERS_ONLY = "Retouch works in servers: run this command in a server channel."
-NOT_HERE = "You can't use this command here."
-COMMAND_GONE = (
-    "That command isn't available any more; Discord may still be updating its command list. Try again in a minute."
-)
+_TEXTS = {
+    "SERVERS_ONLY": N_("Retouch works in servers: run this command in a server channel."),
+    "NOT_HERE": N_("You can't use this command here."),
+    "COMMAND_GONE": N_(
+        "That command isn't available any more; Discord may still be updating its command list. Try again in a minute."
+    ),
+}
+__getattr__ = lazy_texts(_TEXTS)
 
 
 def slow_down(retry_after_seconds: float) -> str:
-    return f"Slow down a little: try again in {retry_after_seconds:.0f} s."
+    return t("Slow down a little: try again in %(seconds)s s.", seconds=num(round(retry_after_seconds)))
 
 
 def not_understood(value: object) -> str:
-    return f"I couldn't understand the value {value!r} for that option. Pick one from the list."
+    return t("I couldn't understand the value %(value)s for that option. Pick one from the list.", value=repr(value))
 
 
 def bug(error_id: str) -> str:

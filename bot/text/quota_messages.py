@@ -12,24 +12,42 @@ from bot.store.quota import (
     Rule,
     ServerReport,
 )
-from bot.text.edit_summary import PERIOD_WORDS, cost_text, discord_time, plural
+from bot.text import mentions
+from bot.text.edit_summary import cost_text, discord_time, period_word, plural
+from bot.text.i18n import N_, lazy_texts, num, t
 
-PER_PERIOD = {"day": "per day", "week": "per week", "month": "per month"}
+# TRANSLATORS: how often a limit applies, as in "10 images per day".
+_PER_PERIOD = {"day": N_("per day"), "week": N_("per week"), "month": N_("per month")}
+# TRANSLATORS: which quota rule applies to a member ("— server default").
+_RULE_WORDS = {
+    "user override": N_("user override"),
+    "server default": N_("server default"),
+    "bot default": N_("bot default"),
+    "bot-wide daily budget": N_("bot-wide daily budget"),
+    "role": N_("role"),
+}
+__getattr__ = lazy_texts({"PER_PERIOD": lambda: {p: t(w) for p, w in _PER_PERIOD.items()}})
+
+
+def per_period(period: str) -> str:
+    word = _PER_PERIOD.get(period)
+    return t(word) if word else t("per %(period)s", period=period)
 
 
 def rule_text(rule: Rule, detail: int | None) -> str:
     """Which rule applies; a role is shown as a mention, which Discord renders as its name."""
     if rule is Rule.ROLE and detail is not None:
-        return f"role <@&{detail}>"
-    return rule.value
+        return t("role %(role)s", role=mentions.role(detail))
+    word = _RULE_WORDS.get(rule.value)
+    return t(word) if word else rule.value
 
 
 def limit_text(limit: int, period: str) -> str:
     if limit == UNLIMITED:
-        return "unlimited images"
+        return t("unlimited images")
     if limit == 0:
-        return "no images (blocked)"
-    return f"{plural(limit, 'image')} {PER_PERIOD.get(period, 'per ' + period)}"
+        return t("no images (blocked)")
+    return t("%(images)s %(per_period)s", images=plural(limit, "image"), per_period=per_period(period))
 
 
 def resets_text(moment: datetime) -> str:
@@ -37,72 +55,119 @@ def resets_text(moment: datetime) -> str:
 
 
 def usage_lines(usage: MemberUsage) -> list[str]:
-    word = PERIOD_WORDS.get(usage.period, f"this {usage.period}")
-    in_flight = f" ({usage.reserved_in_flight} in progress)" if usage.reserved_in_flight else ""
-    remaining = "unlimited" if usage.remaining is None else str(usage.remaining)
+    word = period_word(usage.period)
+    remaining = t("unlimited") if usage.remaining is None else num(usage.remaining)
+    if usage.reserved_in_flight:
+        used = t(
+            "Used %(period)s: %(used)s (%(in_flight)s in progress) · Remaining: %(remaining)s",
+            period=word, used=num(usage.used), in_flight=num(usage.reserved_in_flight), remaining=remaining,
+        )
+    else:
+        used = t("Used %(period)s: %(used)s · Remaining: %(remaining)s", period=word, used=num(usage.used), remaining=remaining)
     return [
-        f"Limit: {limit_text(usage.limit, usage.period)} — {rule_text(usage.rule, usage.rule_detail)}",
-        f"Used {word}: {usage.used}{in_flight} · Remaining: {remaining}",
-        f"Resets {resets_text(usage.resets_at)}",
-        f"Tokens {word}: {usage.input_tokens:,} in · {usage.output_tokens:,} out · {usage.total_tokens:,} total"
-        f" · Est. cost: {cost_text(usage.cost_usd)}",
+        t("Limit: %(limit)s — %(rule)s", limit=limit_text(usage.limit, usage.period), rule=rule_text(usage.rule, usage.rule_detail)),
+        used,
+        t("Resets %(when)s", when=resets_text(usage.resets_at)),
+        t(
+            "Tokens %(period)s: %(input)s in · %(output)s out · %(total)s total · Est. cost: %(cost)s",
+            period=word, input=num(usage.input_tokens), output=num(usage.output_tokens), total=num(usage.total_tokens),
+            cost=cost_text(usage.cost_usd),
+        ),
     ]
 
 
 def refusal_text(refusal: QuotaExceeded) -> str:
     when = resets_text(refusal.resets_at)
     if refusal.rule.value == "bot-wide daily budget":
-        return (
+        return t(
             "Retouch has reached its daily image budget for all servers, set by the bot owner to cap costs. "
-            f"It resets {when}."
+            "It resets %(when)s.",
+            when=when,
         )
+    rule = rule_text(refusal.rule, refusal.rule_detail)
     if refusal.limit == 0:
-        return f"You can't make edits here: your limit is 0 ({rule_text(refusal.rule, refusal.rule_detail)}). Ask a moderator if this is a mistake."
-    word = PERIOD_WORDS.get(refusal.period, f"this {refusal.period}")
+        return t("You can't make edits here: your limit is 0 (%(rule)s). Ask a moderator if this is a mistake.", rule=rule)
+    word = period_word(refusal.period)
     if refusal.images_requested > refusal.limit:
-        return (
-            f"You asked for {plural(refusal.images_requested, 'image')} but your limit is {refusal.limit} "
-            f"{PER_PERIOD.get(refusal.period, '')} ({rule_text(refusal.rule, refusal.rule_detail)}). Ask for fewer with `n`."
+        return t(
+            "You asked for %(asked)s but your limit is %(limit)s %(per_period)s (%(rule)s). Ask for fewer with `n`.",
+            asked=plural(refusal.images_requested, "image"), limit=num(refusal.limit), per_period=per_period(refusal.period), rule=rule,
         )
     left = max(refusal.remaining, 0)
     if left > 0:
-        return (
-            f"You have {plural(left, 'image')} left {word} but asked for {refusal.images_requested}. "
-            f"Lower `n` to {left}, or wait until your quota resets {when}."
+        return t(
+            "You have %(left)s left %(period)s but asked for %(asked)s. "
+            "Lower `n` to %(most)s, or wait until your quota resets %(when)s.",
+            left=plural(left, "image"), period=word, asked=num(refusal.images_requested), most=left, when=when,
         )
-    return f"You've used all {refusal.limit} of your images {word} ({rule_text(refusal.rule, refusal.rule_detail)}). Your quota resets {when}."
+    return t(
+        "You've used all %(limit)s of your images %(period)s (%(rule)s). Your quota resets %(when)s.",
+        limit=num(refusal.limit), period=word, rule=rule, when=when,
+    )
 
 
 def rules_lines(rules: GuildRules, *, role_name, user_name) -> list[str]:  # type: ignore[no-untyped-def]
     lines = []
     if rules.default is not None:
-        lines.append(f"Server default: {limit_text(rules.default.limit, rules.default.period)}")
+        lines.append(t("Server default: %(limit)s", limit=limit_text(rules.default.limit, rules.default.period)))
     else:
-        lines.append(f"Server default: not set — bot default {limit_text(rules.bot_default_limit, rules.bot_default_period)}")
+        lines.append(t(
+            "Server default: not set — bot default %(limit)s",
+            limit=limit_text(rules.bot_default_limit, rules.bot_default_period),
+        ))
     for role in rules.roles:
-        lines.append(f"Role {role_name(role.role_id)}: {limit_text(role.limit, role.period)}")
+        lines.append(t("Role %(role)s: %(limit)s", role=role_name(role.role_id), limit=limit_text(role.limit, role.period)))
     for user in rules.users:
-        lines.append(f"Override for {user_name(user.user_id)}: {limit_text(user.limit, user.period)}")
+        lines.append(t("Override for %(member)s: %(limit)s", member=user_name(user.user_id), limit=limit_text(user.limit, user.period)))
     return lines
 
 
 def report_lines(report: ServerReport, *, user_name) -> list[str]:  # type: ignore[no-untyped-def]
-    word = PERIOD_WORDS.get(report.period, report.period)
+    word = period_word(report.period)
     if not report.rows:
-        return [f"Nobody has made an edit {word}."]
+        return [t("Nobody has made an edit %(period)s.", period=word)]
     lines = [
-        f"{word.capitalize()}: {plural(report.images, 'image')} for {plural(report.users, 'member')} "
-        f"· {report.tokens:,} tokens · est. {cost_text(report.cost_usd)} · resets {discord_time(report.resets_at)}",
+        t(
+            "%(period)s: %(images)s for %(members)s · %(tokens)s tokens · est. %(cost)s · resets %(when)s",
+            period=word[:1].upper() + word[1:], images=plural(report.images, "image"), members=plural(report.users, "member"),
+            tokens=num(report.tokens), cost=cost_text(report.cost_usd), when=discord_time(report.resets_at),
+        ),
     ]
-    if report.cancelled_running:
-        lines.append(
-            f"{plural(report.cancelled_running, 'edit')} cancelled while the provider was working: refunded, "
-            "but the provider may still have billed them"
-        )
+    if report.cancelled_running or report.timed_out_running:
+        # Refunded to the member, but the provider may bill work it started: apart from real bills.
+        cancelled, timed_out = report.cancelled_running, report.timed_out_running
+        cost = cost_text(report.running_estimate_usd)
+        if cancelled and timed_out:
+            line = t(
+                "%(cancelled)s cancelled and %(timed_out)s timed out while running: images refunded, but the provider "
+                "may bill them, so est. %(cost)s more counts toward spend caps",
+                cancelled=plural(cancelled, "edit"), timed_out=plural(timed_out, "edit"), cost=cost,
+            )
+        elif cancelled:
+            line = t(
+                "%(edits)s cancelled while running: images refunded, but the provider may bill them, "
+                "so est. %(cost)s more counts toward spend caps",
+                edits=plural(cancelled, "edit"), cost=cost,
+            )
+        else:
+            line = t(
+                "%(edits)s timed out while running: images refunded, but the provider may bill them, "
+                "so est. %(cost)s more counts toward spend caps",
+                edits=plural(timed_out, "edit"), cost=cost,
+            )
+        lines.append(line)
     for rank, row in enumerate(report.rows, start=1):
-        refunded = f", {row.refunded} refunded" if row.refunded else ""
-        lines.append(
-            f"{rank}. {user_name(row.user_id)} — {plural(row.images, 'image')} in {plural(row.requests, 'request')}{refunded}"
-            f" · {row.tokens:,} tokens · {cost_text(row.cost_usd)}"
-        )
+        if row.refunded:
+            line = t(
+                "%(rank)s. %(member)s — %(images)s in %(requests)s, %(refunded)s refunded · %(tokens)s tokens · %(cost)s",
+                refunded=num(row.refunded), rank=rank, member=user_name(row.user_id), images=plural(row.images, "image"),
+                requests=plural(row.requests, "request"), tokens=num(row.tokens), cost=cost_text(row.cost_usd),
+            )
+        else:
+            line = t(
+                "%(rank)s. %(member)s — %(images)s in %(requests)s · %(tokens)s tokens · %(cost)s",
+                rank=rank, member=user_name(row.user_id), images=plural(row.images, "image"),
+                requests=plural(row.requests, "request"), tokens=num(row.tokens), cost=cost_text(row.cost_usd),
+            )
+        lines.append(line)
     return lines

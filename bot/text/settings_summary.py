@@ -11,6 +11,7 @@ from bot.store.models import GuildRules, SpendStatus
 from bot.store.server_settings import MAX_IMAGES_PER_EDIT, ServerSettings
 from bot.text import mentions
 from bot.text.edit_summary import plural
+from bot.text.i18n import num, t
 from bot.text.panel import Panel, Section
 from bot.text.quota_messages import limit_text
 from bot.text.spend_messages import budget_text, cap_line, usd
@@ -38,79 +39,113 @@ def server_lines(summary: SettingsSummary) -> list[str]:
     s = summary.server
     lines = []
     if s.log_channel_id is None:
-        lines.append("**Log channel:** off (`/settings log-channel channel:#channel`)")
+        lines.append(t("**Log channel:** off (`/settings log-channel channel:#channel`)"))
     else:
-        lines.append(f"**Log channel:** {mentions.channel(s.log_channel_id)}")
+        lines.append(t("**Log channel:** %(channel)s", channel=mentions.channel(s.log_channel_id)))
         if summary.log_problem:
             lines.append(f"⚠️ {summary.log_problem}")
     default = summary.models[0] if summary.models else None
     if s.allowed_models:
-        lines.append(f"**Models:** only {code_list(summary.models) or '(none available)'}" + (f" — default `{default}`" if default else ""))
+        models = code_list(summary.models) or t("(none available)")
+        if default:
+            lines.append(t("**Models:** only %(models)s — default `%(default)s`", models=models, default=default))
+        else:
+            lines.append(t("**Models:** only %(models)s", models=models))
     else:
-        lines.append(f"**Models:** all {len(summary.models)} the bot offers — default `{default}`")
+        lines.append(t(
+            "**Models:** all %(count)s the bot offers — default `%(default)s`", count=num(len(summary.models)), default=default,
+        ))
     if s.max_images is None:
-        lines.append(f"**Max images per edit:** {MAX_IMAGES_PER_EDIT} (the bot's maximum)")
+        lines.append(t("**Max images per edit:** %(most)s (the bot's maximum)", most=MAX_IMAGES_PER_EDIT))
     else:
-        lines.append(f"**Max images per edit:** {s.max_images}")
+        lines.append(t("**Max images per edit:** %(most)s", most=s.max_images))
     words = len(s.blocked_words)
     if words:
-        lines.append(f"**Blocked words:** {words} (`/settings blocked-words list`)")
+        lines.append(t("**Blocked words:** %(count)s (`/settings blocked-words list`)", count=num(words)))
     else:
-        lines.append("**Blocked words:** none (`/settings blocked-words add`)")
+        lines.append(t("**Blocked words:** none (`/settings blocked-words add`)"))
     rules = summary.rules
     if rules.default is not None:
-        lines.append(f"**Quota default:** {limit_text(rules.default.limit, rules.default.period)} (`/quota default`)")
+        lines.append(t("**Quota default:** %(limit)s (`/quota default`)", limit=limit_text(rules.default.limit, rules.default.period)))
     else:
-        lines.append("**Quota default:** not set — the bot default applies (`/quota default`)")
+        lines.append(t("**Quota default:** not set — the bot default applies (`/quota default`)"))
     if rules.roles or rules.users:
-        lines.append(f"**Quota rules:** {plural(len(rules.roles), 'role limit')}, {plural(len(rules.users), 'member override')} (`/quota show`)")
+        lines.append(t(
+            "**Quota rules:** %(roles)s, %(members)s (`/quota show`)",
+            roles=plural(len(rules.roles), "role limit"), members=plural(len(rules.users), "member override"),
+        ))
     if summary.spend.server is not None:
-        lines.append(f"**Spend budget:** {budget_text(summary.spend.server.limit_usd, summary.spend.server.period)}")
+        lines.append(t(
+            "**Spend budget:** %(budget)s", budget=budget_text(summary.spend.server.limit_usd, summary.spend.server.period),
+        ))
         lines.append(cap_line(summary.spend.server))
     else:
-        lines.append("**Spend budget:** none (`/quota budget amount:<USD>`)")
-    level = summary.safety_level or summary.bot.safety_check
-    lines.append(f"**Safety check:** {level}{'' if summary.safety_level else ' — the bot default'} (`/settings safety`)")
+        lines.append(t("**Spend budget:** none (`/quota budget amount:<USD>`)"))
+    if summary.safety_level:
+        lines.append(t("**Safety check:** %(level)s (`/settings safety`)", level=summary.safety_level))
+    else:
+        lines.append(t("**Safety check:** %(level)s — the bot default (`/settings safety`)", level=summary.bot.safety_check))
     return lines
 
 
 def bot_lines(summary: SettingsSummary) -> list[str]:
     b = summary.bot
     lines = [
-        f"**Default model:** `{b.image_model}` (IMAGE_MODEL)",
-        f"**Bot default quota:** {limit_text(b.quota_default_limit, b.quota_default_period)} (QUOTA_DEFAULT_LIMIT)",
+        t("**Default model:** `%(model)s` (IMAGE_MODEL)", model=b.image_model),
+        t(
+            "**Bot default quota:** %(limit)s (QUOTA_DEFAULT_LIMIT)",
+            limit=limit_text(b.quota_default_limit, b.quota_default_period),
+        ),
     ]
     if b.global_daily_image_limit is not None:
-        lines.append(f"**Daily image limit, all servers:** {b.global_daily_image_limit} (GLOBAL_DAILY_IMAGE_LIMIT)")
+        lines.append(t(
+            "**Daily image limit, all servers:** %(limit)s (GLOBAL_DAILY_IMAGE_LIMIT)", limit=num(b.global_daily_image_limit),
+        ))
     else:
-        lines.append("**Daily image limit, all servers:** none")
+        lines.append(t("**Daily image limit, all servers:** none"))
     if summary.spend.global_ is not None:
-        lines.append(f"**Spending cap, all servers:** {budget_text(summary.spend.global_.limit_usd, summary.spend.global_.period)} (GLOBAL_SPEND_LIMIT_USD)")
+        lines.append(t(
+            "**Spending cap, all servers:** %(budget)s (GLOBAL_SPEND_LIMIT_USD)",
+            budget=budget_text(summary.spend.global_.limit_usd, summary.spend.global_.period),
+        ))
         lines.append(cap_line(summary.spend.global_))
     else:
-        lines.append("**Spending cap, all servers:** none")
+        lines.append(t("**Spending cap, all servers:** none"))
     if b.confirm_cost_above_usd is not None:
-        lines.append(f"**Cost confirmation:** edits estimated above {usd(b.confirm_cost_above_usd)} ask first (CONFIRM_COST_ABOVE_USD)")
+        lines.append(t(
+            "**Cost confirmation:** edits estimated above %(threshold)s ask first (CONFIRM_COST_ABOVE_USD)",
+            threshold=usd(b.confirm_cost_above_usd),
+        ))
     else:
-        lines.append("**Cost confirmation:** off")
+        lines.append(t("**Cost confirmation:** off"))
     if b.unpriced_image_usd is not None:
-        lines.append(f"**Models without a price:** estimated at {usd(b.unpriced_image_usd)} per image (UNPRICED_IMAGE_USD)")
+        lines.append(t(
+            "**Models without a price:** estimated at %(price)s per image (UNPRICED_IMAGE_USD)", price=usd(b.unpriced_image_usd),
+        ))
     else:
-        lines.append("**Models without a price:** refused while a spending cap applies")
-    lines.append(
-        f"**Safety check default:** {b.safety_check} (SAFETY_CHECK); {b.safety_strikes} strikes in 24 h pause a member for "
-        f"{b.safety_pause_hours:g} h; endpoint down: {'edits go on unchecked' if b.safety_fail_open else 'edits refused'}"
-    )
+        lines.append(t("**Models without a price:** refused while a spending cap applies"))
+    endpoint_down = t("edits go on unchecked") if b.safety_fail_open else t("edits refused")
+    lines.append(t(
+        "**Safety check default:** %(level)s (SAFETY_CHECK); %(strikes)s in 24 h pause a member for %(hours)s h; "
+        "endpoint down: %(endpoint_down)s",
+        level=b.safety_check, strikes=plural(b.safety_strikes, "strike"), hours=num(b.safety_pause_hours),
+        endpoint_down=endpoint_down,
+    ))
     roles = " ".join(mentions.role(r) for r in b.moderator_role_ids)
-    lines.append("**Moderators:** Manage Server" + (f", {roles}" if roles else ""))
+    if roles:
+        lines.append(t("**Moderators:** Manage Server, %(roles)s", roles=roles))
+    else:
+        lines.append(t("**Moderators:** Manage Server"))
     if summary.log_dropped:
-        lines.append(f"**Audit log:** {summary.log_dropped} entries dropped (the queue overflowed)")
+        lines.append(t(
+            "**Audit log:** %(count)s entries dropped (the queue overflowed)", count=num(summary.log_dropped),
+        ))
     return lines
 
 
 def panel(summary: SettingsSummary) -> Panel:
     return Panel(
-        "Retouch settings for this server",
+        t("Retouch settings for this server"),
         server_lines(summary),
-        [Section("Bot-wide (set by the bot owner)", bot_lines(summary))],
+        [Section(t("Bot-wide (set by the bot owner)"), bot_lines(summary))],
     )

@@ -3,43 +3,52 @@
 from __future__ import annotations
 
 from bot.store.models import QuotaExceeded, SpendCap, SpendCapReached, SpendStatus
-from bot.text.edit_summary import PERIOD_WORDS, cost_text, plural
-from bot.text.quota_messages import refusal_text, resets_text
+from bot.text.edit_summary import period_word, plural
+from bot.text.i18n import N_, lazy_texts, money, t, tn
+from bot.text.quota_messages import per_period, refusal_text, resets_text
 
-PER = {"day": "per day", "week": "per week", "month": "per month"}
-CAP_NAMES = {"server": "This server's spending budget", "global": "Retouch's bot-wide spending cap"}
+_CAP_NAMES = {"server": N_("This server's spending budget"), "global": N_("Retouch's bot-wide spending cap")}
+__getattr__ = lazy_texts({
+    "PER": lambda: {p: per_period(p) for p in ("day", "week", "month")},
+    "CAP_NAMES": lambda: {scope: t(name) for scope, name in _CAP_NAMES.items()},
+})
 
 
 def usd(amount: float) -> str:
-    return cost_text(amount)
+    return money(amount)
 
 
 def _cap_name(cap: SpendCap) -> str:
-    return CAP_NAMES.get(cap.scope, "A spending cap")
+    name = _CAP_NAMES.get(cap.scope)
+    return t(name) if name else t("A spending cap")
 
 
 def spend_refusal_text(refusal: SpendCapReached) -> str:
     cap = refusal.cap
-    word = PERIOD_WORDS.get(cap.period, f"this {cap.period}")
     name = _cap_name(cap)
     if refusal.cost_usd is None:
-        return (
-            f"{name} ({usd(cap.limit_usd)} {PER.get(cap.period, '')}) can't be checked for this model: it has no price. "
-            "Pick another model with the `model` option, or ask the bot owner to set its price (IMAGE_PRICES_JSON or UNPRICED_IMAGE_USD)."
+        return t(
+            "%(cap)s (%(budget)s) can't be checked for this model: it has no price. "
+            "Pick another model with the `model` option, or ask the bot owner to set its price (IMAGE_PRICES_JSON or UNPRICED_IMAGE_USD).",
+            cap=name, budget=budget_text(cap.limit_usd, cap.period),
         )
-    who = "a moderator can raise it with `/quota budget`" if cap.scope == "server" else "it is set by the bot owner"
-    return (
-        f"{name} would be exceeded: this edit is estimated at {usd(refusal.cost_usd)} and "
-        f"{usd(cap.remaining_usd)} of {usd(cap.limit_usd)} is left {word}. "
-        f"Ask for fewer images (`n`), a smaller `size` or a lower `quality`, or wait until it resets {resets_text(cap.resets_at)} ({who})."
+    if cap.scope == "server":
+        who = t("a moderator can raise it with `/quota budget`")
+    else:
+        who = t("it is set by the bot owner")
+    return t(
+        "%(cap)s would be exceeded: this edit is estimated at %(cost)s and %(left)s of %(limit)s is left %(period)s. "
+        "Ask for fewer images (`n`), a smaller `size` or a lower `quality`, or wait until it resets %(when)s (%(who)s).",
+        cap=name, cost=usd(refusal.cost_usd), left=usd(cap.remaining_usd), limit=usd(cap.limit_usd),
+        period=period_word(cap.period), when=resets_text(cap.resets_at), who=who,
     )
 
 
 def cap_line(cap: SpendCap) -> str:
-    word = PERIOD_WORDS.get(cap.period, f"this {cap.period}")
-    return (
-        f"{_cap_name(cap)}: {usd(cap.spent_usd)} of {usd(cap.limit_usd)} used {word} "
-        f"· {usd(cap.remaining_usd)} left · resets {resets_text(cap.resets_at)}"
+    return t(
+        "%(cap)s: %(spent)s of %(limit)s used %(period)s · %(left)s left · resets %(when)s",
+        cap=_cap_name(cap), spent=usd(cap.spent_usd), limit=usd(cap.limit_usd), period=period_word(cap.period),
+        left=usd(cap.remaining_usd), when=resets_text(cap.resets_at),
     )
 
 
@@ -49,34 +58,50 @@ def spend_lines(status: SpendStatus) -> list[str]:
     if status.server is not None:
         lines.append(cap_line(status.server))
     else:
-        word = PERIOD_WORDS.get(status.server_period, status.server_period)
-        lines.append(f"No server budget (`/quota budget amount:<USD>` sets one) · est. spend {word}: {usd(status.server_spent_usd)}")
+        lines.append(t(
+            "No server budget (`/quota budget amount:<USD>` sets one) · est. spend %(period)s: %(spent)s",
+            period=period_word(status.server_period), spent=usd(status.server_spent_usd),
+        ))
     if status.global_ is not None:
         lines.append(cap_line(status.global_))
     return lines
 
 
 def budget_text(limit_usd: float, period: str) -> str:
-    return f"{usd(limit_usd)} {PER.get(period, 'per ' + period)}"
+    return t("%(amount)s %(per_period)s", amount=usd(limit_usd), per_period=per_period(period))
 
 
 def confirmation_title(cost_usd: float) -> str:
-    return f"This edit is estimated at {usd(cost_usd)}"
+    return t("This edit is estimated at %(cost)s", cost=usd(cost_usd))
 
 
 def confirmation_lines(
     *, cost_usd: float, threshold_usd: float, model: str, size: str | None, quality: str | None, n: int, timeout_minutes: int
 ) -> list[str]:
     return [
-        f"**{model}** · {size or 'auto'} · quality {quality or 'auto'} · {plural(n, 'image')}",
-        f"Estimated cost: **{usd(cost_usd)}** — the bot owner asks members to confirm edits above {usd(threshold_usd)}.",
-        f"Nothing is reserved or sent until you press **Confirm**. This question expires in {timeout_minutes} minutes.",
-        "Fewer images (`n`), a smaller `size` or a lower `quality` cost less.",
+        t(
+            "**%(model)s** · %(size)s · quality %(quality)s · %(images)s",
+            model=model, size=size or "auto", quality=quality or "auto", images=plural(n, "image"),
+        ),
+        t(
+            "Estimated cost: **%(cost)s** — the bot owner asks members to confirm edits above %(threshold)s.",
+            cost=usd(cost_usd), threshold=usd(threshold_usd),
+        ),
+        tn(
+            "Nothing is reserved or sent until you press **Confirm**. This question expires in %(n)s minute.",
+            "Nothing is reserved or sent until you press **Confirm**. This question expires in %(n)s minutes.",
+            timeout_minutes,
+        ),
+        t("Fewer images (`n`), a smaller `size` or a lower `quality` cost less."),
     ]
 
 
 def not_confirmed(timeout_minutes: int) -> str:
-    return f"No answer within {timeout_minutes} minutes — cancelled, nothing was reserved."
+    return tn(
+        "No answer within %(n)s minute — cancelled, nothing was reserved.",
+        "No answer within %(n)s minutes — cancelled, nothing was reserved.",
+        timeout_minutes,
+    )
 
 
 def refusal_message(refusal: QuotaExceeded | SpendCapReached) -> str:

@@ -8,6 +8,7 @@ import io
 import shutil
 import sqlite3
 
+import pytest
 from PIL import Image
 
 from tests.conftest import running_bot
@@ -292,7 +293,11 @@ async def test_cancel_while_running_abandons_the_call_and_the_report_counts_it_a
         report = await bot.store.report(fake_discord.guild.id)
         assert report.cancelled_running == 1 and report.images == 0
         shown = await (await fake_discord.invoke("quota report", by=moderator)).wait_result()
-        assert "cancelled while the provider was working" in shown.text
+        assert "1 edit cancelled while running: images refunded, but the provider may bill them" in shown.text
+        # Its estimate still counts as this month's spend (money caps see it too).
+        assert report.running_estimate_usd > 0 and report.cost_usd == 0
+        spent = (await bot.store.spend_status(fake_discord.guild.id)).server_spent_usd
+        assert spent == pytest.approx(report.running_estimate_usd)
 
 
 async def test_a_finished_edit_cannot_be_cancelled_and_the_cancel_button_goes(fake_discord, settings_for, image_api):

@@ -63,6 +63,7 @@ after a type 6/7 answer), `modal` the modal shown, `submits` its submissions.
 from __future__ import annotations
 
 import asyncio
+import re
 import itertools
 import json
 import time
@@ -97,6 +98,50 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
     return web.Response(body=json.dumps(data).encode(), status=status, headers=headers, content_type="application/json")
 
 
+# Discord's rules for what a command sync may name and say (and their localizations).
+_SLASH_NAME = re.compile(r"^[-_\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
+_DISCORD_LOCALES = {
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl", "pt-BR", "ro",
+    "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja", "zh-TW", "ko",
+}
+
+
+def _naming_problems(item: dict[str, Any], *, slash: bool, where: str = "") -> list[str]:
+    """What Discord refuses in one command, option or choice, with its localizations."""
+    here = f"{where}/{item.get('name')}"
+    problems: list[str] = []
+
+    def name_ok(name: object) -> bool:
+        if not isinstance(name, str):
+            return False
+        if not slash:
+            return 1 <= len(name) <= 32
+        return bool(_SLASH_NAME.match(name)) and name == name.lower()
+
+    def text_ok(text: object) -> bool:
+        return isinstance(text, str) and 1 <= len(text) <= 100
+
+    if not name_ok(item.get("name")):
+        problems.append(f"{here}: invalid name")
+    for key, ok in (("name_localizations", name_ok), ("description_localizations", text_ok)):
+        for locale, value in (item.get(key) or {}).items():
+            if locale not in _DISCORD_LOCALES:
+                problems.append(f"{here}: {key} has an unknown locale {locale!r}")
+            elif not ok(value):
+                problems.append(f"{here}: {key}[{locale}] {value!r} is invalid")
+    if slash and "description" in item and not text_ok(item["description"]):
+        problems.append(f"{here}: description must be 1-100 characters")
+    for option in item.get("options") or []:
+        problems += _naming_problems(option, slash=True, where=here)
+    for choice in item.get("choices") or []:
+        if not text_ok(choice.get("name")):
+            problems.append(f"{here}: choice {choice.get('name')!r} must be 1-100 characters")
+        for locale, value in (choice.get("name_localizations") or {}).items():
+            if locale not in _DISCORD_LOCALES or not text_ok(value):
+                problems.append(f"{here}: choice localization [{locale}] {value!r} is invalid")
+    return problems
+
+
 def _snowflake_on_shard(shard_id: int, shard_count: int) -> int:
     """A fresh snowflake whose guild would live on `shard_id` of `shard_count`."""
     while True:
@@ -118,6 +163,7 @@ class FakeUser:
     permissions: int = MEMBER_DEFAULT_PERMISSIONS
     bot: bool = False
     left_server: bool = False  # resolved as a user only, without member data
+    locale: str = "en-US"  # the member's Discord client language: every interaction's `locale`
 
     def user_payload(self) -> dict[str, Any]:
         return {
@@ -473,6 +519,7 @@ class Guild:
     channel_id: int
     roles: list[FakeRole] = field(default_factory=list)
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
+    locale: str = "en-US"  # the server's preferred language: every interaction's `guild_locale`
     bot_can_post: bool = True
     channels: list[FakeChannel] = field(default_factory=list)  # besides #general (channel_id)
 
@@ -589,17 +636,19 @@ class FakeDiscord:
         await asyncio.wait_for(self.ready_sent.wait(), timeout)
 
     # ----- world building --------------------------------------------------------------
-    def member(self, name: str = "member", *, roles: list[FakeRole] | None = None, permissions: int | None = None) -> FakeUser:
+    def member(
+        self, name: str = "member", *, roles: list[FakeRole] | None = None, permissions: int | None = None, locale: str = "en-US"
+    ) -> FakeUser:
         role_ids = [r.id for r in roles or []]
         perms = MEMBER_DEFAULT_PERMISSIONS if permissions is None else permissions
         for role in roles or []:
             perms |= role.permissions
-        user = FakeUser(snowflake(), name, roles=role_ids, permissions=perms)
+        user = FakeUser(snowflake(), name, roles=role_ids, permissions=perms, locale=locale)
         self.known_members[user.id] = user
         return user
 
-    def moderator(self, name: str = "moderator") -> FakeUser:
-        return self.member(name, permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD)
+    def moderator(self, name: str = "moderator", *, locale: str = "en-US") -> FakeUser:
+        return self.member(name, permissions=MEMBER_DEFAULT_PERMISSIONS | MANAGE_GUILD, locale=locale)
 
     def role(self, name: str, permissions: int = 0, *, announce: bool = True) -> FakeRole:
         """A new server role; a connected bot hears GUILD_ROLE_CREATE before the next event
@@ -732,7 +781,7 @@ class FakeDiscord:
             "large": False,
             "unavailable": False,
             "premium_tier": 0,
-            "preferred_locale": "en-US",
+            "preferred_locale": g.locale,
             "members": [{**self.bot_user_member(), "user": self.bot_user.user_payload()}],
             "channels": [
                 {
@@ -866,7 +915,7 @@ class FakeDiscord:
             "data": data,
             "token": token,
             "version": 1,
-            "locale": "en-US",
+            "locale": user.locale,
             "app_permissions": str(MEMBER_DEFAULT_PERMISSIONS),
             "entitlements": [],
             "authorizing_integration_owners": {"0": str(self.guild.id)} if not dm else {"1": str(user.id)},
@@ -879,8 +928,8 @@ class FakeDiscord:
             payload["channel_id"] = str(channel_id)
         else:
             payload["guild_id"] = str(self.guild.id)
-            payload["guild_locale"] = "en-US"
-            payload["guild"] = {"id": str(self.guild.id), "locale": "en-US", "features": []}
+            payload["guild_locale"] = self.guild.locale
+            payload["guild"] = {"id": str(self.guild.id), "locale": self.guild.locale, "features": []}
             payload["channel_id"] = str(channel_id)
             payload["channel"] = {"id": str(channel_id), "type": 0, "name": channel.name if channel else "general", "guild_id": str(self.guild.id),
                                   "permission_overwrites": [], "position": 0, "nsfw": bool(channel and channel.nsfw)}
@@ -1264,6 +1313,8 @@ class FakeDiscord:
                 problems.append(f"{cmd['name']}: user and message commands take no description")
             if kind in (2, 3) and not 1 <= len(cmd.get("name", "")) <= 32:
                 problems.append(f"{cmd.get('name')}: a context menu name is 1-32 characters")
+        for cmd in body:
+            problems += _naming_problems(cmd, slash=cmd.get("type", 1) == 1)
         names = [(cmd.get("type", 1), cmd.get("name")) for cmd in body]
         problems += [f"{name}: two commands of type {kind} share this name" for kind, name in sorted(set(names)) if names.count((kind, name)) > 1]
         if problems:

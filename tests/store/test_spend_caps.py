@@ -15,6 +15,7 @@ from bot.store.quota import (
     Reservation,
     SpendCapReached,
 )
+from bot.store.models import CANCELLED_RUNNING_REASON, RUNNING_REFUND_REASONS, TIMED_OUT_RUNNING_REASON
 from bot.store.quota_sql import CAP_ROWS
 from tests.store.conftest import (
     GUILD,
@@ -35,13 +36,17 @@ def _target(target: Target | Path) -> Target:
 
 def spend_micros(target: Target | Path, guild: int | None = None, start: float = 0, end: float = 1e12) -> int:
     """Spend recounted from the ledger rows created in [start, end): the estimate while
-    reserved, the bill once settled (the estimate for a delivered edit whose bill is unknown)."""
+    reserved, the bill once settled (the estimate for a delivered edit whose bill is unknown,
+    and for a refund whose provider call may be billed: cancelled or timed out while running)."""
     where = "created_at >= ? AND created_at < ?" + ("" if guild is None else f" AND guild_id = {guild}")
     rows = _target(target).rows(
         f"""
         SELECT COALESCE(SUM(CAST(ROUND(CASE status WHEN 'reserved' THEN COALESCE(cost_reserved_usd, 0)
                                      WHEN 'committed' THEN COALESCE(cost_usd, cost_reserved_usd, 0)
-                                     ELSE COALESCE(cost_usd, 0) END * 1000000) AS INTEGER)), 0) AS spend
+                                     ELSE CASE WHEN refund_reason IN ('cancelled while running', 'timed out while running')
+                                               THEN COALESCE(cost_usd, cost_reserved_usd, 0)
+                                               ELSE COALESCE(cost_usd, 0) END
+                                     END * 1000000) AS INTEGER)), 0) AS spend
           FROM ledger WHERE {where}
         """,
         (start, end),
@@ -122,6 +127,31 @@ async def test_settled_edits_count_their_bill_not_their_estimate(unlimited: Quot
     status = await unlimited.spend_status(GUILD)
     assert status.server.spent_usd == pytest.approx(0.25 + 0.30 + 0.12)
     assert status.server_spent_micros == spend_micros(target, GUILD)
+
+
+async def test_a_refund_the_provider_may_bill_keeps_its_estimate_toward_the_caps(
+    make_store: StoreFactory, target: Target
+) -> None:
+    store = make_store(default_limit=-1, global_spend_limit_usd=1.0)
+    await store.set_budget(GUILD, 1.0)
+    cancelled = await store.reserve(GUILD, USER, [], 4, model="m", cost_usd=0.40)
+    timed_out = await store.reserve(GUILD, USER, [], 4, model="m", cost_usd=0.30)
+    failed = await store.reserve(GUILD, USER, [], 4, model="m", cost_usd=0.20)
+    assert all(isinstance(r, Reservation) for r in (cancelled, timed_out, failed))
+    await store.refund(cancelled, CANCELLED_RUNNING_REASON)
+    await store.refund(timed_out, TIMED_OUT_RUNNING_REASON)
+    await store.refund(failed, "provider error")  # answered at once: nothing billed
+    assert (await store.usage_for(GUILD, USER)).used == 0, "every image is refunded"
+    status = await store.spend_status(GUILD)
+    assert status.server.spent_micros == status.global_.spent_micros == 700_000 == spend_micros(target)
+    assert totals(target) == recounted(target)
+    # 0.70 of 1.00 counts: 0.35 more does not fit either cap, 0.30 does.
+    refused = await store.reserve(GUILD, OTHER_USER, [], 1, model="m", cost_usd=0.35)
+    assert isinstance(refused, SpendCapReached)
+    assert isinstance(await store.reserve(GUILD, OTHER_USER, [], 1, model="m", cost_usd=0.30), Reservation)
+    report = await store.report(GUILD)
+    assert (report.cancelled_running, report.timed_out_running, report.cost_usd) == (1, 1, 0)
+    assert report.running_estimate_usd == pytest.approx(0.70)
 
 
 async def test_a_delivered_edit_without_a_bill_keeps_its_estimate(unlimited: QuotaStore, target: Target) -> None:
@@ -219,7 +249,7 @@ async def test_cap_totals_match_the_ledger_after_any_mix_of_operations(
             if action < 0.8:
                 await store.commit(row.id, rng.randint(0, row.images), cost_usd=bill)
             else:
-                await store.refund(row, "test", cost_usd=bill)
+                await store.refund(row, rng.choice(("test", *RUNNING_REFUND_REASONS)), cost_usd=bill)
         if step % 50 == 49:
             assert totals(target) == recounted(target)
     await store.release_abandoned("another-boot")

@@ -27,6 +27,7 @@ from bot.edits.order_builder import Asked
 from bot.edits.service import CancelResult
 from bot.store.results import StoredResult
 from bot.text import edit_status, editing
+from bot.text.i18n import use_language
 
 log = logging.getLogger("retouch.buttons")
 
@@ -138,6 +139,10 @@ class _EditButton(discord.ui.DynamicItem[discord.ui.Button], template=PATTERN.fo
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> "_EditButton":
         return cls(int(match["id"]))
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        use_language(interaction.locale)  # the click's own task: answer in the clicker's language
+        return True
 
 
 class EditAgainButton(_EditButton, template=PATTERN.format(action="again")):

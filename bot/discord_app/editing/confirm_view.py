@@ -25,6 +25,7 @@ from bot.discord_app.editing.result_messages import ImageUpload
 from bot.discord_app.replies import PUBLIC_THINKING, defer_public, mark_answered
 from bot.edits.surface import Confirmation
 from bot.text import editing
+from bot.text.i18n import use_language
 
 log = logging.getLogger("retouch.edit")
 
@@ -50,6 +51,7 @@ class ConfirmView(discord.ui.View):
         self.add_item(cancel)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        use_language(interaction.locale)
         # The question is ephemeral, so only the requester sees it; checked anyway for
         # when it is reused on a message others can see.
         if interaction.user.id == self.requester_id:

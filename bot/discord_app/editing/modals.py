@@ -29,6 +29,7 @@ from bot.edits.order import BytesInput
 from bot.edits.order_builder import Asked, Offer
 from bot.store.results import StoredResult
 from bot.text import edit_status, editing
+from bot.text.i18n import use_language
 
 MAX_FIELDS = 5  # top-level components in one modal
 PROMPT_MAX = 4000  # a modal text input holds at most 4000 characters
@@ -106,6 +107,10 @@ class _Form(discord.ui.Modal):
         if len(self.children) >= MAX_FIELDS:
             return False
         self.add_item(_label(component, text, description))
+        return True
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        use_language(interaction.locale)  # the submission's own task: answer in the member's language
         return True
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:

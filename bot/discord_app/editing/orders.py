@@ -29,6 +29,8 @@ def requester_of(interaction: discord.Interaction) -> Requester:
         role_ids=tuple(role_ids_of(user)),
         display_name=user.display_name,
         age_restricted=_age_restricted(interaction.channel),
+        locale=interaction.locale.value,
+        guild_locale=interaction.guild_locale.value if interaction.guild_locale is not None else None,
     )
 
 

@@ -25,6 +25,7 @@ from bot.discord_app.moderation.embeds import COLOUR, embed_of
 from bot.edits.events import EditEvent, Outcome
 from bot.store.server_settings import ServerSettingsStore
 from bot.text import audit_lines
+from bot.text.i18n import language
 from bot.text.panel import Panel
 
 log = logging.getLogger("retouch.audit")
@@ -47,11 +48,14 @@ COLOURS = {
 @dataclass(frozen=True)
 class ChannelProblem:
     channel_id: int
-    reason: str
+    code: int
+    status: int
+    detail: str
     retry_at: float
 
     def text(self) -> str:
-        return audit_lines.channel_problem(self.channel_id, self.reason)
+        """In the language of the reply being written (the moderator's)."""
+        return audit_lines.channel_problem(self.channel_id, audit_lines.channel_problem_reason(self.code, self.status, self.detail))
 
 
 class AuditLog:
@@ -113,14 +117,15 @@ class AuditLog:
         self._problems.pop(guild_id, None)
 
     def _record_problem(self, guild_id: int, channel_id: int, exc: discord.HTTPException) -> None:
-        reason = audit_lines.channel_problem_reason(exc.code, exc.status, exc.text)
+        with language(None):  # logs stay English
+            reason = audit_lines.channel_problem_reason(exc.code, exc.status, exc.text)
         known = self._problems.get(guild_id)
         if known is None or known.channel_id != channel_id:
             log.warning(
                 "audit log for server %s: cannot post in channel %s (%s %s, %s); not reported again until it works or the setting changes",
                 guild_id, channel_id, exc.status, exc.code, reason,
             )
-        self._problems[guild_id] = ChannelProblem(channel_id, reason, time.monotonic() + PROBLEM_RETRY_SECONDS)
+        self._problems[guild_id] = ChannelProblem(channel_id, exc.code, exc.status, exc.text, time.monotonic() + PROBLEM_RETRY_SECONDS)
 
     def _clear_problem(self, guild_id: int, channel_id: int) -> None:
         known = self._problems.pop(guild_id, None)
@@ -190,5 +195,6 @@ class AuditLog:
 
     @staticmethod
     def _embed(event: EditEvent) -> discord.Embed:
-        panel = Panel(audit_lines.title(event), audit_lines.lines(event))
+        with language(event.requester.guild_locale):  # the audit channel: the server's language
+            panel = Panel(audit_lines.title(event), audit_lines.lines(event))
         return embed_of(panel, colour=COLOURS.get(event.outcome, COLOUR), timestamp=discord.utils.utcnow())

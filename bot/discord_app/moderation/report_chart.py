@@ -13,6 +13,7 @@ from bot.reports.chart import FILENAME, ChartData, ChartRenderer, MemberBar
 from bot.store.backend import Database
 from bot.store.models import ServerReport
 from bot.store.report_series import daily_usage, days_between
+from bot.text import report_chart as chart_texts
 
 log = logging.getLogger("retouch.reports")
 
@@ -41,17 +42,12 @@ async def member_names(guild: discord.Guild | None, user_ids: list[int]) -> dict
 def member_label(names: dict[int, str], rank: int, user_id: int) -> str:
     """`1. Alice`, or the end of the member's id when Discord did not name them (the
     report's list beside the chart names everyone)."""
-    name = names.get(user_id) or f"member …{str(user_id)[-4:]}"
+    name = names.get(user_id) or chart_texts.unnamed_member(str(user_id)[-4:])
     return f"{rank}. {name[:24]}"
 
 
-PERIOD_TITLES = {"day": "Usage today", "week": "Usage this week", "month": "Usage this month"}
-
-
 def title_for(report: ServerReport) -> str:
-    last = report.resets_at - timedelta(seconds=1)
-    span = f"{report.start:%b %d}" if report.period == "day" else f"{report.start:%b %d} – {last:%b %d}"
-    return f"{PERIOD_TITLES.get(report.period, 'Usage')}: {span}, {last:%Y} (UTC)"
+    return chart_texts.title(report.period, report.start, report.resets_at - timedelta(seconds=1))
 
 
 async def report_chart(
@@ -64,10 +60,11 @@ async def report_chart(
     usage = await daily_usage(database, report.guild_id, report.start, report.resets_at)
     names = await member_names(guild, [row.user_id for row in report.rows])
     members = [MemberBar(member_label(names, rank, row.user_id), row.images, row.cost_usd) for rank, row in enumerate(report.rows, 1)]
-    data = ChartData(title_for(report), days_between(report.start, report.resets_at), usage, members)
+    days = days_between(report.start, report.resets_at)
+    data = ChartData(title_for(report), days, usage, members, chart_texts.labels(days))
     try:
         png = await renderer.render(data)
     except Exception:
         log.exception("could not draw the chart for /quota report; sending the report without it")
         return None
-    return discord.File(io.BytesIO(png), filename=FILENAME, description="Images and estimated spend per day by model, and the top members")
+    return discord.File(io.BytesIO(png), filename=FILENAME, description=chart_texts.DESCRIPTION)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.text import safety as texts
+from bot.text.i18n import server_language
 from bot.text.panel import Panel
 
 if TYPE_CHECKING:
@@ -31,13 +32,17 @@ class SafetyActions:
 
     async def pause(self, guild_id: int, who: "Person", hours: float | None, *, moderator_id: int) -> Panel:
         until = await self.strikes.pause(guild_id, who.user_id, hours=hours or self.bot_settings.safety_pause_hours, by=moderator_id)
-        await self.audit_log.alert(guild_id, texts.audit_pause_by_moderator(who.user_id, moderator_id, until))
+        with server_language():
+            alert = texts.audit_pause_by_moderator(who.user_id, moderator_id, until)
+        await self.audit_log.alert(guild_id, alert)
         return texts.paused_by_moderator(who.name, who.user_id, until)
 
     async def resume(self, guild_id: int, who: "Person", *, moderator_id: int) -> Panel:
         lifted = await self.strikes.resume(guild_id, who.user_id, by=moderator_id)
         if lifted:
-            await self.audit_log.alert(guild_id, texts.audit_resume(who.user_id, moderator_id))
+            with server_language():
+                alert = texts.audit_resume(who.user_id, moderator_id)
+            await self.audit_log.alert(guild_id, alert)
         return texts.resumed(who.name, who.user_id, lifted)
 
     async def with_member(self, panel: Panel, guild_id: int, user_id: int) -> Panel:

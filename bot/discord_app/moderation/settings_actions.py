@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from bot.config import Settings
 from bot.edits.server_rules import ServerRules
 from bot.text import audit_lines, settings_replies, settings_summary
+from bot.text.i18n import server_language, t
 from bot.text.moderation_commands import ALL_MODELS_CHOICE
 from bot.text.panel import Panel
 
@@ -49,7 +50,9 @@ class SettingsActions:
         """Store the channel, then prove the bot can post there by posting."""
         await self.rules.set_log_channel(guild_id, channel_id)
         self.audit_log.setting_changed(guild_id)
-        problem = await self.audit_log.announce(guild_id, channel_id, audit_lines.channel_chosen(moderator_id))
+        with server_language():  # the first post in the audit channel: the server's language
+            first_post = audit_lines.channel_chosen(moderator_id)
+        problem = await self.audit_log.announce(guild_id, channel_id, first_post)
         return settings_replies.log_channel_set(channel_id, problem)
 
     async def show(self, guild_id: int) -> Panel:
@@ -78,7 +81,7 @@ class SettingsActions:
         chosen = {p.strip() for p in done.split(",") if p.strip()}
         prefix = f"{done}, " if done else ""
         names = [m for m in self.bot_models() if m not in chosen and last.strip().lower() in m.lower()]
-        choices = [] if done else [(ALL_MODELS_CHOICE, "all")]
+        choices = [] if done else [(t(ALL_MODELS_CHOICE), "all")]
         choices += [((prefix + m)[:CHOICE_CHARS], (prefix + m)[:CHOICE_CHARS]) for m in names]
         return choices[:CHOICES]
 
