@@ -119,6 +119,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.measure import machine_busy_s, nearest_rank, proc_counters  # noqa: E402
+
 PROMPT = "Replace the sky with a stormy sunset"
 N_IMAGES = 4
 OUT_SIZE = (1536, 1024)
@@ -565,26 +567,7 @@ async def scrape_forever(session: Any, url: str, scraped: list[int]) -> None:
         await asyncio.sleep(METRICS_SCRAPE_SECONDS)
 
 
-def nearest_rank(values: list[float], pct: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
-
-def machine_busy_s() -> float:
-    """CPU seconds all processes on the machine have used (from /proc/stat)."""
-    with open("/proc/stat") as f:
-        fields = [int(x) for x in f.readline().split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_counters(pid: int) -> tuple[int, float, float]:
-    """Minor page faults, user and kernel CPU seconds of a process, read from outside
-    (/proc/PID/stat), so that every contestant is measured alike, whatever its version."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    tick = os.sysconf("SC_CLK_TCK")
-    return int(fields[7]), int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def fakes_cpu(pid: int) -> float:

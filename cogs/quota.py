@@ -9,11 +9,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.moderation.access import require_moderator
 from bot.discord_app.moderation.embeds import answer
 from bot.discord_app.moderation.options import AnyUser, BudgetValue, LimitValue, Period, guild_id, person
 from bot.discord_app.moderation.quota_actions import QuotaActions
-from bot.discord_app.moderation.safety_actions import SafetyActions
+from bot.discord_app.moderation.moderator_commands import ModeratorCommands
 from bot.discord_app.moderation.report_chart import report_chart
 from bot.text import moderation_commands as says
 from bot.text import safety as safety_says
@@ -25,7 +24,7 @@ if TYPE_CHECKING:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUOTA):
+class QuotaCog(ModeratorCommands, commands.GroupCog, group_name="quota", group_description=says.QUOTA):
     def __init__(self, bot: "Retouch") -> None:
         self.bot = bot
         super().__init__()
@@ -36,13 +35,8 @@ class QuotaCog(commands.GroupCog, group_name="quota", group_description=says.QUO
     def actions(self) -> QuotaActions:
         return QuotaActions(self.bot.store)
 
-    @cached_property
-    def safety_actions(self) -> SafetyActions:
-        bot = self.bot
-        return SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return require_moderator(interaction, self.bot.settings.moderator_role_ids, quota_replies.MODERATORS_ONLY)
+    def moderators_only(self) -> str:
+        return quota_replies.MODERATORS_ONLY
 
     @app_commands.command(name="set", description=says.QUOTA_SET)
     @app_commands.describe(**says.QUOTA_SET_OPTIONS)

@@ -9,10 +9,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.moderation.access import require_moderator
 from bot.discord_app.moderation.embeds import answer
 from bot.discord_app.moderation.options import LogChannel, MaxImages, guild_id
-from bot.discord_app.moderation.safety_actions import SafetyActions
+from bot.discord_app.moderation.moderator_commands import ModeratorCommands
 from bot.discord_app.moderation.settings_actions import SettingsActions
 from bot.text import moderation_commands as says
 from bot.text import safety as safety_says
@@ -24,7 +23,7 @@ if TYPE_CHECKING:
 
 @app_commands.guild_only()
 @app_commands.default_permissions(manage_guild=True)
-class SettingsCog(commands.GroupCog, group_name="settings", group_description=says.SETTINGS):
+class SettingsCog(ModeratorCommands, commands.GroupCog, group_name="settings", group_description=says.SETTINGS):
     blocked_words = app_commands.Group(name="blocked-words", description=says.BLOCKED_WORDS)
 
     def __init__(self, bot: "Retouch") -> None:
@@ -41,13 +40,8 @@ class SettingsCog(commands.GroupCog, group_name="settings", group_description=sa
             safety_level=bot.strikes.level,
         )
 
-    @cached_property
-    def safety_actions(self) -> SafetyActions:
-        bot = self.bot
-        return SafetyActions(strikes=bot.strikes, store=bot.store, audit_log=bot.audit_log, bot_settings=bot.settings)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        return require_moderator(interaction, self.bot.settings.moderator_role_ids, settings_replies.MODERATORS_ONLY)
+    def moderators_only(self) -> str:
+        return settings_replies.MODERATORS_ONLY
 
     @app_commands.command(name="log-channel", description=says.SETTINGS_LOG_CHANNEL)
     @app_commands.describe(**says.SETTINGS_LOG_CHANNEL_OPTIONS)

@@ -182,15 +182,8 @@ class Retouch(commands.AutoShardedBot):
     async def open_edit_service(self) -> None:
         settings = self.settings
         models = load_model_table(settings.image_models_json)
-        self.image_client = ImageEditClient(
-            self.http_session,
-            base_url=settings.image_api_base_url,
-            api_key=settings.image_api_key,
-            models=models,
-            timeout=settings.image_api_timeout,
-            connect_timeout=settings.image_api_connect_timeout,
-            max_attempts=settings.image_api_max_attempts,
-            retry_unsafe=settings.image_api_retry_unsafe,
+        self.image_client = ImageEditClient.from_settings(
+            self.http_session, settings, models=models,
             on_answer=self.metrics.provider_answered if self.metrics is not None else None,
         )
         # Providers get an opaque per-member id (abuse reports), never the Discord id.

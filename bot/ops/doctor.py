@@ -445,13 +445,9 @@ async def check_image_api(settings: Settings, session: aiohttp.ClientSession) ->
     base = without_credentials(settings.image_api_base_url)
     url = f"{base}/models"
     name = "image API"
-    client = ImageEditClient(
-        session,
-        base_url=settings.image_api_base_url,
-        api_key=settings.image_api_key,
-        models=ModelTable.builtin(),
-        timeout=TIMEOUT_SECONDS,
-        connect_timeout=TIMEOUT_SECONDS,
+    client = ImageEditClient.from_settings(
+        session, settings, models=ModelTable.builtin(),
+        timeout=TIMEOUT_SECONDS, connect_timeout=TIMEOUT_SECONDS,
         max_attempts=1,  # report what the provider answered, now
     )
     try:

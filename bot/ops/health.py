@@ -2,11 +2,13 @@
 
 The running bot writes a small JSON file to `HEALTH_FILE` every `interval` seconds::
 
-    {"ts": 1763726400.5, "gateway_connected": true, "database_writable": true, "pid": 1}
+    {"ts": 1763726400.5, "gateway_connected": true, "database_writable": true, "pid": 1, "tasks": 14}
 
 `python -m bot health` (the Docker HEALTHCHECK) exits 0 when that file is fresh and both
 flags are true, and 1 otherwise with one line saying why. Exit code 2 is reserved by
-Docker's HEALTHCHECK, so this command never uses it.
+Docker's HEALTHCHECK, so this command never uses it. `tasks` (the event loop's live
+asyncio tasks) is there for operators and bench/soak.py: a count that keeps growing on an
+idle bot is a leak.
 
 Wiring (in the bot, once the database is open)::
 
@@ -79,6 +81,7 @@ class HealthReporter:
                 "gateway_connected": bool(state.get("gateway_connected")),
                 "database_writable": bool(state.get("database_writable")),
                 "pid": os.getpid(),
+                "tasks": len(asyncio.all_tasks()),
             }
             self.write(payload)
             self.healthy = payload["gateway_connected"] and payload["database_writable"]

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import aiohttp
 import yarl
@@ -46,6 +46,9 @@ from .response import (
 from .retry import RetryPolicy, parse_retry_after, parse_should_retry
 from .sse import PartialCallback, read_edit_stream
 from .usage import Usage, normalize_usage
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger(LOGGER_NAME)
 
@@ -146,6 +149,19 @@ class ImageEditClient:
         )
         self._sleep = sleep
         self._on_answer = on_answer
+
+    @classmethod
+    def from_settings(cls, session: aiohttp.ClientSession, settings: "Settings", *, models: ModelTable, **overrides: Any) -> "ImageEditClient":
+        """The client as the owner configured it (IMAGE_API_*); `overrides` for doctor's one quick attempt."""
+        options: dict[str, Any] = {
+            "base_url": settings.image_api_base_url,
+            "api_key": settings.image_api_key,
+            "timeout": settings.image_api_timeout,
+            "connect_timeout": settings.image_api_connect_timeout,
+            "max_attempts": settings.image_api_max_attempts,
+            "retry_unsafe": settings.image_api_retry_unsafe,
+        }
+        return cls(session, models=models, **{**options, **overrides})
 
     def __repr__(self) -> str:
         return f"ImageEditClient(base_url={self._shown_url!r})"

@@ -218,10 +218,18 @@ async def test_edit_again_reads_an_image_posted_in_the_results_second_message(fa
     fake_discord.guild.upload_limit = 1024 * 1024
     image_api.queue(Reply.images(2, size=(512, 512), fill="noise"))  # the first edit's answer
     alice = fake_discord.member("alice")
-    async with running_bot(settings_for(), fake_discord):
+    async with running_bot(settings_for(), fake_discord) as bot:
         rec, reply = await first_result(fake_discord, alice, n=2)
         await rec.wait_for(lambda r: len(r.messages) == 2, 10)
         second = rec.messages[1]
+        # The kept result learns its messages once the whole post is done.
+        [row] = ledger_rows(bot.settings.database_path)
+
+        async def both_messages_known() -> bool:
+            kept = await bot.results.get(row[0])
+            return kept is not None and len(kept.message_ids) == 2
+
+        await eventually(both_messages_known)
         assert len(reply.files) == 1 and len(second.files) == 1 and second.files[0].filename == "edit-2.png"
         click = await fake_discord.click(reply, ids(reply)[0], by=alice)
         await click.wait_modal()

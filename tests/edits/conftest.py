@@ -133,16 +133,7 @@ async def edit_world(settings: Settings, api: FakeImageAPI, *, owner: str = "tes
     keeper.start()
     session = aiohttp.ClientSession()
     models = load_model_table(settings.image_models_json)
-    client = ImageEditClient(
-        session,
-        base_url=settings.image_api_base_url,
-        api_key=settings.image_api_key,
-        models=models,
-        timeout=settings.image_api_timeout,
-        connect_timeout=settings.image_api_connect_timeout,
-        max_attempts=settings.image_api_max_attempts,
-        retry_unsafe=settings.image_api_retry_unsafe,
-    )
+    client = ImageEditClient.from_settings(session, settings, models=models)
     results = ResultStore(
         database,
         settings.database_path.parent / "results",

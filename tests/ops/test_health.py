@@ -99,7 +99,8 @@ async def test_reporter_writes_atomically_and_removes_on_stop(tmp_path):
             if calls >= 4 and path.exists():
                 break
         data = json.loads(path.read_text())
-        assert set(data) == {"ts", "gateway_connected", "database_writable", "pid"}
+        assert set(data) == {"ts", "gateway_connected", "database_writable", "pid", "tasks"}
+        assert isinstance(data["tasks"], int) and data["tasks"] >= 2  # at least this test and the reporter
         assert data["pid"] == os.getpid() and abs(data["ts"] - time.time()) < 5
         assert check_health(path)[0]
         connected = False
