@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-import signal
 import sys
-from pathlib import Path
 
 import pytest
 
 from tests.fakes.discord_server import FakeAttachment, FakeDiscord
 from tests.fakes.image_api import FakeImageAPI, Reply, make_image
+from tests.support.bot_processes import ledger, query, start_process, stop
 from tests.support.polling import eventually
 from tests.support.process import bot_environment
 
@@ -33,63 +32,6 @@ pytestmark = pytest.mark.timeout(120)
 async def fakes():
     async with FakeDiscord(shard_count=4, guild_shard=2) as discord_fake, FakeImageAPI() as api:
         yield discord_fake, api
-
-
-async def start_process(
-    folder: Path, discord_fake: FakeDiscord, api: FakeImageAPI, database_url: str, shard_ids: str, **extra: str
-) -> asyncio.subprocess.Process:
-    env = bot_environment(
-        folder,
-        discord_fake,
-        api,
-        DATABASE_URL=database_url,
-        DATABASE_PATH=str(folder / "retouch.db"),  # the commit journal only
-        SHARD_COUNT="4",
-        SHARD_IDS=shard_ids,
-        ALLOW_DMS="true",
-        SHUTDOWN_GRACE_SECONDS="1",
-        **extra,
-    )
-    seen = len(discord_fake.identifies)  # a restarted process identifies its shards again
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=folder, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    wanted = [[int(s), 4] for s in shard_ids.split(",")]
-    try:
-        await eventually(
-            lambda: all(w in discord_fake.identifies[seen:] for w in wanted) or proc.returncode is not None, 40,
-            what=f"shards {shard_ids} identified",
-        )
-        assert proc.returncode is None, (await proc.stderr.read()).decode()[-3000:]  # type: ignore[union-attr]
-        # Commands are synced in setup_hook, before any shard connects. Every event of a
-        # shard comes after its READY on the same connection, so an interaction sent now
-        # is handled after READY: no need to wait for it.
-        assert any(c["name"] == "edit" for c in discord_fake.global_commands)
-    except BaseException:
-        proc.kill()
-        await proc.wait()
-        raise
-    return proc
-
-
-async def stop(proc: asyncio.subprocess.Process) -> str:
-    if proc.returncode is None:
-        proc.send_signal(signal.SIGTERM)
-    _, err = await asyncio.wait_for(proc.communicate(), 30)
-    return err.decode()
-
-
-async def ledger(url: str) -> list[dict]:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        rows = await conn.fetch(
-            "SELECT id, guild_id, status, images_reserved, images_delivered, refund_reason, owner FROM ledger ORDER BY id"
-        )
-        return [dict(r) for r in rows]
-    finally:
-        await conn.close()
 
 
 async def test_two_processes_share_the_bot_wide_limit_and_never_overspend(fakes, tmp_path, postgres_url):
@@ -230,16 +172,6 @@ async def test_a_result_made_on_one_process_is_re_rolled_and_edited_again_on_ano
         err_a = await stop(a)
         err_c = await stop(c) if c is not None else ""
     assert a.returncode == 0 and (c is None or c.returncode == 0), (err_a[-2000:], err_c[-2000:])
-
-
-async def query(url: str, sql: str, *args: object) -> list[dict]:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        return [dict(r) for r in await conn.fetch(sql, *args)]
-    finally:
-        await conn.close()
 
 
 # The backend holding a process's liveness lock (a bigint advisory key is listed as
