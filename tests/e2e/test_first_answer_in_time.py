@@ -273,3 +273,28 @@ async def test_a_reroll_whose_check_is_slow_asks_its_cost_question_after_a_priva
         again = await confirmed_result(fake_discord, question, alice)
         assert len(again.files) == 2 and len(image_api.moderations) == 2
         await eventually(lambda: ledger(bot) == [("committed", 2), ("committed", 2)])
+
+
+async def test_a_re_roll_whose_kept_result_is_slow_to_read_is_answered_in_time(fake_discord, settings_for, image_api, postgres_url):
+    # A busy or locked database (here a real ACCESS EXCLUSIVE lock on the kept results, as a
+    # maintenance job or migration would take) must not cost the click its 3 s.
+    import asyncpg
+
+    alice = fake_discord.member("alice")
+    async with running_bot(settings_for(database_url=postgres_url), fake_discord):
+        reply = await (await fake_discord.invoke("edit", by=alice, image=FakeAttachment.image(png()), prompt="a red scarf")).wait_result()
+        locker = await asyncpg.connect(postgres_url)
+        try:
+            lock = locker.transaction()
+            await lock.start()
+            await locker.execute("LOCK TABLE edit_results IN ACCESS EXCLUSIVE MODE")
+            click = await fake_discord.click(reply, button(reply, "retouch:reroll:"), by=alice)
+            await click.wait_ack(timeout=WAIT)
+            answered_in_time(click)
+            assert len(image_api.edits) == 1, "nothing runs while the result cannot be read"
+            await lock.rollback()
+        finally:
+            await locker.close()
+        result = await click.wait_result(timeout=WAIT)
+        assert result.files and not result.ephemeral, result.text
+        assert len(image_api.edits) == 2

@@ -12,8 +12,10 @@ expired (or was deleted) says so privately.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+from typing import Awaitable, TypeVar
 
 import discord
 
@@ -21,7 +23,7 @@ from bot.discord_app.editing.buttons import PATTERN, button
 from bot.discord_app.editing.modals import EditAgainModal
 from bot.discord_app.editing.orders import requester_of, retouch, submit
 from bot.discord_app.moderation.access import is_moderator
-from bot.discord_app.replies import send_private
+from bot.discord_app.replies import defer_public, send_private
 from bot.edits.order import BytesInput
 from bot.edits.order_builder import Asked
 from bot.edits.service import CancelResult
@@ -30,6 +32,11 @@ from bot.text import edit_status, editing
 from bot.text.i18n import use_language
 
 log = logging.getLogger("retouch.buttons")
+
+T = TypeVar("T")
+# A click whose stored result takes longer than this to read (a busy database) answers
+# "thinking…" first: the result it starts is public, and a refusal replaces it privately.
+READ_BEFORE_ACK_SECONDS = 1.0
 
 
 def _moderator(interaction: discord.Interaction) -> bool:
@@ -43,18 +50,33 @@ async def _stored(interaction: discord.Interaction, edit_id: int) -> StoredResul
     return stored
 
 
-async def reroll(interaction: discord.Interaction, edit_id: int) -> None:
-    stored = await _stored(interaction, edit_id)
+async def _answered_in_time(interaction: discord.Interaction, work: Awaitable[T]) -> T:
+    """`work`'s result; past READ_BEFORE_ACK_SECONDS the click is acknowledged first, so
+    slow storage never costs it Discord's 3 s."""
+    task = asyncio.ensure_future(work)
+    done, _ = await asyncio.wait({task}, timeout=READ_BEFORE_ACK_SECONDS)
+    if not done and not interaction.response.is_done():
+        await defer_public(interaction)
+    return await task
+
+
+async def _reroll_inputs(edit_id: int, interaction: discord.Interaction) -> tuple[StoredResult | None, list[bytes], bytes | None, str | None]:
+    """The kept result, its inputs and mask, or why Re-roll cannot run (a text to show)."""
+    stored = await retouch(interaction).results.get(edit_id)
     if stored is None:
-        return
+        return None, [], None, edit_status.RESULT_EXPIRED
     if stored.unkept is not None:
-        await send_private(interaction, edit_status.reroll_unavailable(stored.unkept))
-        return
+        return stored, [], None, edit_status.reroll_unavailable(stored.unkept)
     try:
-        inputs = await stored.inputs()
-        mask = await stored.mask()
+        return stored, await stored.inputs(), await stored.mask(), None
     except OSError:
-        await send_private(interaction, edit_status.RESULT_EXPIRED)
+        return stored, [], None, edit_status.RESULT_EXPIRED
+
+
+async def reroll(interaction: discord.Interaction, edit_id: int) -> None:
+    stored, inputs, mask, refusal = await _answered_in_time(interaction, _reroll_inputs(edit_id, interaction))
+    if refusal is not None or stored is None:
+        await send_private(interaction, refusal or edit_status.RESULT_EXPIRED)
         return
     order = retouch(interaction).orders.order(
         requester=requester_of(interaction),
