@@ -22,7 +22,7 @@ async def test_one_edit_more_than_the_cap_is_refused_before_reading_or_reserving
     async with edit_world(settings, image_api) as edits:
         running, waiting, downloading = InMemorySurface("running"), InMemorySurface("waiting"), InMemorySurface("downloading")
         first = edits.submit(edits.order(prompt="one"), running)
-        await running.wait_until(lambda: len(image_api.edits) == 1, what="the first edit at the provider")
+        await image_api.wait_for_edits(1)  # the first edit at the provider
         second = edits.submit(edits.order(prompt="two"), waiting)
         await waiting.wait_for_status("Waiting for your other edit")
         slow = GatedInput(make_image(64, 64))
@@ -39,7 +39,7 @@ async def test_one_edit_more_than_the_cap_is_refused_before_reading_or_reserving
         # Another member is not held back by this member's cap.
         other = InMemorySurface("other")
         other_task = edits.submit(edits.order(member=MEMBER + 1, prompt="other"), other)
-        await other.wait_until(lambda: len(image_api.edits) == 2, what="the other member's edit at the provider")
+        await image_api.wait_for_edits(2)  # the other member's edit at the provider
         assert other.told == []
 
         # The member's edits settle one by one; a new one is accepted again once there is room.

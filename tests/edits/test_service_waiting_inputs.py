@@ -62,7 +62,7 @@ async def start_waiting(edits, image_api, count: int, *, members: int = 4):  # t
     queued behind it with their files prepared. Returns (tasks, surfaces) of the waiting ones."""
     running = InMemorySurface("running")
     first = edits.submit(large_order(edits, 0, member=MEMBER), running)
-    await running.wait_until(lambda: len(image_api.edits) == 1, what="the first edit at the provider")
+    await image_api.wait_for_edits(1)  # the first edit at the provider
     tasks, surfaces = [first], [running]
     for number in range(1, count + 1):
         surface = InMemorySurface(f"edit {number}")

@@ -319,6 +319,7 @@ class FakeImageAPI:
         self.moderation_models: list[str] = list(MODERATION_MODELS)
         self.moderation_default = Reply.moderation()
         self.requests: list[RecordedRequest] = []
+        self._edit_arrived = asyncio.Event()  # set whenever an edit call has been read whole
         self._queues: dict[str, collections.deque[Expectation]] = {
             "edits": collections.deque(),
             "models": collections.deque(),
@@ -416,6 +417,20 @@ class FakeImageAPI:
     def edits(self) -> list[RecordedRequest]:
         return [r for r in self.requests if r.path.endswith("/images/edits")]
 
+    async def wait_for_edits(self, count: int, timeout: float = 10.0) -> list[RecordedRequest]:
+        """Until `count` edit calls have arrived (their bodies read); bounded."""
+
+        async def arrived() -> None:
+            while len(self.edits) < count:
+                self._edit_arrived.clear()
+                await self._edit_arrived.wait()
+
+        try:
+            await asyncio.wait_for(arrived(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"{count} edit call(s) expected at the fake image API, {len(self.edits)} arrived in {timeout:g} s") from None
+        return self.edits
+
     @property
     def pending(self) -> int:
         return sum(len(q) for q in self._queues.values())
@@ -498,6 +513,7 @@ class FakeImageAPI:
 
     async def _edits(self, request: web.Request) -> web.StreamResponse:
         recorded = await self._record(request)
+        self._edit_arrived.set()
         if not self._authorized(request):
             return self._rejected_key(request)
         reply = self._next("edits", recorded, self.default)
