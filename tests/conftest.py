@@ -177,3 +177,13 @@ async def empty_postgres_url(postgres_server: str) -> AsyncIterator[str]:
     """A fresh empty database (no schema), for one test."""
     async with fresh_postgres_database(postgres_server, None) as url:
         yield url
+
+
+@pytest.fixture
+async def fakes():
+    """A fake Discord and a fake image API, for a bot run as a real `python -m bot` process."""
+    from tests.fakes.discord_server import FakeDiscord
+    from tests.fakes.image_api import FakeImageAPI
+
+    async with FakeDiscord() as discord_fake, FakeImageAPI() as api:
+        yield discord_fake, api

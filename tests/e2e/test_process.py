@@ -13,33 +13,12 @@ import sqlite3
 import sys
 from pathlib import Path
 
-import pytest
 
 from tests.conftest import TEST_KEY, TEST_TOKEN
-from tests.fakes.discord_server import FakeAttachment, FakeDiscord
-from tests.fakes.image_api import FakeImageAPI, Reply, make_image
+from tests.fakes.discord_server import FakeAttachment
+from tests.fakes.image_api import Reply, make_image
 from tests.support.polling import eventually
-from tests.support.process import ROOT, SITECUSTOMIZE, bot_environment, without_settings
-
-
-@pytest.fixture
-async def fakes():
-    async with FakeDiscord() as discord_fake, FakeImageAPI() as api:
-        yield discord_fake, api
-
-
-async def start_bot(tmp_path: Path, discord_fake: FakeDiscord, api: FakeImageAPI, **extra: str) -> asyncio.subprocess.Process:
-    env = bot_environment(
-        tmp_path, discord_fake, api, DATABASE_PATH=str(tmp_path / "retouch.db"), SHUTDOWN_GRACE_SECONDS="1", **extra
-    )
-    discord_fake.ready_sent.clear()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    await asyncio.wait_for(discord_fake.ready_sent.wait(), 30)
-    # Commands are synced in setup_hook, before the gateway connects: READY means they are there.
-    assert any(c["name"] == "edit" for c in discord_fake.global_commands)
-    return proc
+from tests.support.process import ROOT, SITECUSTOMIZE, start_bot, without_settings
 
 
 def ledger(tmp_path: Path) -> list[tuple]:

@@ -14,7 +14,9 @@ from PIL import Image
 
 from bot.provider.request import opaque_user_id
 from tests.conftest import running_bot
-from tests.e2e.test_edit import eventually, ledger, png
+from tests.support.images import png
+from tests.support.ledger import ledger
+from tests.support.polling import eventually
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply, make_image
 

@@ -3,9 +3,7 @@ bot exports."""
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -14,9 +12,8 @@ from bot.edits.events import EditEvent, Outcome
 from bot.edits.order import Requester
 from bot.metrics.edit_metrics import EditMetrics
 from tests.metrics.promql import metric_names
+from tests.support.dashboard import DASHBOARD, ROOT, queries
 
-ROOT = Path(__file__).resolve().parents[2]
-DASHBOARD = json.loads((ROOT / "docs" / "grafana-dashboard.json").read_text())
 COMPOSE = (ROOT / "docker-compose.yml").read_text()
 
 
@@ -32,10 +29,6 @@ def exported_names() -> set[str]:
         names.add(family.name)
         names.update(sample.name for sample in family.samples)
     return names
-
-
-def queries() -> list[tuple[str, str]]:
-    return [(panel["title"], target["expr"]) for panel in DASHBOARD["panels"] for target in panel["targets"]]
 
 
 def test_promql_names_are_read_as_prometheus_reads_them():

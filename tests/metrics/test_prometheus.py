@@ -19,10 +19,10 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.e2e.test_process import fakes, start_bot  # noqa: F401  (fixture)
+from tests.support.process import start_bot
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply, make_image
-from tests.metrics.test_dashboard import queries
+from tests.support.dashboard import queries
 
 PROVIDER_DELAY = 1.2  # the fake image API answers after this long: bucket (1, 2.5]
 

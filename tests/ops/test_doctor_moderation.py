@@ -8,7 +8,7 @@ import pytest
 from bot.ops import doctor
 from bot.store.strikes import StrikeStore
 from bot.store.sqlite import open_database
-from tests.ops.test_doctor import WRONG_KEY, by_name, closed_port, env_for, make_db, models_api, run_doctor  # noqa: F401
+from tests.support.doctor import WRONG_KEY, by_name, closed_port, env_for, make_db, run_doctor
 from tests.fakes.image_api import Reply
 
 

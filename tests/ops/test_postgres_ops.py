@@ -16,7 +16,7 @@ from bot.ops.backup import main as backup_main
 from bot.store import postgres
 from bot.store.quota import QuotaStore
 from tests.conftest import TEST_KEY, TEST_TOKEN, fresh_postgres_database
-from tests.ops.test_doctor import by_name, closed_port, env_for, models_api, run_doctor  # noqa: F401
+from tests.support.doctor import by_name, closed_port, env_for, run_doctor
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,8 +23,8 @@ from bot.ops import doctor
 from bot.ops.runner import StartupError, run_bot
 from bot.store.connect import describe
 from tests.conftest import TEST_KEY, TEST_TOKEN
-from tests.ops.test_doctor import by_name, closed_port, env_for, models_api, run_doctor  # noqa: F401
-from tests.ops.test_migrate_db import fill
+from tests.support.doctor import by_name, closed_port, env_for, run_doctor
+from tests.support.filled_database import fill
 from tests.pg_cluster import Cluster
 
 ROOT = Path(__file__).resolve().parents[2]

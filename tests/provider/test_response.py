@@ -9,40 +9,13 @@ import pytest
 from bot.provider import BadResponse
 from bot.provider.response import ImageJsonParser
 from bot.provider.sse import SSEParser
-from tests.fakes.image_api import make_image
-
-IMAGES = [make_image(40, 30, fill="noise", seed=i) for i in range(3)]
-
-
-def body(**extra):
-    document = {
-        "created": 1,
-        "data": [{"b64_json": base64.b64encode(img).decode(), "revised_prompt": f"p{i}"}
-                 for i, img in enumerate(IMAGES)],
-        "usage": {"input_tokens": 5},
-    }
-    document.update(extra)
-    return document
-
-
-def split(data: bytes, rng: random.Random, max_piece: int) -> list[bytes]:
-    pieces, pos = [], 0
-    while pos < len(data):
-        step = rng.randint(1, max_piece)
-        pieces.append(data[pos:pos + step])
-        pos += step
-    return pieces
-
+from tests.support.response_bodies import IMAGES, body, resolve, split
 
 def parse(data: bytes, pieces: list[bytes] | None = None):
     parser = ImageJsonParser()
     for piece in pieces or [data]:
         parser.feed(piece)
     return parser.close()
-
-
-def resolve(document, images):
-    return [images[item["b64_json"]] for item in document["data"]]
 
 
 @pytest.mark.parametrize("seed", range(12))

@@ -10,7 +10,7 @@ from bot.images.formats import ImageBytes
 from bot.provider import BadResponse, EditRequest, ImageEditClient
 from bot.provider.response import ImageJsonParser
 from tests.fakes.image_api import Reply, make_image
-from tests.provider.test_response import IMAGES, body, resolve, split
+from tests.support.response_bodies import IMAGES, body, resolve, split
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -203,3 +203,14 @@ def ledger_rows(target: Target | Path, where: str = "1 = 1", params: tuple[objec
     if isinstance(target, Path):
         target = Target("sqlite", target)
     return target.rows(f"SELECT * FROM ledger WHERE {where} ORDER BY id", params)
+
+
+def cap_rows(target: Target | Path) -> dict[int, tuple[str, int, int, int]]:
+    """The money caps' running totals, read as an auditor would: scope -> (period, first
+    day, day after, spend)."""
+    from bot.store.quota_sql import CAP_ROWS
+
+    if isinstance(target, Path):
+        target = Target("sqlite", target)
+    rows = target.rows("SELECT scope, period, period_start, period_end, spend_micros FROM ledger_days WHERE day = ?", (CAP_ROWS,))
+    return {r["scope"]: (r["period"], r["period_start"], r["period_end"], r["spend_micros"]) for r in rows}

@@ -16,7 +16,6 @@ from bot.store.quota import (
     SpendCapReached,
 )
 from bot.store.models import CANCELLED_RUNNING_REASON, RUNNING_REFUND_REASONS, TIMED_OUT_RUNNING_REASON
-from bot.store.quota_sql import CAP_ROWS
 from tests.store.conftest import (
     GUILD,
     OTHER_USER,
@@ -24,6 +23,7 @@ from tests.store.conftest import (
     ManualClock,
     StoreFactory,
     Target,
+    cap_rows,
     ledger_rows,
 )
 
@@ -52,14 +52,6 @@ def spend_micros(target: Target | Path, guild: int | None = None, start: float =
         (start, end),
     )
     return int(rows[0]["spend"])
-
-
-def cap_rows(target: Target | Path) -> dict[int, tuple[str, int, int, int]]:
-    """The money caps' running totals: scope -> (period, first day, day after, spend)."""
-    rows = _target(target).rows(
-        "SELECT scope, period, period_start, period_end, spend_micros FROM ledger_days WHERE day = ?", (CAP_ROWS,)
-    )
-    return {r["scope"]: (r["period"], r["period_start"], r["period_end"], r["spend_micros"]) for r in rows}
 
 
 def recounted(target: Target | Path) -> dict[int, int]:

@@ -21,7 +21,7 @@ from bot.store.sqlite import (
 )
 from bot.store.quota import QuotaStore
 from tests.store.conftest import GUILD, USER, ManualClock
-from tests.store.test_spend_caps import cap_rows
+from tests.store.conftest import cap_rows
 
 MIGRATIONS = load_migrations()
 LATEST = len(MIGRATIONS)

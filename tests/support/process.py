@@ -8,7 +8,9 @@ their own PostgreSQL, a QUOTA_DEFAULT_LIMIT): only the ones the test gives.
 
 from __future__ import annotations
 
+import asyncio
 import os
+import sys
 from pathlib import Path
 
 from bot.config import settings_table
@@ -47,3 +49,17 @@ def bot_environment(folder: Path, discord_fake: FakeDiscord, api: FakeImageAPI, 
         **settings,
     )
     return env
+
+
+async def start_bot(tmp_path: Path, discord_fake: FakeDiscord, api: FakeImageAPI, **extra: str) -> asyncio.subprocess.Process:
+    env = bot_environment(
+        tmp_path, discord_fake, api, DATABASE_PATH=str(tmp_path / "retouch.db"), SHUTDOWN_GRACE_SECONDS="1", **extra
+    )
+    discord_fake.ready_sent.clear()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    await asyncio.wait_for(discord_fake.ready_sent.wait(), 30)
+    # Commands are synced in setup_hook, before the gateway connects: READY means they are there.
+    assert any(c["name"] == "edit" for c in discord_fake.global_commands)
+    return proc
