@@ -102,8 +102,13 @@ SELECT retouch_settle(:id::bigint, 'committed', :delivered::integer, NULL, :inpu
 # of each day) and the cap rows they were counted in, all in the same statement. A
 # released row was reserved: its images and its estimate stop counting (a stale or
 # abandoned refund has no bill).
-_RELEASE_POSTGRES = """
-WITH released AS (
+def _release_postgres(which: str, *, first: str = "") -> str:
+    """Refund the open rows `which` selects, keeping the summary and cap rows; `first`:
+    common table expressions `which` may read (each ending with a comma)."""
+    return f"WITH {first}" + _RELEASE_POSTGRES_TAIL.replace("{which}", which)
+
+
+_RELEASE_POSTGRES_TAIL = """released AS (
     UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :reason, settled_at = :now
      WHERE {open_rows} AND {which}
     RETURNING id, guild_id, created_at, images_reserved, cost_reserved_usd
@@ -169,7 +174,7 @@ UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :re
  WHERE {open_rows} AND COALESCE(alive_at, created_at) < :cutoff
 RETURNING id
 """,
-            postgresql=_RELEASE_POSTGRES.replace("{which}", "COALESCE(alive_at, created_at) < :cutoff"),
+            postgresql=_release_postgres("COALESCE(alive_at, created_at) < :cutoff"),
         ),
         "release_abandoned": PerDialect(
             sqlite="""
@@ -183,17 +188,16 @@ RETURNING id
             # the length of this statement (transaction scoped), so a process taking its
             # lock back waits for it, and rows are never released under a lock it holds.
             # The release itself is the shared one, which keeps the summary and cap rows.
-            postgresql=_RELEASE_POSTGRES.replace(
-                "WITH released AS (",
-                """WITH candidates AS MATERIALIZED (
+            postgresql=_release_postgres(
+                "owner IN (SELECT owner FROM gone)",
+                first="""candidates AS MATERIALIZED (
     SELECT DISTINCT owner FROM ledger WHERE {open_rows} AND owner != :owner
 ), gone AS MATERIALIZED (
     SELECT c.owner FROM candidates c LEFT JOIN processes p ON p.owner = c.owner
      WHERE (p.last_seen IS NULL OR p.last_seen < :seen_before)
        AND pg_try_advisory_xact_lock(retouch_owner_key(c.owner))
-), released AS (""",
-                1,
-            ).replace("{which}", "owner IN (SELECT owner FROM gone)"),
+), """,
+            ),
         ),
     },
 )
