@@ -21,6 +21,7 @@ Either way the rules_version condition makes the limit part of the same snapshot
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.store.backend import Database
 from bot.store.limit_rules import LimitRules
 from bot.store.models import (
     ABANDONED_REASON,
+    EffectiveLimit,
     MAX_LIMIT,
     STALE_REASON,
     UNLIMITED,
@@ -44,6 +46,14 @@ from bot.store.quota_checks import check_bill, check_usd, guild_key, is_int
 from bot.store.ledger_sql import NO_CAPS, SQL
 from bot.store.spend_caps import SpendCaps
 from bot.store.usage_reports import ATTEMPTS, UsageReports, member_window
+
+
+# Every PostgreSQL reservation holds this lock's shared side while it draws its id and
+# writes its row (migrations/postgresql/006_ledger_writes_only.sql); its exclusive side,
+# taken for one transaction, waits until none is half-made.
+RESERVING_LOCK = "SELECT pg_advisory_xact_lock(retouch_reserving_key())"
+
+log = logging.getLogger("retouch.store")
 
 
 class Ledger:
@@ -71,6 +81,12 @@ class Ledger:
         self._usage = usage
         self._clock = clock
         self.store_prompts = store_prompts
+        # PostgreSQL counts a day's images only while the daily limit applies: the rows made
+        # without it are counted once, before this process's first reservation under it.
+        self._day_total_ready = db.dialect == "sqlite"
+        # PostgreSQL: this process's open reservations made without any cap, which settle
+        # with their row alone (forgotten at settle; a restart's are settled the full way).
+        self._plain: set[int] = set()
 
     # -- reserving -------------------------------------------------------------------
 
@@ -100,6 +116,8 @@ class Ledger:
         caps = self._caps
         if not caps.ready:
             await caps.prepare()
+        if not self._day_total_ready and self._usage.global_daily_limit is not None:
+            await self._count_day_rows()
         cost = None if cost_usd is None else to_micros(cost_usd)
         guild = guild_key(guild_id)
         role_ids = tuple(role_ids)
@@ -131,10 +149,23 @@ class Ledger:
             )
             if capped:
                 row = await self._db.fetchone(self._sql.reserve, params)
-            else:
-                if self._db.dialect != "sqlite":
-                    params.update(NO_CAPS)
+            elif self._db.dialect == "sqlite":
                 row = await self._db.fetchone(self._sql.reserve_no_caps, params)
+            elif params["global_limit"] is None:
+                # PostgreSQL's answers in one round trip: [id], [NULL, used, in flight] when
+                # the images do not fit, NULL when the rules changed or room was freed.
+                answer = (await self._db.fetchone(self._sql.reserve_no_caps, params))[0]
+                if answer is None:
+                    await self._rules.rule_set(guild, fresh=True)
+                    continue
+                if answer[0] is None:
+                    return _over_limit(effective, used=answer[1], in_flight=answer[2], images=images, now=now)
+                self._plain.add(answer[0])
+                row = (answer[0],)
+            else:
+                # PostgreSQL's reservation without caps leaves the day's images alone.
+                params.update(NO_CAPS)
+                row = await self._db.fetchone(self._sql.reserve, params)
             if row is not None and row[0] is not None:
                 return Reservation(
                     id=row[0],
@@ -171,6 +202,18 @@ class Ledger:
                 or _member_refusal(usage_now, images)
             )
         return refusal
+
+    async def _count_day_rows(self) -> None:
+        """PostgreSQL, with GLOBAL_DAILY_IMAGE_LIMIT: count today's rows made while no daily
+        limit applied (by this process before a restart, or another process), once, with no
+        reservation half-made meanwhile, so the limit counts every image of the day."""
+        today = Instant.read(self._clock).day
+        counted = await self._db.fetch_locked(  # type: ignore[attr-defined]
+            RESERVING_LOCK, (), "SELECT retouch_count_day_rows(:day::integer)", {"day": today}
+        )
+        if counted[0][0]:
+            log.info("counted %d earlier ledger row(s) of today toward GLOBAL_DAILY_IMAGE_LIMIT", counted[0][0])
+        self._day_total_ready = True
 
     async def refusal_for(
         self, guild_id: int | None, user_id: int, role_ids: Iterable[int], images: int, *, cost_usd: float | None = None
@@ -248,7 +291,7 @@ class Ledger:
             "cost_usd": cost_usd,
             "now": self._clock().timestamp(),
         }
-        if _settled(await self._db.fetchall(self._sql.late_commit if late else self._sql.commit, params)):
+        if await self._settle(self._sql.late_commit if late else self._sql.commit, self._sql.commit_plain, params, late=late):
             return True
         # Nothing settled: already settled, or more delivered than reserved (asked only
         # now, off the common path).
@@ -281,7 +324,19 @@ class Ledger:
             "id": reservation.id,
             "delivered": 0,
         }
-        return _settled(await self._db.fetchall(self._sql.refund, params))
+        return await self._settle(self._sql.refund, self._sql.refund_plain, params)
+
+    async def _settle(self, full: str, plain: str, params: dict[str, Any], *, late: bool = False) -> bool:
+        """One settle: a row this process reserved without caps by the statement that writes
+        it alone, when no cap or day total needs it since; any other by the full statement."""
+        reservation_id = params["id"]
+        if not late and reservation_id in self._plain:
+            self._plain.discard(reservation_id)
+            if _settled(await self._db.fetchall(plain, params)):
+                return True
+        else:
+            self._plain.discard(reservation_id)
+        return _settled(await self._db.fetchall(full, params))
 
     async def touch(self, reservation_ids: Iterable[int]) -> None:
         """Record a sign of life for open reservations whose edits are still alive."""
@@ -295,6 +350,10 @@ class Ledger:
         their edit died without settling (a crash, a bug). Live edits refresh theirs with
         `touch`. The bot passes STALE_RESERVATION_SECONDS (IMAGE_API_TIMEOUT + 60 by
         default). Returns how many."""
+        if self._db.dialect != "sqlite":
+            # Open rows are found from ledger_open_from's id: moved up to the first open row
+            # once no reservation is half-made (its id drawn, its row not yet visible).
+            await self._db.fetch_locked(RESERVING_LOCK, (), "SELECT retouch_advance_open_from()")  # type: ignore[attr-defined]
         now = self._clock().timestamp()
         params = {"reason": STALE_REASON, "now": now, "cutoff": now - older_than_seconds}
         return len(await self._db.fetchall(self._sql.release_stale, params))
@@ -339,6 +398,22 @@ def _settled(rows: list[Any]) -> bool:
     """Whether a settle changed its row: the statements return the id or no row,
     PostgreSQL's late commit (retouch_settle()) one row holding the id or NULL."""
     return bool(rows) and rows[0][0] is not None
+
+
+def _over_limit(effective: EffectiveLimit, *, used: int, in_flight: int, images: int, now: Instant) -> QuotaExceeded:
+    """The refusal for a member whose `used` images (`in_flight` of them still reserved)
+    leave no room for `images` more under `effective`."""
+    return QuotaExceeded(
+        limit=effective.limit,
+        used=used,
+        remaining=max(0, effective.limit - used),
+        resets_at=now.resets_at(effective.period),
+        rule=effective.rule,
+        images_requested=images,
+        rule_detail=effective.rule_detail,
+        period=effective.period,
+        reserved_in_flight=in_flight,
+    )
 
 
 def _member_refusal(usage: MemberUsage, images: int) -> QuotaExceeded:

@@ -14,9 +14,11 @@ class LedgerSql:
     reserve: str
     reserve_no_caps: str
     commit: str
+    commit_plain: str
     late_commit: str
     reserved_images: str
     refund: str
+    refund_plain: str
     touch: str
     reset: str
     release_stale: str
@@ -53,7 +55,13 @@ SELECT retouch_reserve(:guild::bigint, :user::bigint, :model::text, :images::int
                        :global_limit::integer, :cost::bigint, :budget::bigint, :budget_start::integer,
                        :spend_limit::bigint, :spend_start::integer)
 """
-# Parameters PostgreSQL's reservation always takes (SQLite's without caps names none).
+# PostgreSQL's reservation when no cap applies: the member's check and the row, nothing else.
+_RESERVE_MEMBER_POSTGRES = """
+SELECT retouch_reserve_member(:guild::bigint, :user::bigint, :model::text, :images::integer, :rule::text,
+                              :rule_detail::bigint, :limit::integer, :period::text, :now::float8, :owner::text,
+                              :prompt::text, :cost_usd::float8, :rules_version::bigint, :start::float8)
+"""
+# Parameters PostgreSQL's capped reservation takes for the caps that do not apply.
 NO_CAPS = {"budget": None, "budget_start": 0, "spend_limit": None, "spend_start": 0, "cost": 0}
 
 _COMMIT = """
@@ -63,9 +71,10 @@ UPDATE ledger
  WHERE id = :id AND :delivered <= images_reserved
    AND """
 
-# PostgreSQL settles a row and keeps the day summary (this connection's slot of the row's
-# day) and the cap rows in one statement (migrations/postgresql/005_summary_in_statements.sql):
-# the row was reserved, so what it counted before is its reserved images and its estimate.
+# PostgreSQL settles a row and, in the same statement, keeps the cap rows and (for a row
+# counted in its day's total: migrations/postgresql/006_ledger_writes_only.sql) this
+# connection's slot of the row's day; the row was reserved, so what it counted before is
+# its reserved images and its estimate.
 _SETTLE_POSTGRES = """
 WITH settled AS (
     UPDATE ledger
@@ -73,16 +82,16 @@ WITH settled AS (
            input_tokens = :input_tokens::integer, output_tokens = :output_tokens::integer,
            total_tokens = :total_tokens::integer, cost_usd = :cost_usd::float8, settled_at = :now::float8
      WHERE id = :id::bigint AND status = 'reserved' AND :delivered::integer <= images_reserved
-    RETURNING id, guild_id, created_at, images_reserved, images_delivered, status,
+    RETURNING id, guild_id, created_at, images_reserved, images_delivered, status, in_day_total,
               retouch_spend('reserved', cost_reserved_usd, NULL, NULL) AS old_spend,
               retouch_spend(status, cost_reserved_usd, cost_usd, refund_reason) AS new_spend
 ), slot AS (
-    INSERT INTO ledger_days AS s (day, scope, images, open_reservations, first_id)
+    INSERT INTO ledger_days AS s (day, scope, images, first_id)
     SELECT retouch_day(created_at), retouch_my_slot(),
-           retouch_counted(status, images_reserved, images_delivered) - images_reserved, -1, id
+           retouch_counted(status, images_reserved, images_delivered) - images_reserved, id
       FROM settled
-    ON CONFLICT (day, scope) DO UPDATE
-       SET images = s.images + excluded.images, open_reservations = s.open_reservations + excluded.open_reservations
+     WHERE in_day_total AND retouch_counted(status, images_reserved, images_delivered) != images_reserved
+    ON CONFLICT (day, scope) DO UPDATE SET images = s.images + excluded.images
 ), caps AS (
     UPDATE ledger_days c SET spend_micros = c.spend_micros - settled.old_spend + settled.new_spend
       FROM settled
@@ -91,6 +100,18 @@ WITH settled AS (
 )
 SELECT id FROM settled
 """
+# A row no cap can see (reserved without caps, not in its day's total, and no cap row of the
+# bot or its server exists now) settles alone: nothing else to keep. Another row is left as
+# it is (no row returned), for the statement above.
+_SETTLE_PLAIN_POSTGRES = """
+UPDATE ledger
+   SET status = {status}, images_delivered = :delivered::integer, {reason}
+       input_tokens = :input_tokens::integer, output_tokens = :output_tokens::integer,
+       total_tokens = :total_tokens::integer, cost_usd = :cost_usd::float8, settled_at = :now::float8
+ WHERE id = :id::bigint AND status = 'reserved' AND :delivered::integer <= images_reserved AND NOT in_day_total
+   AND NOT EXISTS (SELECT 1 FROM ledger_days WHERE day = {cap_rows} AND scope IN (-1, ledger.guild_id))
+RETURNING id
+"""
 # The late commit (rare) also settles a row released meanwhile: a function that reads what
 # the row counted before; it returns the id, or NULL when nothing was settled.
 _LATE_COMMIT_POSTGRES = """
@@ -98,8 +119,8 @@ SELECT retouch_settle(:id::bigint, 'committed', :delivered::integer, NULL, :inpu
                       :output_tokens::integer, :total_tokens::integer, :cost_usd::float8, :now::float8, true)
 """
 
-# PostgreSQL's releases: the rows refunded, then the day summary (this connection's slot
-# of each day) and the cap rows they were counted in, all in the same statement. A
+# PostgreSQL's releases: the rows refunded, then the cap rows and (for rows counted in their
+# day's total) this connection's slot of each day, all in the same statement. A
 # released row was reserved: its images and its estimate stop counting (a stale or
 # abandoned refund has no bill).
 def _release_postgres(which: str, *, first: str = "") -> str:
@@ -111,13 +132,12 @@ def _release_postgres(which: str, *, first: str = "") -> str:
 _RELEASE_POSTGRES_TAIL = """released AS (
     UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :reason, settled_at = :now
      WHERE {open_rows} AND {which}
-    RETURNING id, guild_id, created_at, images_reserved, cost_reserved_usd
+    RETURNING id, guild_id, created_at, images_reserved, cost_reserved_usd, in_day_total
 ), days AS (
-    INSERT INTO ledger_days AS s (day, scope, images, open_reservations, first_id)
-    SELECT retouch_day(created_at), retouch_my_slot(), -SUM(images_reserved), -COUNT(*), MIN(id)
-      FROM released GROUP BY 1
-    ON CONFLICT (day, scope) DO UPDATE
-       SET images = s.images + excluded.images, open_reservations = s.open_reservations + excluded.open_reservations
+    INSERT INTO ledger_days AS s (day, scope, images, first_id)
+    SELECT retouch_day(created_at), retouch_my_slot(), -SUM(images_reserved), MIN(id)
+      FROM released WHERE in_day_total GROUP BY 1
+    ON CONFLICT (day, scope) DO UPDATE SET images = s.images + excluded.images
 ), caps AS (
     UPDATE ledger_days c SET spend_micros = c.spend_micros - x.spend
       FROM (SELECT cap.scope, SUM(retouch_spend('reserved', r.cost_reserved_usd, NULL, NULL)) AS spend
@@ -130,14 +150,27 @@ _RELEASE_POSTGRES_TAIL = """released AS (
 SELECT id FROM released
 """
 
+_REFUND = """
+UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :reason, settled_at = :now,
+                  input_tokens = :input_tokens, output_tokens = :output_tokens, total_tokens = :total_tokens,
+                  cost_usd = :cost_usd
+ WHERE id = :id AND status = 'reserved'
+RETURNING id
+"""
+
 SQL = statements(
     LedgerSql,
     {
         "reserve": PerDialect(sqlite=_RESERVE + _WITHIN_CAPS + _RETURNING_ID, postgresql=_RESERVE_POSTGRES),
-        "reserve_no_caps": PerDialect(sqlite=_RESERVE + _RETURNING_ID, postgresql=_RESERVE_POSTGRES),
+        "reserve_no_caps": PerDialect(sqlite=_RESERVE + _RETURNING_ID, postgresql=_RESERVE_MEMBER_POSTGRES),
         "commit": PerDialect(
             sqlite=_COMMIT + "status = 'reserved'\nRETURNING id",
             postgresql=_SETTLE_POSTGRES.replace("{status}", "'committed'").replace("{reason}", ""),
+        ),
+        # SQLite keeps everything in its triggers: the plain settles are the same statements.
+        "commit_plain": PerDialect(
+            sqlite=_COMMIT + "status = 'reserved'\nRETURNING id",
+            postgresql=_SETTLE_PLAIN_POSTGRES.replace("{status}", "'committed'").replace("{reason}", ""),
         ),
         # A commit recorded late (from the commit journal, after a restart or a long lock)
         # also settles a row that crash recovery or the stale release refunded meanwhile:
@@ -151,14 +184,12 @@ SQL = statements(
         # A refund gives the images back but keeps what the provider billed, if anything:
         # spend reports and caps must see the real bill even when the member pays nothing.
         "refund": PerDialect(
-            sqlite="""
-UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :reason, settled_at = :now,
-                  input_tokens = :input_tokens, output_tokens = :output_tokens, total_tokens = :total_tokens,
-                  cost_usd = :cost_usd
- WHERE id = :id AND status = 'reserved'
-RETURNING id
-""",
+            sqlite=_REFUND,
             postgresql=_SETTLE_POSTGRES.replace("{status}", "'refunded'").replace("{reason}", "refund_reason = :reason::text,"),
+        ),
+        "refund_plain": PerDialect(
+            sqlite=_REFUND,
+            postgresql=_SETTLE_PLAIN_POSTGRES.replace("{status}", "'refunded'").replace("{reason}", "refund_reason = :reason::text,"),
         ),
         # Signs of life for the reservations of edits still alive in this process.
         "touch": "UPDATE ledger SET alive_at = :now WHERE {ids_match} AND status = 'reserved'",

@@ -3,7 +3,10 @@
 The ledger has one row per edit; `ledger_days` keeps a summary row per UTC day (the first
 ledger id of the day, its images, open reservations) and the money caps' running totals,
 kept inside the statements that change the ledger: by triggers on SQLite (migrations/), by
-the statements themselves on PostgreSQL (migrations/postgresql/005_summary_in_statements.sql). The statements themselves live with the code that runs them
+the statements themselves on PostgreSQL, which keep only what a cap reads (the day's images
+while GLOBAL_DAILY_IMAGE_LIMIT applies, the money caps' totals) and find open rows from
+ledger_open_from instead (migrations/postgresql/006_ledger_writes_only.sql). The
+statements themselves live with the code that runs them
 (limit_rules, ledger, spend_caps, usage_reports); `statements()` fills them for both
 databases through bot/store/sql_template.py.
 """
@@ -60,12 +63,9 @@ _DIALECT = {
         "created_day": "CAST(created_at / 86400 AS INTEGER)",
     },
     "postgresql": {
-        # The same, but a day's summary is spread over slots (one per connection) whose own
-        # open counts mean nothing: only a day's sum does (migrations/postgresql/004).
-        "open_rows": (
-            "status = 'reserved' AND id >= (SELECT MIN(first_id) FROM ledger_days WHERE day IN"
-            " (SELECT day FROM ledger_days WHERE day < {cap_rows} GROUP BY day HAVING SUM(open_reservations) > 0))"
-        ),
+        # No row below ledger_open_from's id is open: the sweeps move it up (Ledger.release_stale,
+        # migrations/postgresql/006_ledger_writes_only.sql), so a settle writes nothing but its row.
+        "open_rows": "status = 'reserved' AND id >= (SELECT first_id FROM ledger_open_from)",
         # Computed where it is read (an inlined SQL function), not stored with every write.
         "row_spend": "retouch_spend(status, cost_reserved_usd, cost_usd, refund_reason)",
         # Split into 64 slots, one per connection, so concurrent transactions never wait on

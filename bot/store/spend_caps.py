@@ -24,6 +24,7 @@ from bot.store.models import Budget, SpendCap, SpendCapReached, SpendStatus, to_
 from bot.store.periods import Clock, Instant, Period
 from bot.store.quota_checks import check_period, check_usd, guild_key, moment
 from bot.store.quota_sql import statements
+from bot.store.sql_template import PerDialect
 
 # Changing what the cap rows are computed from (the bot-wide cap's rebuild, a new budget
 # or a budget's new period, which sum the ledger in a trigger) on PostgreSQL, shared by
@@ -42,6 +43,15 @@ class SpendSql:
     set_budget: str
 
 
+_GLOBAL_CAP = """
+INSERT INTO ledger_days (day, scope, period, period_start, period_end, spend_micros)
+VALUES ({cap_rows}, -1, CAST(:period AS TEXT), CAST(:start AS INTEGER), CAST(:end AS INTEGER),
+        {period_spend})
+ON CONFLICT (day, scope) DO UPDATE
+   SET period = excluded.period, period_start = excluded.period_start,
+       period_end = excluded.period_end, spend_micros = excluded.spend_micros
+"""
+
 SQL = statements(
     SpendSql,
     {
@@ -54,19 +64,24 @@ SELECT CAST(COALESCE(SUM({row_spend}), 0) AS BIGINT) FROM ledger WHERE guild_id 
 """,
         # The bot-wide cap's row, (re)built from the ledger when the store starts with the
         # cap on (its period may have changed, or edits were made while it was off): the
-        # rows of the current period, found by id from the day summary instead of a scan.
-        "global_cap": """
-INSERT INTO ledger_days (day, scope, period, period_start, period_end, spend_micros)
-VALUES ({cap_rows}, -1, CAST(:period AS TEXT), CAST(:start AS INTEGER), CAST(:end AS INTEGER),
-        (SELECT COALESCE(SUM({row_spend}), 0) FROM ledger
+        # rows of the current period, found without reading the whole ledger: on SQLite from
+        # the day summary's first id, on PostgreSQL by each server's rows of the period
+        # (ledger_guild_time, one index range per server).
+        "global_cap": PerDialect(
+            sqlite=_GLOBAL_CAP.replace("{period_spend}", """(SELECT COALESCE(SUM({row_spend}), 0) FROM ledger
           WHERE id >= COALESCE((SELECT MIN(first_id) FROM ledger_days
                                  WHERE day >= CAST(:start AS INTEGER) AND day < {cap_rows} AND {bot_day_rows}),
                                (SELECT COALESCE(MAX(id), 0) + 1 FROM ledger))
-            AND created_at >= CAST(:start AS INTEGER) * 86400.0))
-ON CONFLICT (day, scope) DO UPDATE
-   SET period = excluded.period, period_start = excluded.period_start,
-       period_end = excluded.period_end, spend_micros = excluded.spend_micros
-""",
+            AND created_at >= CAST(:start AS INTEGER) * 86400.0)"""),
+            postgresql=_GLOBAL_CAP.replace("{period_spend}", """(WITH RECURSIVE guilds (g) AS (
+             SELECT MIN(guild_id) FROM ledger
+             UNION ALL
+             SELECT (SELECT MIN(guild_id) FROM ledger WHERE guild_id > g) FROM guilds WHERE g IS NOT NULL)
+         SELECT COALESCE(SUM(period.spend), 0)
+           FROM guilds, LATERAL (SELECT SUM({row_spend}) AS spend FROM ledger
+                                  WHERE guild_id = guilds.g AND created_at >= CAST(:start AS INTEGER) * 86400.0) period
+          WHERE guilds.g IS NOT NULL)"""),
+        ),
         "drop_global_cap": "DELETE FROM ledger_days WHERE day = {cap_rows} AND scope = -1",
         # A new budget (or a new period) sums what the server spent so far in its current
         # period from the ledger (a trigger, in this same statement).

@@ -20,6 +20,7 @@ from bot.store.models import UNLIMITED, EffectiveLimit, GlobalUsage, MemberUsage
 from bot.store.periods import Clock, Instant, Period, period_bounds
 from bot.store.quota_checks import check_period, guild_key, moment
 from bot.store.quota_sql import statements
+from bot.store.sql_template import PerDialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +47,23 @@ SELECT (SELECT version FROM rules_version),
   FROM ledger
  WHERE guild_id = :guild AND user_id = :user AND created_at >= :start
 """,
-        "global_usage": "SELECT {day_images}",
+        # The bot's images today: SQLite's day summary; PostgreSQL keeps a day's total only
+        # while GLOBAL_DAILY_IMAGE_LIMIT applies, so it reads each server's rows of the day
+        # (ledger_guild_time, one index range per server: a report, not a reservation).
+        "global_usage": PerDialect(
+            sqlite="SELECT {day_images}",
+            postgresql="""
+WITH RECURSIVE guilds (g) AS (
+    SELECT MIN(guild_id) FROM ledger
+    UNION ALL
+    SELECT (SELECT MIN(guild_id) FROM ledger WHERE guild_id > g) FROM guilds WHERE g IS NOT NULL)
+SELECT COALESCE(SUM(day.images), 0)
+  FROM guilds, LATERAL (SELECT SUM({counted}) AS images FROM ledger
+                         WHERE guild_id = guilds.g AND created_at >= :day::integer * 86400.0
+                           AND created_at < (:day::integer + 1) * 86400.0) day
+ WHERE guilds.g IS NOT NULL
+""",
+        ),
         # Aggregate FILTER: SQLite 3.30+ and PostgreSQL alike.
         "report_rows": """
 SELECT user_id,

@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import ledger, limit_rules, postgres, usage_reports
+from bot.store import ledger, limit_rules, postgres, spend_caps, usage_reports
 from bot.store.backend import translate
-from bot.store.models import Reservation
+from bot.store.models import QuotaExceeded, Reservation, Rule
 from bot.store.quota import QuotaStore
 from bot.store.sqlite import MigrationError, SchemaTooNew, load_migrations
+from tests.support.polling import eventually
 
 MIGRATIONS = load_migrations(postgres.POSTGRES_MIGRATIONS_DIR)
 LATEST = len(MIGRATIONS)
@@ -160,7 +161,8 @@ def planned(postgres_server: str, postgres_template: str):  # type: ignore[no-un
     "sql",
     [limit_rules.RULES_SQL, usage_reports.SQL["postgresql"].usage, ledger.SQL["postgresql"].reset,
      usage_reports.SQL["postgresql"].report_rows, ledger.SQL["postgresql"].release_stale,
-     ledger.SQL["postgresql"].release_abandoned],
+     ledger.SQL["postgresql"].release_abandoned, spend_caps.SQL["postgresql"].global_cap,
+     usage_reports.SQL["postgresql"].global_usage],
 )
 async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) -> None:
     """With plenty of rows, the planner reads the member's, the server's or the open rows
@@ -171,7 +173,7 @@ async def test_statements_never_scan_the_whole_ledger(planned: str, sql: str) ->
     try:
         text, order = translate(sql)
         params = {"guild": 1, "user": 2, "start": 1.7e9, "end": 1.8e9, "day": 19675, "now": 1.8e9, "rules_version": 0,
-                  "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x", "seen_before": 0.0}
+                  "top": 10, "reason": "r", "cutoff": 0.0, "owner": "x", "seen_before": 0.0, "period": "month"}
         plan = "\n".join(r[0] for r in await conn.fetch(f"EXPLAIN {text}", *[params[n] for n in order]))
     finally:
         await conn.close()
@@ -194,3 +196,133 @@ async def test_the_reservation_takes_its_locks_before_it_reads(postgres_url: str
     finally:
         await first.close()
         await second.close()
+
+
+# ----- version 6: a reservation and its settle write the ledger row alone ---------------------
+
+
+async def test_open_rows_stay_findable_while_sweeps_race_reservations(postgres_url: str) -> None:
+    """Reservations on two pools while a third keeps moving the open-rows bound up
+    (every sweep does): no open row ever falls below it, so the rows of a process that
+    died are always found and released."""
+    pools = [await postgres.connect(postgres_url) for _ in range(3)]
+    try:
+        makers = [QuotaStore(p, owner=f"maker-{i}", default_limit=1000, default_period="day") for i, p in enumerate(pools[:2])]
+        sweeper = QuotaStore(pools[2], owner="sweeper", default_limit=1000, default_period="day")
+        left_open: list[Reservation] = []
+        done = asyncio.Event()
+
+        async def make(store: QuotaStore, task: int) -> None:
+            for n in range(15):
+                result = await store.reserve(task, n, [], 1, model="m")
+                assert isinstance(result, Reservation)
+                if n % 2:
+                    left_open.append(result)
+                else:
+                    assert await store.commit(result.id, 1)
+
+        async def sweep() -> int:
+            sweeps = 0
+            while not done.is_set() or sweeps == 0:
+                assert await sweeper.release_stale(10**9) == 0
+                sweeps += 1
+            return sweeps
+
+        sweeping = asyncio.create_task(sweep())
+        await asyncio.gather(*(make(store, task) for store in makers for task in range(10)))
+        done.set()
+        assert await sweeping >= 1
+        below = await pools[2].fetchall(
+            "SELECT id FROM ledger WHERE status = 'reserved' AND id < (SELECT first_id FROM ledger_open_from)"
+        )
+        assert below == []
+        # Both makers are gone (no liveness lock, no beat): every open row they left is released.
+        assert await sweeper.release_abandoned("sweeper") == len(left_open) == 140
+        # With nothing open, the next sweep moves the bound past every row.
+        await sweeper.release_stale(10**9)
+        bound, last = (await pools[2].fetchone("SELECT (SELECT first_id FROM ledger_open_from), MAX(id) FROM ledger"))
+        assert bound == last + 1
+    finally:
+        for p in pools:
+            await p.close()
+
+
+async def test_the_daily_limit_counts_the_rows_made_before_it_applied(postgres_url: str) -> None:
+    """Rows reserved while no daily limit applied are not in the day's total; a process
+    starting with the limit counts them before its first reservation, and their settles
+    keep the total from then on."""
+    db = await postgres.connect(postgres_url)
+    try:
+        before = QuotaStore(db, owner="before", default_limit=100, default_period="day")
+        for user in (1, 2):
+            made = await before.reserve(1, user, [], 3, model="m")
+            assert isinstance(made, Reservation) and await before.commit(made.id, 3)
+        running = await before.reserve(1, 3, [], 2, model="m")
+        assert isinstance(running, Reservation)
+        limited = QuotaStore(db, owner="limited", default_limit=100, default_period="day", global_daily_limit=10)
+        refusal = await limited.reserve(1, 4, [], 3, model="m")
+        assert isinstance(refusal, QuotaExceeded) and (refusal.rule, refusal.used) == (Rule.GLOBAL_BUDGET, 8)
+        assert isinstance(await limited.reserve(1, 4, [], 2, model="m"), Reservation)
+        # The running edit fails: its row, counted since, gives its images back to the day.
+        assert await before.refund(running, "provider error")
+        assert (await limited.global_usage()).used == 8
+        assert isinstance(await limited.reserve(1, 5, [], 2, model="m"), Reservation)
+        assert isinstance(await limited.reserve(1, 6, [], 1, model="m"), QuotaExceeded)
+    finally:
+        await db.close()
+
+
+async def test_a_settle_counts_toward_a_budget_set_while_its_edit_ran(postgres_url: str) -> None:
+    """An edit reserved with no cap in force settles after a moderator set a budget: its
+    bill reaches the new cap's running total, not only the ledger."""
+    db = await postgres.connect(postgres_url)
+    try:
+        store = QuotaStore(db, owner="one", default_limit=100, default_period="day")
+        made = await store.reserve(7, 1, [], 1, model="m", cost_usd=0.04)
+        assert isinstance(made, Reservation)
+        await store.set_budget(7, 5.0, "month")  # its cap row starts from the estimate
+        assert (await store.spend_status(7)).server.spent_micros == 40_000
+        assert await store.commit(made.id, 1, cost_usd=0.10)
+        assert (await store.spend_status(7)).server.spent_micros == 100_000
+        other = await store.reserve(7, 2, [], 1, model="m", cost_usd=0.04)
+        assert isinstance(other, Reservation) and await store.refund(other, "provider error")
+        assert (await store.spend_status(7)).server.spent_micros == 100_000
+    finally:
+        await db.close()
+
+
+async def test_a_sweep_waits_for_a_half_made_reservation(postgres_url: str) -> None:
+    """A reservation whose id is drawn but whose row is not yet committed is invisible to
+    a sweep; rows after it are visible. The sweep must not move the open-rows bound past
+    it: it waits for the reservation's transaction, then sees the row."""
+    import asyncpg
+
+    db = await postgres.connect(postgres_url)
+    half = await asyncpg.connect(postgres_url)
+    try:
+        store = QuotaStore(db, owner="sweeper", default_limit=100, default_period="day")
+        transaction = half.transaction()
+        await transaction.start()
+        await half.execute("SELECT pg_advisory_xact_lock_shared(retouch_reserving_key())")
+        slow_id = await half.fetchval(
+            "INSERT INTO ledger (guild_id, user_id, model, images_reserved, rule, quota_limit, period, created_at, owner) "
+            "VALUES (1, 1, 'm', 1, 'bot default', 100, 'day', extract(epoch FROM now()), 'gone') RETURNING id"
+        )
+        later = await store.reserve(1, 2, [], 1, model="m")
+        assert isinstance(later, Reservation) and later.id > slow_id and await store.commit(later.id, 1)
+        sweep = asyncio.create_task(store.release_stale(10**9))
+
+        async def sweep_waits() -> bool:
+            row = await db.fetchone("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+            return row[0] == 1
+
+        await eventually(sweep_waits, what="the sweep waiting for the half-made reservation")
+        assert not sweep.done()
+        await transaction.commit()
+        await sweep
+        bound = (await db.fetchone("SELECT first_id FROM ledger_open_from"))[0]
+        assert bound <= slow_id
+        assert await store.release_abandoned("sweeper") == 1  # found, and released
+    finally:
+        await half.close()
+        await db.close()

@@ -82,5 +82,5 @@ def test_every_quota_statement_is_complete_in_each_dialect(module: object, diale
 
 
 def test_the_day_images_differ_exactly_where_postgresql_splits_the_row() -> None:
-    lite, pg = usage_reports.SQL["sqlite"].global_usage, usage_reports.SQL["postgresql"].global_usage
+    lite, pg = usage_reports.SQL["sqlite"].usage, usage_reports.SQL["postgresql"].usage
     assert "scope = -1" in lite and "BETWEEN -64 AND -1" in pg
