@@ -216,9 +216,19 @@ END $$;
 -- after pg_advisory_xact_lock(retouch_reserving_key()) in the same transaction, so no
 -- reservation is half-made meanwhile. Returns how many rows it counted.
 CREATE FUNCTION retouch_count_day_rows(p_day INTEGER) RETURNS BIGINT LANGUAGE sql AS $$
-    WITH flagged AS (
+    WITH RECURSIVE guilds (g) AS (
+        SELECT MIN(guild_id) FROM ledger
+        UNION ALL
+        SELECT (SELECT MIN(guild_id) FROM ledger WHERE guild_id > g) FROM guilds WHERE g IS NOT NULL
+    ), flagged AS (
+        -- Each server's rows of the day by ledger_guild_time, not the whole ledger.
         UPDATE ledger SET in_day_total = true
-         WHERE NOT in_day_total AND created_at >= p_day * 86400.0
+         WHERE id IN (SELECT day_rows.id
+                        FROM guilds, LATERAL (SELECT id FROM ledger
+                                               WHERE guild_id = guilds.g AND created_at >= p_day * 86400.0
+                                                 AND NOT in_day_total) day_rows
+                       WHERE guilds.g IS NOT NULL)
+           AND NOT in_day_total
         RETURNING id, created_at, status, images_reserved, images_delivered
     ), days AS (
         INSERT INTO ledger_days AS s (day, scope, images, first_id)
