@@ -326,3 +326,38 @@ async def test_a_sweep_waits_for_a_half_made_reservation(postgres_url: str) -> N
     finally:
         await half.close()
         await db.close()
+
+
+async def test_upgrading_to_version_6_keeps_the_day_totals_and_finds_open_rows(empty_postgres_url: str) -> None:
+    """A database of version 5 with edits done and one running: after the upgrade its rows
+    count in their day's total (once), the running one is still found as open, and the
+    row's rules, now domains and one constraint, still refuse what they refused."""
+    import asyncpg
+
+    db = await postgres.connect(empty_postgres_url)
+    try:
+        await postgres.migrate(db, target=5)
+        now = (await db.fetchone("SELECT extract(epoch FROM now())::float8"))[0]
+        for user, reserved, delivered, status in ((1, 2, 2, "committed"), (2, 4, 3, "committed"), (3, 2, None, "reserved")):
+            await db.execute(
+                "INSERT INTO ledger (guild_id, user_id, model, images_reserved, images_delivered, status, rule, "
+                "quota_limit, period, created_at, owner) VALUES (1, :user, 'm', :reserved, :delivered, :status, "
+                "'bot default', 100, 'day', :now, 'old-boot')",
+                {"user": user, "reserved": reserved, "delivered": delivered, "status": status, "now": now},
+            )
+        await db.execute("SELECT retouch_rebuild_summary()")
+        assert await postgres.migrate(db) == list(range(6, LATEST + 1))
+
+        limited = QuotaStore(db, owner="new", default_limit=100, default_period="day", global_daily_limit=10)
+        refusal = await limited.reserve(1, 4, [], 4, model="m")
+        assert isinstance(refusal, QuotaExceeded) and refusal.used == 7  # 2 + 3 delivered, 2 running
+        assert (await limited.global_usage()).used == 7
+        assert await limited.release_abandoned("new") == 1
+        assert isinstance(await limited.reserve(1, 4, [], 5, model="m"), Reservation)  # 5 + 5
+
+        for bad in ("images_reserved = 0", "status = 'bogus'", "images_delivered = images_reserved + 1",
+                    "cost_reserved_usd = -1", "images_delivered = -1"):
+            with pytest.raises(asyncpg.exceptions.IntegrityConstraintViolationError):
+                await db.execute(f"UPDATE ledger SET {bad} WHERE user_id = 1")
+    finally:
+        await db.close()
