@@ -11,10 +11,10 @@ On SQLite the reservation's check and insert are one statement: SQLite takes the
 database's write lock when a writing statement starts, before it reads anything, so no
 other statement on any connection or process can slip in between the SUM and the INSERT,
 and concurrent reservations can never spend more than the limit. On PostgreSQL, shared
-by several processes, it is one function call (migrations/postgresql/001_initial.sql,
-rewritten in 005_summary_in_statements.sql) that takes advisory locks for the member and
-each cap before it checks and inserts; there the reservation, the settle and the releases
-also keep the day summary and the cap rows themselves (no triggers on the ledger).
+by several processes, it is one function call (migrations/postgresql/006_ledger_writes_only.sql)
+that takes advisory locks for the member and each cap before it checks and inserts; there
+the reservation, the settle and the releases keep what a cap reads themselves (no triggers
+on the ledger), and without a cap in force write the ledger row alone.
 Either way the rules_version condition makes the limit part of the same snapshot.
 """
 

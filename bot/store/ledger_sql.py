@@ -1,5 +1,5 @@
 """The ledger's SQL, once per database: SQLite's single statements, PostgreSQL's
-statements that also keep the day summary and the cap rows (see bot/store/ledger.py)."""
+statements that also keep what a cap reads (see bot/store/ledger.py)."""
 
 from __future__ import annotations
 

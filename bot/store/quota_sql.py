@@ -69,7 +69,8 @@ _DIALECT = {
         # Computed where it is read (an inlined SQL function), not stored with every write.
         "row_spend": "retouch_spend(status, cost_reserved_usd, cost_usd, refund_reason)",
         # Split into 64 slots, one per connection, so concurrent transactions never wait on
-        # one row's lock (migrations/postgresql/005_summary_in_statements.sql).
+        # one row's lock (migrations/postgresql/005_summary_in_statements.sql); kept only for the rows
+        # reserved under GLOBAL_DAILY_IMAGE_LIMIT (006_ledger_writes_only.sql).
         "bot_day_rows": "scope BETWEEN -64 AND -1",
         "day_images": "(SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = :day AND {bot_day_rows})",
         "ids_match": "id = ANY(:ids::bigint[])",
