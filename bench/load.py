@@ -4,9 +4,10 @@
     python bench/load.py --members 40 --edits 150 --duration 20 --restart term
 
 Two real bot processes split four shards of the fake Discord (A: 0,1 with the direct
-messages; B: 2,3 with the test server) over one throwaway PostgreSQL cluster with durable
-defaults (or `--postgres-url`, whose user may create databases). Members, half in DMs and
-half in the server, send edits at random times (mixed `n`, some provider failures, some
+messages; B: 2,3) over one throwaway PostgreSQL cluster with durable defaults (or
+`--postgres-url`, whose user may create databases). The bot is in four servers, one per
+shard (two served by A, two by B). Members, a fifth in DMs and the rest spread over the
+servers, send edits at random times (mixed `n`, some provider failures, some
 cancelled, some results re-rolled); half-way B is killed and started again. The scenario
 and the invariants are in tests/support/load_run.py (the test suite runs a small one:
 tests/e2e/test_load_small.py).
@@ -41,6 +42,7 @@ async def run(args: argparse.Namespace) -> int:
         members=args.members, edits=args.edits, duration=args.duration, restart=args.restart,
         provider_delay=args.provider_delay, max_concurrent=args.max_concurrent_edits,
         quota_limit=args.quota_limit, global_limit=args.global_limit, seed=args.seed, dm_share=args.dm_share,
+        servers=args.servers,
     )
     cluster = None
     server = args.postgres_url
@@ -77,8 +79,10 @@ def main() -> int:
     parser.add_argument("--max-concurrent-edits", type=int, default=8, help="MAX_CONCURRENT_EDITS of each process")
     parser.add_argument("--quota-limit", type=int, default=8, help="QUOTA_DEFAULT_LIMIT")
     parser.add_argument("--global-limit", type=int, default=None, help="GLOBAL_DAILY_IMAGE_LIMIT (default: 6 per member)")
-    parser.add_argument("--dm-share", type=float, default=0.5,
-                        help="members in DMs (process A; the rest in the server, process B); 1 loads A alone")
+    parser.add_argument("--dm-share", type=float, default=0.2,
+                        help="members in DMs (process A; the rest spread over the servers); 1 loads A alone")
+    parser.add_argument("--servers", type=int, default=4,
+                        help="servers the bot is in, one per shard (the first on B's shard 2, then 3, 0, 1)")
     parser.add_argument("--seed", type=int, default=22)
     parser.add_argument("--postgres-url", default="", help="a PostgreSQL server whose user may create databases")
     return asyncio.run(run(parser.parse_args()))

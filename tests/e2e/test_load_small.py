@@ -1,6 +1,7 @@
 """The load of bench/load.py, small: two real `python -m bot` processes over one
-PostgreSQL, 40 members in the server and in DMs sending 150 edits over 20 s (mixed `n`,
-provider failures, cancels, re-rolls), the server's process restarted (SIGTERM) early on,
+PostgreSQL, 40 members in four servers (one per shard, two per process) and in DMs sending
+150 edits over 20 s (mixed `n`, provider failures, cancels, re-rolls), process B restarted
+(SIGTERM) early on,
 so that results it made are re-rolled on its successor. The invariants hold on the shared
 ledger against what the fake Discord received."""
 
@@ -35,6 +36,9 @@ async def test_two_processes_under_load_with_a_restart_keep_every_invariant(tmp_
     for outcome in ("edit delivered", "edit failed", "edit cancelled", "edit refused", "reroll delivered"):
         assert counts[outcome] > 0, f"no {outcome!r}:\n{text}"
     assert all(p.interactions > 0 and p.cpu_s > 0 for p in report.processes.values()), text
+    # Every server's members were answered, each by the process that runs its shard.
+    assert sorted(report.rows_per_server) == ["DMs (A)", "Server 1 (B)", "Server 2 (A)", "Server 3 (A)", "Test Server (B)"], text
+    assert all(rows > 0 for rows in report.rows_per_server.values()), text
     assert len(report.processes["B"].pids) == 2, "B was restarted"
     assert report.cross_process_rerolls() > 0, f"no result of B's first run re-rolled on its successor:\n{text}"
     assert report.images_committed == report.images_received > 0, text

@@ -538,6 +538,11 @@ class FakeDiscord:
         self.valid_tokens: set[str] | None = None  # None accepts any token
         self.guild = Guild(id=_snowflake_on_shard(guild_shard, shard_count), name="Test Server", owner_id=self.owner.id, channel_id=snowflake())
         self.guild.roles.append(FakeRole(self.guild.id, "@everyone", MEMBER_DEFAULT_PERMISSIONS))
+        # Every server the bot is in (the test server first, others from add_guild) and the
+        # server of each of their channels: an interaction, a click or a reply belongs to the
+        # server of its channel.
+        self.guilds: dict[int, Guild] = {self.guild.id: self.guild}
+        self._channel_guild: dict[int, Guild] = {self.guild.channel_id: self.guild}
         self.dm_channel_id = snowflake()
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
@@ -666,6 +671,7 @@ class FakeDiscord:
         `nsfw`: age-restricted."""
         channel = FakeChannel(snowflake(), name, nsfw=nsfw)
         self.guild.channels.append(channel)
+        self._channel_guild[channel.id] = self.guild
         if self.ready_sent.is_set():
             self._pending_events.append(("CHANNEL_CREATE", {**channel.payload(len(self.guild.channels)), "guild_id": str(self.guild.id)}))
         return channel
@@ -739,6 +745,20 @@ class FakeDiscord:
             "nonce": request.get("nonce"),
         }, "GUILD_MEMBERS_CHUNK")
 
+    def add_guild(self, name: str, *, shard: int = 0) -> Guild:
+        """Another server the bot is in, carried by `shard` (before the bot connects: it
+        arrives with that shard's READY). Its members use it through `invoke(guild=...)`;
+        clicks and replies follow their message's channel."""
+        guild = Guild(id=_snowflake_on_shard(shard, self.shard_count), name=name, owner_id=self.owner.id, channel_id=snowflake())
+        guild.roles.append(FakeRole(guild.id, "@everyone", MEMBER_DEFAULT_PERMISSIONS))
+        self.guilds[guild.id] = guild
+        self._channel_guild[guild.channel_id] = guild
+        return guild
+
+    def guild_of(self, channel_id: int) -> Guild:
+        """The server a channel belongs to (the test server for one the fake does not know)."""
+        return self._channel_guild.get(channel_id, self.guild)
+
     def guild_shard(self, guild_id: int | None = None) -> int:
         """The shard that carries a guild's events; direct messages go to shard 0."""
         guild_id = self.guild.id if guild_id is None else guild_id
@@ -746,13 +766,14 @@ class FakeDiscord:
 
     async def _send_ready(self, ws: web.WebSocketResponse, shard_id: int = 0) -> None:
         mine = shard_id == self.guild_shard()
+        carried = [g for g in self.guilds.values() if self.guild_shard(g.id) == shard_id]
         await self._send(
             ws,
             0,
             {
                 "v": 10,
                 "user": {**self.bot_user.user_payload(), "verified": True, "mfa_enabled": False, "flags": 0},
-                "guilds": [{"id": str(self.guild.id), "unavailable": True}] if mine else [],
+                "guilds": [{"id": str(g.id), "unavailable": True} for g in carried],
                 "session_id": f"fake-session-{shard_id}",
                 "shard": [shard_id, self.shard_count],
                 "resume_gateway_url": self.gateway_url,
@@ -762,12 +783,13 @@ class FakeDiscord:
             },
             "READY",
         )
+        for guild in carried:
+            await self._send(ws, 0, self._guild_payload(guild), "GUILD_CREATE")
         if mine:
-            await self._send(ws, 0, self._guild_payload(), "GUILD_CREATE")
             self.ready_sent.set()
 
-    def _guild_payload(self) -> dict[str, Any]:
-        g = self.guild
+    def _guild_payload(self, guild: Guild | None = None) -> dict[str, Any]:
+        g = guild or self.guild
         return {
             "id": str(g.id),
             "name": g.name,
@@ -902,12 +924,22 @@ class FakeDiscord:
         dm: bool = False,
         message: SentMessage | None = None,
         channel: FakeChannel | None = None,
+        guild: Guild | None = None,
     ) -> InteractionRecord:
         """The INTERACTION_CREATE payload every interaction type shares, and its record
-        (in #general, or in `channel`)."""
+        (in #general of `guild` (the test server by default), in `channel`, or in the
+        channel of `message`, the one a component is on)."""
         interaction_id = snowflake()
         token = f"tok-{interaction_id}"
-        channel_id = self.dm_channel_id if dm else channel.id if channel is not None else self.guild.channel_id
+        if dm:
+            channel_id = self.dm_channel_id
+        elif channel is not None:
+            channel_id = channel.id
+        elif message is not None and message.channel_id in self._channel_guild:
+            channel_id = message.channel_id
+        else:
+            channel_id = (guild or self.guild).channel_id
+        server = self.guild_of(channel_id)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.app_id),
@@ -918,20 +950,20 @@ class FakeDiscord:
             "locale": user.locale,
             "app_permissions": str(MEMBER_DEFAULT_PERMISSIONS),
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(self.guild.id)} if not dm else {"1": str(user.id)},
+            "authorizing_integration_owners": {"0": str(server.id)} if not dm else {"1": str(user.id)},
             "context": 1 if dm else 0,
-            "attachment_size_limit": self.guild.upload_limit,
+            "attachment_size_limit": server.upload_limit,
         }
         if dm:
             payload["user"] = user.user_payload()
             payload["channel"] = {"id": str(channel_id), "type": 1, "recipients": [user.user_payload()]}
             payload["channel_id"] = str(channel_id)
         else:
-            payload["guild_id"] = str(self.guild.id)
-            payload["guild_locale"] = self.guild.locale
-            payload["guild"] = {"id": str(self.guild.id), "locale": self.guild.locale, "features": []}
+            payload["guild_id"] = str(server.id)
+            payload["guild_locale"] = server.locale
+            payload["guild"] = {"id": str(server.id), "locale": server.locale, "features": []}
             payload["channel_id"] = str(channel_id)
-            payload["channel"] = {"id": str(channel_id), "type": 0, "name": channel.name if channel else "general", "guild_id": str(self.guild.id),
+            payload["channel"] = {"id": str(channel_id), "type": 0, "name": channel.name if channel else "general", "guild_id": str(server.id),
                                   "permission_overwrites": [], "position": 0, "nsfw": bool(channel and channel.nsfw)}
             payload["member"] = user.member_payload()
         if message is not None:
@@ -942,7 +974,7 @@ class FakeDiscord:
             token=token,
             name=name,
             user=user,
-            guild_id=None if dm else self.guild.id,
+            guild_id=None if dm else server.id,
             channel_id=channel_id,
             created=self.now(),
             payload=payload,
@@ -961,6 +993,7 @@ class FakeDiscord:
         focused: str | None = None,
         dm: bool = False,
         channel: FakeChannel | None = None,
+        guild: Guild | None = None,
     ) -> InteractionRecord:
         cmd, path = self._find_command(name)
         schema = cmd.get("options", [])
@@ -982,7 +1015,7 @@ class FakeDiscord:
         data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": nested}
         if resolved:
             data["resolved"] = resolved
-        return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm, channel=channel)
+        return self._new_record(kind=kind, data=data, user=user, name=name, dm=dm, channel=channel, guild=guild)
 
     async def _send_interaction(self, record: InteractionRecord) -> InteractionRecord:
         asyncio.get_running_loop().call_later(ACK_DEADLINE + 0.05, self._expire_unacked, record)
@@ -992,10 +1025,14 @@ class FakeDiscord:
         return record
 
     async def invoke(
-        self, name: str, *, by: FakeUser, dm: bool = False, in_channel: FakeChannel | None = None, **options: Any
+        self, name: str, *, by: FakeUser, dm: bool = False, in_channel: FakeChannel | None = None,
+        guild: Guild | None = None, **options: Any
     ) -> InteractionRecord:
-        """Member `by` runs `/name options...` (in #general, or in `in_channel`); returns the record to wait on."""
-        return await self._send_interaction(self.build_interaction(name, user=by, options=options, dm=dm, channel=in_channel))
+        """Member `by` runs `/name options...` (in #general of the test server or of `guild`,
+        or in `in_channel`); returns the record to wait on."""
+        return await self._send_interaction(
+            self.build_interaction(name, user=by, options=options, dm=dm, channel=in_channel, guild=guild)
+        )
 
     async def autocomplete(self, name: str, *, by: FakeUser, focused: str, **options: Any) -> list[dict[str, Any]]:
         record = self.build_interaction(name, user=by, options=options, kind=4, focused=focused)
@@ -1091,7 +1128,9 @@ class FakeDiscord:
         }
         if in_guild:
             data["guild_id"] = str(self.guild.id)
-        record = self._new_record(kind=2, data=data, user=by, name=name, dm=message.channel_id == self.dm_channel_id)
+        record = self._new_record(
+            kind=2, data=data, user=by, name=name, dm=message.channel_id == self.dm_channel_id, guild=self.guild_of(message.channel_id)
+        )
         record.target = message
         return await self._send_interaction(record)
 
@@ -1153,7 +1192,8 @@ class FakeDiscord:
         unknown = sorted((set(values) | set(files)) - known)
         if unknown:
             raise AssertionError(f"the modal has no field(s) {unknown}; it has {sorted(known)}")
-        channel_id = self.dm_channel_id if record.guild_id is None else self.guild.channel_id
+        channel_id = record.channel_id
+        server = self.guild_of(channel_id)
         resolved: dict[str, Any] = {}
 
         def answer(component: dict[str, Any]) -> dict[str, Any]:
@@ -1173,7 +1213,7 @@ class FakeDiscord:
                 ui_rules.upload_count_ok(component, len(uploads))
                 for upload in uploads:
                     size = upload.size if upload.size is not None else len(upload.data)
-                    if size > self.guild.upload_limit:
+                    if size > server.upload_limit:
                         raise AssertionError(f"{upload.filename} ({size} bytes) is over the member's upload limit")
                     self._host(upload, channel_id, ephemeral=True)
                     # Modal uploads are ephemeral attachments until the bot posts them somewhere.
@@ -1345,7 +1385,7 @@ class FakeDiscord:
             record.changed.notify_all()
 
     def _check_upload(self, record: InteractionRecord | None, files: list[SentFile]) -> web.Response | None:
-        limit = self.guild.upload_limit
+        limit = (self.guild if record is None else self.guild_of(record.channel_id)).upload_limit
         total = sum(len(f.data) for f in files)
         if total > limit:
             if record is not None:
@@ -1482,13 +1522,13 @@ class FakeDiscord:
         if record.kind == 2 and record.target is not None:
             # A message command's answer is a CONTEXT_MENU_COMMAND message pointing at its target.
             message.type = 23
-            message.reference = {"type": 0, "message_id": str(record.target.id), "channel_id": str(record.target.channel_id), "guild_id": str(self.guild.id)}
+            message.reference = {"type": 0, "message_id": str(record.target.id), "channel_id": str(record.target.channel_id), "guild_id": str(self.guild_of(record.target.channel_id).id)}
         elif record.kind in (3, 5):
             # Answers to components reference the component's message instead (a REPLY);
             # a modal submit from a command answers like a plain message.
             if record.message is not None:
                 message.type = 19
-                message.reference = {"type": 0, "message_id": str(record.message.id), "channel_id": str(record.message.channel_id), "guild_id": str(self.guild.id)}
+                message.reference = {"type": 0, "message_id": str(record.message.id), "channel_id": str(record.message.channel_id), "guild_id": str(self.guild_of(record.message.channel_id).id)}
             else:
                 message.type = 0
         self.messages[message.id] = message
@@ -1600,7 +1640,7 @@ class FakeDiscord:
         return None if found is None or found.deleted else found
 
     async def _channel_message(self, request: web.Request, channel_id: int) -> web.Response:
-        if not self.guild.bot_can_post:
+        if not self.guild_of(channel_id).bot_can_post:
             return self._error(403, 50013, "Missing Permissions")
         if channel_id in self.post_refusals:
             status, code = self.post_refusals[channel_id]

@@ -1,8 +1,10 @@
 """A busy day over two bot processes: the load of bench/load.py and of its small test.
 
 Two real `python -m bot` processes share one PostgreSQL and split four shards of one fake
-Discord: A runs shards 0,1 (direct messages arrive on shard 0), B runs 2,3 (the test
-server's). Members are split between the server and DMs, so both processes serve. Edits
+Discord: A runs shards 0,1 (direct messages arrive on shard 0), B runs 2,3. The bot is in
+`servers` servers, one per shard (the test server on shard 2, the others on the next shards),
+so each process serves servers of its own, and A also the direct messages. Members are
+spread over the servers and DMs. Edits
 arrive at random times over `duration` seconds, each by a random member with a random `n`;
 some get a provider failure (a 500, refunded), some are cancelled with their placeholder's
 Cancel button, some delivered results are re-rolled (in the server by another member, in a
@@ -10,8 +12,7 @@ DM by the member). Half-way (`restart_at`), process B is stopped (SIGKILL, or SI
 on the same shards and data folder: the interactions sent while it is down go unanswered,
 as on Discord.
 
-The fake Discord serves one server (plus DMs), so "several guilds" are that server and
-the DMs. A click reaches the process that runs its shard, so a Re-roll (clicked a while after
+A click reaches the process that runs its server's shard, so a Re-roll (clicked a while after
 its result, up to the end of the run) runs on another process than the result's maker when the result
 was made by B before the restart and clicked after it: B's successor never saw it and reads
 what it needs from PostgreSQL and from the clicked message.
@@ -36,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.fakes.discord_server import FakeAttachment, FakeDiscord, FakeUser, InteractionRecord
+from tests.fakes.discord_server import FakeAttachment, FakeDiscord, FakeUser, Guild, InteractionRecord
 from tests.fakes.image_api import FakeImageAPI, Reply, make_image
 from tests.support.bot_processes import BotProcess, query, start_process, stop
 
@@ -48,7 +49,8 @@ class LoadConfig:
     members: int = 500
     edits: int = 2000
     duration: float = 180.0  # seconds over which the edits are sent
-    dm_share: float = 0.5  # members who use the bot in DMs (process A); the rest in the server (B)
+    dm_share: float = 0.2  # members who use the bot in DMs (process A); the rest in the servers
+    servers: int = 4  # servers the bot is in, one per shard: 2 on A's shards, 2 on B's
     fail_share: float = 0.05  # edits answered by a provider 500
     cancel_share: float = 0.05  # edits cancelled by their member from the placeholder
     reroll_share: float = 0.1  # delivered results re-rolled
@@ -108,6 +110,7 @@ class LoadReport:
     unclean_exits: list[str]
     driver_cpu_s: float = 0.0  # this process: the fakes and the members
     abandoned: int = 0  # reservations refunded because their process stopped running
+    rows_per_server: dict[str, int] = field(default_factory=dict)  # ledger rows: "server name (process)" or "DMs (A)"
 
     @property
     def ok(self) -> bool:
@@ -126,7 +129,8 @@ class LoadReport:
         acks = [o.ack_s for o in self.outcomes if o.ack_s is not None]
         results = [o.result_s for o in self.outcomes if o.result_s is not None]
         out = [
-            f"load: {c.members} members ({c.dm_share:.0%} in DMs -> process A, the rest in the server -> B), "
+            f"load: {c.members} members ({c.dm_share:.0%} in DMs -> process A, the rest over {c.servers} servers, "
+            f"one per shard: A runs shards 0,1, B 2,3), "
             f"{c.edits} edits over {c.duration:g} s, provider {c.provider_delay:g} s per edit, "
             f"MAX_CONCURRENT_EDITS={c.max_concurrent}, restart of B: {c.restart}",
             f"interactions sent: {sent} (edits and re-rolls) in {self.wall_s:.1f} s = {sent / self.wall_s:.2f}/s; "
@@ -157,6 +161,7 @@ class LoadReport:
             )
         out.append(f"the driver (fake Discord, fake provider, members): CPU {self.driver_cpu_s:.1f} s "
                    f"= {self.driver_cpu_s / self.wall_s:.0%} of a core")
+        out.append("ledger rows per server: " + ", ".join(f"{k} {v}" for k, v in self.rows_per_server.items()))
         out.append(f"ledger: {self.ledger_rows} rows ({self.abandoned} refunded as abandoned by a stopped process), "
                    f"{self.images_committed} images committed; "
                    f"the fake Discord received {self.images_received} result images")
@@ -199,11 +204,24 @@ class LoadRun:
         self.instance = {"A": "A", "B": "B1"}
         self.end = 0.0
         self.exits: list[str] = []
-        n_dm = round(config.members * config.dm_share)
-        self.members: list[tuple[FakeUser, bool]] = [
-            (discord_fake.member(f"m{i}"), i < n_dm) for i in range(config.members)
+        # The test server is on shard 2 (B's); the others on the shards after it, round the four.
+        first = discord_fake.guild_shard()
+        self.servers: list[Guild] = [discord_fake.guild] + [
+            discord_fake.add_guild(f"Server {k}", shard=(first + k) % discord_fake.shard_count) for k in range(1, config.servers)
         ]
-        self.guild_members = [m for m, dm in self.members if not dm]
+        n_dm = round(config.members * config.dm_share)
+        # (member, their server or None for DMs)
+        self.members: list[tuple[FakeUser, Guild | None]] = [
+            (discord_fake.member(f"m{i}"), None if i < n_dm else self.servers[i % len(self.servers)]) for i in range(config.members)
+        ]
+        self.server_members: dict[int, list[FakeUser]] = defaultdict(list)
+        for member, server in self.members:
+            if server is not None:
+                self.server_members[server.id].append(member)
+
+    def process_of(self, server: Guild | None) -> str:
+        """Which process gets a server's interactions (DMs: shard 0's, A's)."""
+        return "A" if server is None or self.fake.guild_shard(server.id) in (0, 1) else "B"
 
     def settings(self) -> dict[str, str]:
         return {
@@ -268,7 +286,13 @@ class LoadRun:
         return LoadReport(
             self.c, wall, self.outcomes, self.figures, invariants, len(rows), committed, received, self.restart_downtime, self.exits,
             driver, sum(r["status"] == "refunded" and r["refund_reason"] == "abandoned" for r in rows),
+            self._rows_per_server(rows),
         )
+
+    def _rows_per_server(self, rows: list[dict[str, Any]]) -> dict[str, int]:
+        names = {s.id: f"{s.name} ({self.process_of(s)})" for s in self.servers}
+        counted = Counter(names.get(r["guild_id"], "DMs (A)" if not r["guild_id"] else f"unknown server {r['guild_id']}") for r in rows)
+        return dict(sorted(counted.items()))
 
     async def _restart_b(self, at: float, cpu0: dict[str, float]) -> None:
         await asyncio.sleep(max(0.0, at - time.monotonic()))
@@ -299,25 +323,26 @@ class LoadRun:
 
     # ----- the members ---------------------------------------------------------------
     async def _edit(self, i: int, at: float) -> None:
-        member, dm = self.members[self.rng.randrange(len(self.members))]
+        member, server = self.members[self.rng.randrange(len(self.members))]
+        dm = server is None
         n = self.rng.choice((1, 1, 2, 2, 3, 4))
         fail = self.rng.random() < self.c.fail_share
         cancel = self.rng.random() < self.c.cancel_share
         reroll = self.rng.random() < self.c.reroll_share
-        reroller = member if dm else self.rng.choice(self.guild_members)
+        reroller = member if server is None else self.rng.choice(self.server_members[server.id])
         # A re-roll comes a while after the result, up to the end of the run: results made
         # before the restart are often re-rolled on B's successor.
         reroll_after = self.rng.uniform(0, max(0.0, self.end - at))
         await asyncio.sleep(max(0.0, at - time.monotonic()))
         if fail:
             self.api.queue(Reply.error(500, "The server had an error while processing your request.", code="server_error"))
-        outcome = Outcome("edit", "A" if dm else "B", member.id, None)
+        outcome = Outcome("edit", self.process_of(server), member.id, None)
         outcome.instance = self.instance[outcome.process]
         self.outcomes.append(outcome)
         self.figures[outcome.process].interactions += 1
         try:
             outcome.record = await self.fake.invoke(
-                "edit", by=member, image=FakeAttachment.image(self.png), prompt=f"load edit {i}", n=n, dm=dm
+                "edit", by=member, image=FakeAttachment.image(self.png), prompt=f"load edit {i}", n=n, dm=dm, guild=server
             )
         except (AssertionError, ConnectionError):  # its process is down: on Discord, "did not respond"
             outcome.result = "unanswered"
