@@ -74,6 +74,13 @@ _DIALECT = {
         "bot_day_rows": "scope BETWEEN -64 AND -1",
         "day_images": "(SELECT COALESCE(SUM(images), 0) FROM ledger_days WHERE day = :day AND {bot_day_rows})",
         "ids_match": "id = ANY(:ids::bigint[])",
+        # Each server's id, one index probe apiece (ledger_guild_time), for statements that read
+        # every server's rows of a period by that index instead of the whole ledger: a recursive
+        # common table expression `guilds (g)` (the last g is NULL).
+        "each_server": (
+            "guilds (g) AS (SELECT MIN(guild_id) FROM ledger UNION ALL"
+            " SELECT (SELECT MIN(guild_id) FROM ledger WHERE guild_id > g) FROM guilds WHERE g IS NOT NULL)"
+        ),
         # PostgreSQL's CAST would round: the schema's own floor.
         "created_day": "retouch_day(created_at)",
     },

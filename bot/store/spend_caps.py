@@ -73,10 +73,7 @@ SELECT CAST(COALESCE(SUM({row_spend}), 0) AS BIGINT) FROM ledger WHERE guild_id 
                                  WHERE day >= CAST(:start AS INTEGER) AND day < {cap_rows} AND {bot_day_rows}),
                                (SELECT COALESCE(MAX(id), 0) + 1 FROM ledger))
             AND created_at >= CAST(:start AS INTEGER) * 86400.0)"""),
-            postgresql=_GLOBAL_CAP.replace("{period_spend}", """(WITH RECURSIVE guilds (g) AS (
-             SELECT MIN(guild_id) FROM ledger
-             UNION ALL
-             SELECT (SELECT MIN(guild_id) FROM ledger WHERE guild_id > g) FROM guilds WHERE g IS NOT NULL)
+            postgresql=_GLOBAL_CAP.replace("{period_spend}", """(WITH RECURSIVE {each_server}
          SELECT COALESCE(SUM(period.spend), 0)
            FROM guilds, LATERAL (SELECT SUM({row_spend}) AS spend FROM ledger
                                   WHERE guild_id = guilds.g AND created_at >= CAST(:start AS INTEGER) * 86400.0) period

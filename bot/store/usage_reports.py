@@ -53,10 +53,7 @@ SELECT (SELECT version FROM rules_version),
         "global_usage": PerDialect(
             sqlite="SELECT {day_images}",
             postgresql="""
-WITH RECURSIVE guilds (g) AS (
-    SELECT MIN(guild_id) FROM ledger
-    UNION ALL
-    SELECT (SELECT MIN(guild_id) FROM ledger WHERE guild_id > g) FROM guilds WHERE g IS NOT NULL)
+WITH RECURSIVE {each_server}
 SELECT COALESCE(SUM(day.images), 0)
   FROM guilds, LATERAL (SELECT SUM({counted}) AS images FROM ledger
                          WHERE guild_id = guilds.g AND created_at >= :day::integer * 86400.0
