@@ -78,6 +78,7 @@ class Outcome:
     instance: str = ""  # which run of the process got it: A, B1, or B2 after the restart
     made_by: str = ""  # a re-roll: the run that made the result
     result: str = "pending"  # delivered, refused, failed, cancelled, unanswered, not-acknowledged
+    detail: str = ""  # not-acknowledged: what the fake Discord saw
     ack_s: float | None = None
     result_s: float | None = None
 
@@ -110,7 +111,8 @@ class LoadReport:
     unclean_exits: list[str]
     driver_cpu_s: float = 0.0  # this process: the fakes and the members
     abandoned: int = 0  # reservations refunded because their process stopped running
-    rows_per_server: dict[str, int] = field(default_factory=dict)  # ledger rows: "server name (process)" or "DMs (A)"
+    rows_per_server: dict[str, int] = field(default_factory=dict)
+    refunds: dict[str, int] = field(default_factory=dict)  # refunded ledger rows by reason  # ledger rows: "server name (process)" or "DMs (A)"
 
     @property
     def ok(self) -> bool:
@@ -137,6 +139,7 @@ class LoadReport:
             f"delivered {sum(o.result == 'delivered' for o in self.outcomes)} "
             f"= {sum(o.result == 'delivered' for o in self.outcomes) / self.wall_s:.2f}/s",
             "outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(self.counts().items())),
+            *(f"  not acknowledged: {o.kind} on {o.instance}: {o.detail}" for o in self.outcomes if o.result == "not-acknowledged"),
             f"re-rolls delivered by another process than the result's maker (B's successor): {self.cross_process_rerolls()}",
             f"ack: p50 {ms(pct(acks, 50))}  p99 {ms(pct(acks, 99))}  max {ms(max(acks, default=None))}  (n={len(acks)})",
             *(
@@ -161,6 +164,7 @@ class LoadReport:
             )
         out.append(f"the driver (fake Discord, fake provider, members): CPU {self.driver_cpu_s:.1f} s "
                    f"= {self.driver_cpu_s / self.wall_s:.0%} of a core")
+        out.append("refunds by reason: " + ", ".join(f"{k} {v}" for k, v in self.refunds.items()))
         out.append("ledger rows per server: " + ", ".join(f"{k} {v}" for k, v in self.rows_per_server.items()))
         out.append(f"ledger: {self.ledger_rows} rows ({self.abandoned} refunded as abandoned by a stopped process), "
                    f"{self.images_committed} images committed; "
@@ -201,6 +205,7 @@ class LoadRun:
         self.procs: dict[str, BotProcess] = {}
         self.figures = {name: ProcessFigures(name) for name in ("A", "B")}
         self.restart_downtime: float | None = None
+        self.kill_at: float | None = None  # the fake Discord's clock when B was stopped
         self.instance = {"A": "A", "B": "B1"}
         self.end = 0.0
         self.exits: list[str] = []
@@ -287,6 +292,7 @@ class LoadRun:
             self.c, wall, self.outcomes, self.figures, invariants, len(rows), committed, received, self.restart_downtime, self.exits,
             driver, sum(r["status"] == "refunded" and r["refund_reason"] == "abandoned" for r in rows),
             self._rows_per_server(rows),
+            dict(Counter(r["refund_reason"] or "-" for r in rows if r["status"] == "refunded").most_common()),
         )
 
     def _rows_per_server(self, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -299,6 +305,7 @@ class LoadRun:
         old = self.procs["B"]
         self._account("B", old, cpu0["B"])
         down = time.monotonic()
+        self.kill_at = self.fake.now()
         if self.c.restart == "kill":
             old.kill()
             await old.wait()
@@ -389,7 +396,13 @@ class LoadRun:
             self._note_ack(outcome)
             return None
         except AssertionError:
-            outcome.result = "not-acknowledged"
+            # Sent to B's first run less than 3 s before it was killed, or in the moment after
+            # (before the fake Discord saw its connection drop): on Discord, "did not respond",
+            # as for the interactions sent while it was down.
+            killed = self.c.restart == "kill" and self.kill_at is not None and outcome.instance == "B1" \
+                and record.created > self.kill_at - 3.0 and all(v.startswith("not acknowledged") for v in record.violations)
+            outcome.result = "unanswered" if killed else "not-acknowledged"
+            outcome.detail = "; ".join(record.violations)
             return None
         self._note_ack(outcome)
         if message.files:
