@@ -55,6 +55,14 @@ RESERVING_LOCK = "SELECT pg_advisory_xact_lock(retouch_reserving_key())"
 
 log = logging.getLogger("retouch.store")
 
+# PostgreSQL: a process is gone when nobody holds its liveness lock and its last beat is older
+# than the bound (bot/store/postgres.py); a live one that lost its row writes it back at its
+# next beat (an upsert).
+_FORGET_GONE_PROCESSES = """
+DELETE FROM processes
+ WHERE owner != :owner AND last_seen < :seen_before AND pg_try_advisory_xact_lock(retouch_owner_key(owner))
+"""
+
 
 class Ledger:
     """`owner` identifies this process (a boot id) on the rows it reserves. Prompts are
@@ -374,6 +382,11 @@ class Ledger:
             from bot.store.postgres import DEAD_AFTER_SECONDS
 
             params["seen_before"] = now - DEAD_AFTER_SECONDS
+            released = len(await self._db.fetchall(self._sql.release_abandoned, params))
+            # The processes that are gone (by the same verdict) leave the table too, so
+            # doctor lists only the processes that run.
+            await self._db.fetchall(_FORGET_GONE_PROCESSES, params)
+            return released
         return len(await self._db.fetchall(self._sql.release_abandoned, params))
 
     async def reset_user(self, guild_id: int | None, user_id: int, role_ids: Iterable[int] = ()) -> int:

@@ -128,5 +128,6 @@ async def test_a_running_process_reservations_are_never_released_as_abandoned(
         clock.advance(seconds=DEAD_AFTER_SECONDS + 1)
         assert await store.release_abandoned() == 1  # killed: PostgreSQL dropped its lock, and it beats no more
         assert ledger_rows(target, "id = ?", (open_id,))[0]["refund_reason"] == "abandoned"
+        assert target.rows("SELECT owner FROM processes") == []  # gone from the list doctor shows
     finally:
         await conn.close()  # type: ignore[attr-defined]
