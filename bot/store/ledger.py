@@ -236,6 +236,8 @@ class Ledger:
         cost = None if cost_usd is None else to_micros(cost_usd)
         if not self._caps.ready:
             await self._caps.prepare()
+        if not self._day_total_ready and self._usage.global_daily_limit is not None:
+            await self._count_day_rows()
         for attempt in range(ATTEMPTS):
             now = Instant.read(self._clock)
             rules = await self._rules.rule_set(guild, fresh=attempt > 0)

@@ -260,6 +260,8 @@ async def test_the_daily_limit_counts_the_rows_made_before_it_applied(postgres_u
         running = await before.reserve(1, 3, [], 2, model="m")
         assert isinstance(running, Reservation)
         limited = QuotaStore(db, owner="limited", default_limit=100, default_period="day", global_daily_limit=10)
+        # Asked before any reservation (the question spared to a member whose edit cannot run).
+        assert isinstance(await limited.refusal_for(1, 4, [], 3), QuotaExceeded)
         refusal = await limited.reserve(1, 4, [], 3, model="m")
         assert isinstance(refusal, QuotaExceeded) and (refusal.rule, refusal.used) == (Rule.GLOBAL_BUDGET, 8)
         assert isinstance(await limited.reserve(1, 4, [], 2, model="m"), Reservation)
