@@ -122,10 +122,7 @@ class Ledger:
         if cost_usd is not None:
             check_usd("cost_usd", cost_usd)
         caps = self._caps
-        if not caps.ready:
-            await caps.prepare()
-        if not self._day_total_ready and self._usage.global_daily_limit is not None:
-            await self._count_day_rows()
+        await self._prepare()
         cost = None if cost_usd is None else to_micros(cost_usd)
         guild = guild_key(guild_id)
         role_ids = tuple(role_ids)
@@ -211,6 +208,14 @@ class Ledger:
             )
         return refusal
 
+    async def _prepare(self) -> None:
+        """Once, before the first check: the bot-wide cap's row, and on PostgreSQL under
+        GLOBAL_DAILY_IMAGE_LIMIT the day's rows made without it."""
+        if not self._caps.ready:
+            await self._caps.prepare()
+        if not self._day_total_ready and self._usage.global_daily_limit is not None:
+            await self._count_day_rows()
+
     async def _count_day_rows(self) -> None:
         """PostgreSQL, with GLOBAL_DAILY_IMAGE_LIMIT: count today's rows made while no daily
         limit applied (by this process before a restart, or another process), once, with no
@@ -234,10 +239,7 @@ class Ledger:
         guild = guild_key(guild_id)
         role_ids = tuple(role_ids)
         cost = None if cost_usd is None else to_micros(cost_usd)
-        if not self._caps.ready:
-            await self._caps.prepare()
-        if not self._day_total_ready and self._usage.global_daily_limit is not None:
-            await self._count_day_rows()
+        await self._prepare()
         for attempt in range(ATTEMPTS):
             now = Instant.read(self._clock)
             rules = await self._rules.rule_set(guild, fresh=attempt > 0)
@@ -384,12 +386,12 @@ class Ledger:
             from bot.store.postgres import DEAD_AFTER_SECONDS
 
             params["seen_before"] = now - DEAD_AFTER_SECONDS
-            released = len(await self._db.fetchall(self._sql.release_abandoned, params))
+        released = len(await self._db.fetchall(self._sql.release_abandoned, params))
+        if self._db.dialect != "sqlite":
             # The processes that are gone (by the same verdict) leave the table too, so
             # doctor lists only the processes that run.
             await self._db.fetchall(_FORGET_GONE_PROCESSES, params)
-            return released
-        return len(await self._db.fetchall(self._sql.release_abandoned, params))
+        return released
 
     async def reset_user(self, guild_id: int | None, user_id: int, role_ids: Iterable[int] = ()) -> int:
         """Clear the member's usage in the current period of their effective rule.

@@ -75,13 +75,14 @@ UPDATE ledger
 # counted in its day's total: migrations/postgresql/006_ledger_writes_only.sql) this
 # connection's slot of the row's day; the row was reserved, so what it counted before is
 # its reserved images and its estimate.
+_SETTLE_ROW = """
+UPDATE ledger
+   SET status = {status}, images_delivered = :delivered::integer, {reason}
+       input_tokens = :input_tokens::integer, output_tokens = :output_tokens::integer,
+       total_tokens = :total_tokens::integer, cost_usd = :cost_usd::float8, settled_at = :now::float8
+ WHERE id = :id::bigint AND status = 'reserved' AND :delivered::integer <= images_reserved"""
 _SETTLE_POSTGRES = """
-WITH settled AS (
-    UPDATE ledger
-       SET status = {status}, images_delivered = :delivered::integer, {reason}
-           input_tokens = :input_tokens::integer, output_tokens = :output_tokens::integer,
-           total_tokens = :total_tokens::integer, cost_usd = :cost_usd::float8, settled_at = :now::float8
-     WHERE id = :id::bigint AND status = 'reserved' AND :delivered::integer <= images_reserved
+WITH settled AS (""" + _SETTLE_ROW + """
     RETURNING id, guild_id, created_at, images_reserved, images_delivered, status, in_day_total,
               retouch_spend('reserved', cost_reserved_usd, NULL, NULL) AS old_spend,
               retouch_spend(status, cost_reserved_usd, cost_usd, refund_reason) AS new_spend
@@ -103,15 +104,18 @@ SELECT id FROM settled
 # A row no cap can see (reserved without caps, not in its day's total, and no cap row of the
 # bot or its server exists now) settles alone: nothing else to keep. Another row is left as
 # it is (no row returned), for the statement above.
-_SETTLE_PLAIN_POSTGRES = """
-UPDATE ledger
-   SET status = {status}, images_delivered = :delivered::integer, {reason}
-       input_tokens = :input_tokens::integer, output_tokens = :output_tokens::integer,
-       total_tokens = :total_tokens::integer, cost_usd = :cost_usd::float8, settled_at = :now::float8
- WHERE id = :id::bigint AND status = 'reserved' AND :delivered::integer <= images_reserved AND NOT in_day_total
+_SETTLE_PLAIN_POSTGRES = _SETTLE_ROW + """ AND NOT in_day_total
    AND NOT EXISTS (SELECT 1 FROM ledger_days WHERE day = {cap_rows} AND scope IN (-1, ledger.guild_id))
 RETURNING id
 """
+
+
+def _settling(template: str, status: str) -> str:
+    """A settle statement for `status`: 'committed', or 'refunded' with its :reason."""
+    reason = "refund_reason = :reason::text," if status == "refunded" else ""
+    return template.replace("{status}", f"'{status}'").replace("{reason}", reason)
+
+
 # The late commit (rare) also settles a row released meanwhile: a function that reads what
 # the row counted before; it returns the id, or NULL when nothing was settled.
 _LATE_COMMIT_POSTGRES = """
@@ -165,12 +169,12 @@ SQL = statements(
         "reserve_no_caps": PerDialect(sqlite=_RESERVE + _RETURNING_ID, postgresql=_RESERVE_MEMBER_POSTGRES),
         "commit": PerDialect(
             sqlite=_COMMIT + "status = 'reserved'\nRETURNING id",
-            postgresql=_SETTLE_POSTGRES.replace("{status}", "'committed'").replace("{reason}", ""),
+            postgresql=_settling(_SETTLE_POSTGRES, "committed"),
         ),
         # SQLite keeps everything in its triggers: the plain settles are the same statements.
         "commit_plain": PerDialect(
             sqlite=_COMMIT + "status = 'reserved'\nRETURNING id",
-            postgresql=_SETTLE_PLAIN_POSTGRES.replace("{status}", "'committed'").replace("{reason}", ""),
+            postgresql=_settling(_SETTLE_PLAIN_POSTGRES, "committed"),
         ),
         # A commit recorded late (from the commit journal, after a restart or a long lock)
         # also settles a row that crash recovery or the stale release refunded meanwhile:
@@ -185,11 +189,11 @@ SQL = statements(
         # spend reports and caps must see the real bill even when the member pays nothing.
         "refund": PerDialect(
             sqlite=_REFUND,
-            postgresql=_SETTLE_POSTGRES.replace("{status}", "'refunded'").replace("{reason}", "refund_reason = :reason::text,"),
+            postgresql=_settling(_SETTLE_POSTGRES, "refunded"),
         ),
         "refund_plain": PerDialect(
             sqlite=_REFUND,
-            postgresql=_SETTLE_PLAIN_POSTGRES.replace("{status}", "'refunded'").replace("{reason}", "refund_reason = :reason::text,"),
+            postgresql=_settling(_SETTLE_PLAIN_POSTGRES, "refunded"),
         ),
         # Signs of life for the reservations of edits still alive in this process.
         "touch": "UPDATE ledger SET alive_at = :now WHERE {ids_match} AND status = 'reserved'",
