@@ -67,6 +67,15 @@ def _run_in_thread(coro_factory: Callable[[], Any]) -> Any:
         return pool.submit(lambda: asyncio.run(coro_factory())).result(timeout=60)
 
 
+# The backend holding a process's liveness lock (an advisory lock on a bigint key is
+# listed as classid = high 32 bits, objid = low 32 bits, objsubid = 1).
+_LIVENESS_HOLDER = """
+SELECT pid FROM pg_locks
+ WHERE locktype = 'advisory' AND granted AND objsubid = 1
+   AND ((classid::bigint << 32) | objid::bigint) = retouch_owner_key(?)
+"""
+
+
 @dataclass
 class Target:
     """The database under test, seen from outside the store: an auditor reading rows, a
@@ -100,6 +109,12 @@ class Target:
                 await conn.close()
 
         return _run_in_thread(read)
+
+    def liveness_holder(self, owner: str) -> int | None:
+        """The PostgreSQL backend holding process `owner`'s liveness lock, if any."""
+        rows = self.rows(_LIVENESS_HOLDER, (owner,))
+        assert len(rows) <= 1, rows
+        return rows[0]["pid"] if rows else None
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         """One statement on a separate connection, committed."""

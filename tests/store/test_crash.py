@@ -12,6 +12,7 @@ import pytest
 from bot.store.postgres import DEAD_AFTER_SECONDS
 from bot.store.quota import QuotaStore, Reservation
 from tests.store.conftest import GUILD, USER, ManualClock, Target, ledger_rows
+from tests.support.polling import eventually
 
 HELPER = Path(__file__).with_name("crash_helper.py")
 IMAGE_API_TIMEOUT = 600
@@ -34,6 +35,13 @@ async def crash_mid_request(target: Target, clock: ManualClock, while_alive=None
         process.send_signal(signal.SIGKILL)
         await process.wait()
     assert process.returncode == -signal.SIGKILL
+    if target.postgres:
+        # The server ends the dead client's session (and frees its liveness lock) on its
+        # own schedule, a moment after the kill: until then the helper still looks alive.
+        await eventually(
+            lambda: target.liveness_holder("boot-crashed") is None,
+            what="PostgreSQL to end the killed helper's session and free its liveness lock",
+        )
     return int(line.split()[1])
 
 

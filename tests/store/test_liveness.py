@@ -25,21 +25,6 @@ from tests.support.tcp_proxy import TcpProxy
 LIVE, OTHER = "boot-live", "boot-other"
 NO_LIVENESS = "SQLite has no liveness connection: one process per file, under the instance lock"
 
-# The backend holding a process's liveness lock (an advisory lock on a bigint key is
-# listed as classid = high 32 bits, objid = low 32 bits, objsubid = 1).
-HOLDER = """
-SELECT pid FROM pg_locks
- WHERE locktype = 'advisory' AND granted AND objsubid = 1
-   AND ((classid::bigint << 32) | objid::bigint) = retouch_owner_key(?)
-"""
-
-
-def lock_holder(target: Target, owner: str) -> int | None:
-    rows = target.rows(HOLDER, (owner,))
-    assert len(rows) <= 1, rows
-    return rows[0]["pid"] if rows else None
-
-
 @pytest.mark.postgres_only(reason=NO_LIVENESS)
 async def test_a_terminated_liveness_session_frees_nothing_and_the_next_beat_takes_the_lock_back(
     target: Target, clock: ManualClock, make_store: StoreFactory, caplog: pytest.LogCaptureFixture
@@ -51,12 +36,12 @@ async def test_a_terminated_liveness_session_frees_nothing_and_the_next_beat_tak
         await liveness.start(live.now())
         running = await live.reserve(GUILD, USER, [], 3, model="m")
         assert isinstance(running, Reservation)
-        first = lock_holder(target, LIVE)
+        first = target.liveness_holder(LIVE)
         assert first is not None
 
         # The server ends the liveness session while the process lives on.
         assert target.rows("SELECT pg_terminate_backend(?, 10000) AS done", (first,))[0]["done"]
-        assert lock_holder(target, LIVE) is None
+        assert target.liveness_holder(LIVE) is None
         # The lock is free, but the process beat a moment ago: it is not taken for dead.
         assert await other.release_abandoned() == 0
         assert ledger_rows(target, "id = ?", (running.id,))[0]["status"] == "reserved"
@@ -66,7 +51,7 @@ async def test_a_terminated_liveness_session_frees_nothing_and_the_next_beat_tak
         with caplog.at_level(logging.WARNING, logger="retouch.store"):
             await liveness.beat(live.now())
         assert "the liveness connection to PostgreSQL failed" in caplog.text
-        again = lock_holder(target, LIVE)
+        again = target.liveness_holder(LIVE)
         assert again is not None and again != first
         names = target.rows("SELECT application_name FROM pg_stat_activity WHERE pid = ?", (again,))
         assert names == [{"application_name": f"retouch liveness {LIVE}"}]
@@ -97,7 +82,7 @@ async def test_a_process_whose_lock_is_free_and_whose_beats_stopped_is_released(
         assert isinstance(held, Reservation)
         clock.advance(seconds=DEAD_AFTER_SECONDS + 1)
         assert await other.release_abandoned() == 0, "an old beat alone proves nothing while the lock is held"
-        holder = lock_holder(target, LIVE)
+        holder = target.liveness_holder(LIVE)
         assert target.rows("SELECT pg_terminate_backend(?, 10000) AS done", (holder,))[0]["done"]
         assert await other.release_abandoned() == 1
         row = ledger_rows(target, "id = ?", (held.id,))[0]
@@ -128,13 +113,13 @@ async def test_a_silently_dropped_liveness_connection_is_noticed_by_its_beat(
             await liveness.start(live.now())
             running = await live.reserve(GUILD, USER, [], 2, model="m")
             assert isinstance(running, Reservation)
-            first = lock_holder(target, LIVE)
+            first = target.liveness_holder(LIVE)
             proxy.freeze()
             assert target.rows("SELECT pg_terminate_backend(?, 10000) AS done", (first,))[0]["done"]
 
             clock.advance(seconds=BEAT_SECONDS)
             await liveness.beat(live.now())  # waits out BEAT_TIMEOUT_SECONDS, then reconnects
-            again = lock_holder(target, LIVE)
+            again = target.liveness_holder(LIVE)
             assert again is not None and again != first
             clock.advance(seconds=DEAD_AFTER_SECONDS + 1)
             assert await other.release_abandoned() == 0
@@ -156,16 +141,16 @@ async def test_idle_session_timeout_never_ends_the_liveness_session(target: Targ
     probe = None
     try:
         await liveness.start(clock().timestamp())
-        holder = lock_holder(target, LIVE)
+        holder = target.liveness_holder(LIVE)
         assert holder is not None
         # A session opened after the liveness one's last statement, with the same
         # default: once the server has ended it for idling, it would have ended the
         # liveness session too.
         probe = await asyncpg.connect(target.url)
         await eventually(probe.is_closed, 10, what="the server ended an idle session")
-        assert lock_holder(target, LIVE) == holder
+        assert target.liveness_holder(LIVE) == holder
         await liveness.beat(clock().timestamp())  # the same session answers
-        assert lock_holder(target, LIVE) == holder
+        assert target.liveness_holder(LIVE) == holder
     finally:
         if probe is not None:
             probe.terminate()
