@@ -35,7 +35,7 @@ from bot.provider.moderation import ModerationClient
 from bot.provider.models import load_model_table
 from bot.provider.pricing import load_prices
 from bot.reports.chart import ChartRenderer
-from bot.store import connect
+from bot.store import connect, shared_settings
 from bot.store.backend import Database, SqliteDatabase
 from bot.store.meta import MetaStore
 from bot.store.quota import QuotaStore
@@ -165,8 +165,17 @@ class Retouch(commands.AutoShardedBot):
             from bot.store.postgres import ProcessLiveness
 
             shards = ",".join(map(str, settings.shard_ids)) if settings.shard_ids is not None else "all"
-            liveness = ProcessLiveness(self.database, self.boot_id, shards=shards)  # type: ignore[arg-type]
+            shared = shared_settings.describe(settings)
+            liveness = ProcessLiveness(self.database, self.boot_id, shards=shards, shared_settings=shared)  # type: ignore[arg-type]
             await liveness.start(self.store.now())
+            for other in await liveness.others(self.store.now()):
+                differ = shared_settings.differences(shared, other.settings)
+                if differ:
+                    log.warning(
+                        "another bot process on this database, %s, runs with different settings: %s. Every process "
+                        "must share them, or the quotas and bot-wide limits they count together do not hold",
+                        other.name, "; ".join(map(str, differ)),
+                    )
         self.reservations = ReservationKeeper(
             self.store, stale_after=settings.reservation_ttl_seconds, journal=connect.journal_path(settings), liveness=liveness
         )

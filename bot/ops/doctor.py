@@ -19,6 +19,7 @@ import platform
 import sqlite3
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -51,6 +52,8 @@ from bot.provider.errors import (
 )
 from bot.provider.models import ModelTable
 from bot.redact import password_spellings, redact, register_secret, url_password, without_credentials  # noqa: F401
+from bot.store import shared_settings
+from bot.store.shared_settings import OtherProcess
 
 TIMEOUT_SECONDS = 10.0
 USER_AGENT = "Retouch doctor (self-hosted Discord image-editing bot)"
@@ -331,14 +334,40 @@ async def check_postgres(url: str) -> list[Check]:
                                 "take a backup first (pg_dump, see README)"))
         else:
             checks.append(Check(PASS, "database schema", f"version {status.current}, current"))
-            rows = await db.fetchall("SELECT owner, host, pid, shards, last_seen FROM processes ORDER BY started_at")
+            rows = await db.fetchall("SELECT host, pid, shards, shared_settings, last_seen FROM processes ORDER BY started_at")
             if rows:
-                checks[-1].notes.append(
-                    "bot processes using it: " + "; ".join(f"{r[1]} pid {r[2]} shards {r[3]}" for r in rows)
-                )
+                checks[-1].notes.append("bot processes using it: " + "; ".join(OtherProcess(*row[:4]).name for row in rows))
+            # Only processes that beat lately and recorded their settings (a crashed one's
+            # row stays until another process's sweep judges it gone).
+            live_since = time.time() - postgres.DEAD_AFTER_SECONDS
+            disagreement = _settings_disagreement([OtherProcess(*row[:4]) for row in rows if row[3] and row[4] >= live_since])
+            if disagreement:
+                checks.append(Check(WARN, "shared settings", disagreement,
+                                    "give every process the same values (in each one's .env or environment), then restart the ones that differ"))
     finally:
         await db.close()
     return checks
+
+
+def _settings_disagreement(processes: list[OtherProcess]) -> str:
+    """Which settings the processes sharing the database set differently, and who has
+    which value; empty when they agree."""
+    if len(processes) < 2:
+        return ""
+    first = processes[0]
+    differing: dict[str, None] = {}
+    for other in processes[1:]:
+        for difference in shared_settings.differences(first.settings, other.settings):
+            differing[difference.name] = None
+    if not differing:
+        return ""
+    parts = []
+    for name in differing:
+        values: dict[str, list[str]] = {}
+        for process in processes:
+            values.setdefault(shared_settings.parse(process.settings).get(name, shared_settings.UNSET), []).append(process.name)
+        parts.append(f"{name}: " + ", ".join(f"{value} on {' and '.join(names)}" for value, names in values.items()))
+    return "the bot processes disagree on settings they must share: " + "; ".join(parts)
 
 
 # ----- network ---------------------------------------------------------------------------

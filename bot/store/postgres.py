@@ -16,8 +16,8 @@ lives, when the session ends under it (a server restart, `idle_session_timeout`,
 connection); so the beat proves the session, a failed beat reconnects and takes the lock
 again, and another process counts an owner as gone only when its lock is free AND its last
 beat is older than DEAD_AFTER_SECONDS (the release is one statement, bot/store/ledger.py).
-The `processes` table also says which process is which (host, pid, shards), for operators
-and `doctor`. The per-row sign of life (`alive_at`, refreshed by each process's reservation
+The `processes` table also says which process is which (host, pid, shards) and the settings
+all of them must share (bot/store/shared_settings.py), for operators and `doctor`. The per-row sign of life (`alive_at`, refreshed by each process's reservation
 keeper) keeps working too: whichever process sweeps releases rows no live edit refreshed.
 """
 
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.store.backend import PostgresDatabase
+from bot.store.shared_settings import OtherProcess
 from bot.store.sqlite import (
     DEFAULT_MIGRATIONS_DIR,
     MigrationError,
@@ -179,10 +180,11 @@ class ProcessLiveness:
     judges this one gone only when the lock is free *and* the last beat is older than
     DEAD_AFTER_SECONDS (release_abandoned in bot/store/ledger.py)."""
 
-    def __init__(self, db: PostgresDatabase, owner: str, *, shards: str = "all", clock: Any = None) -> None:
+    def __init__(self, db: PostgresDatabase, owner: str, *, shards: str = "all", shared_settings: str = "", clock: Any = None) -> None:
         self.db = db
         self.owner = owner
         self.shards = shards
+        self.shared_settings = shared_settings
         self.beat_seconds = BEAT_SECONDS
         self._conn: "asyncpg.Connection | None" = None
         self._lock = asyncio.Lock()
@@ -234,9 +236,9 @@ class ProcessLiveness:
         # An upsert: the row comes back if anything removed it.
         await asyncio.wait_for(
             conn.execute(
-                "INSERT INTO processes (owner, host, pid, shards, started_at, last_seen) VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT (owner) DO UPDATE SET last_seen = excluded.last_seen",
-                self.owner, socket.gethostname(), os.getpid(), self.shards, self._started_at or now, now,
+                "INSERT INTO processes (owner, host, pid, shards, started_at, last_seen, shared_settings) "
+                "VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (owner) DO UPDATE SET last_seen = excluded.last_seen",
+                self.owner, socket.gethostname(), os.getpid(), self.shards, self._started_at or now, now, self.shared_settings,
             ),
             BEAT_TIMEOUT_SECONDS,
         )
@@ -286,6 +288,15 @@ class ProcessLiveness:
             self._conn.terminate()  # no goodbye over a connection that may be dead
             self._conn = None
         self._steady_since = None
+
+    async def others(self, now: float) -> list[OtherProcess]:
+        """The other processes on this database that beat within DEAD_AFTER_SECONDS (a
+        crashed one's row stays until a sweep judges it gone)."""
+        rows = await self.db.fetchall(
+            "SELECT host, pid, shards, shared_settings FROM processes WHERE owner != ? AND last_seen >= ? ORDER BY started_at",
+            (self.owner, now - DEAD_AFTER_SECONDS),
+        )
+        return [OtherProcess(host, pid, shards, settings) for host, pid, shards, settings in rows]
 
     async def stop(self) -> None:
         try:

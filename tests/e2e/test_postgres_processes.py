@@ -68,6 +68,20 @@ async def test_two_processes_share_the_bot_wide_limit_and_never_overspend(fakes,
         err_a, err_b = await stop(a), await stop(b)
     assert a.returncode == 0 and b.returncode == 0, (err_a[-2000:], err_b[-2000:])
     assert "Retouch stopped cleanly" in err_a and "Retouch stopped cleanly" in err_b
+    assert "runs with different settings" not in err_a + err_b, "the two agree"
+
+
+async def test_a_process_started_with_another_daily_limit_says_so_in_its_log(fakes, tmp_path, postgres_url):
+    discord_fake, api = fakes
+    # One shard each: a second shard would only add discord.py's 5 s between identifies.
+    a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0", GLOBAL_DAILY_IMAGE_LIMIT="6")
+    b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2")  # its .env forgot the limit
+    err_a, err_b = await asyncio.gather(stop(a), stop(b))
+    warning = next((line for line in err_b.splitlines() if "runs with different settings" in line), None)
+    assert warning is not None, err_b[-3000:]
+    assert f"pid {a.pid} (shards 0)" in warning and "GLOBAL_DAILY_IMAGE_LIMIT 6 there, unset here" in warning, warning
+    assert "WARNING" in warning and "QUOTA_DEFAULT_LIMIT" not in warning
+    assert "runs with different settings" not in err_a, "A started alone"
 
 
 async def test_a_killed_process_reservation_is_released_through_its_lock_and_the_survivors_live_edit_is_not(

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,33 @@ async def test_doctor_checks_the_connection_the_version_and_the_schema(tmp_path,
     assert any("shards 2,3" in note for note in schema.notes), schema.notes
     assert by_name(checks, "database folder").status == doctor.PASS  # the commit journal still lives there
     assert not any(c.name == "database file" for c in checks)
+
+
+async def test_doctor_warns_when_the_processes_disagree_on_settings_they_must_share(tmp_path, models_api, postgres_url):  # noqa: F811
+    now = time.time()
+    db = await postgres.connect(postgres_url)
+    try:
+        for owner, shards, limit in (("boot-a", "0,1", "3000"), ("boot-b", "2,3", "unset"), ("boot-c", "4,5", "3000")):
+            settings = f"SHARD_COUNT=6; QUOTA_DEFAULT_LIMIT=10; QUOTA_DEFAULT_PERIOD=day; GLOBAL_DAILY_IMAGE_LIMIT={limit}; GLOBAL_SPEND_LIMIT_USD=unset"
+            await postgres.ProcessLiveness(db, owner, shards=shards, shared_settings=settings).start(now)
+        checks, text = await run_doctor(env_for(tmp_path, models_api.base_url, DATABASE_URL=postgres_url))
+        shared = by_name(checks, "shared settings")
+        assert shared.status == doctor.WARN, text
+        assert "GLOBAL_DAILY_IMAGE_LIMIT: 3000 on " in shared.detail and "(shards 0,1) and " in shared.detail, shared.detail
+        assert "unset on " in shared.detail and "(shards 2,3)" in shared.detail, shared.detail
+        assert "QUOTA_DEFAULT_LIMIT" not in shared.detail and "SHARD_COUNT" not in shared.detail
+
+        # Agreeing processes (B gone), or only a crashed one's old row left differing: no warning.
+        await db.execute("DELETE FROM processes WHERE owner = 'boot-b'")
+        checks, text = await run_doctor(env_for(tmp_path, models_api.base_url, DATABASE_URL=postgres_url))
+        assert not any(c.name == "shared settings" for c in checks), text
+        await postgres.ProcessLiveness(db, "boot-old", shards="2,3", shared_settings="GLOBAL_DAILY_IMAGE_LIMIT=5").start(
+            now - postgres.DEAD_AFTER_SECONDS - 60
+        )
+        checks, text = await run_doctor(env_for(tmp_path, models_api.base_url, DATABASE_URL=postgres_url))
+        assert not any(c.name == "shared settings" for c in checks), text
+    finally:
+        await db.close()
 
 
 async def test_doctor_fails_in_one_line_when_postgresql_is_unreachable(tmp_path, models_api):  # noqa: F811
