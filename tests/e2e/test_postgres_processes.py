@@ -28,6 +28,17 @@ from tests.support.process import bot_environment
 pytestmark = pytest.mark.timeout(120)
 
 
+async def settled(url: str) -> list[dict]:
+    """The ledger once no row is open: a bot commits an edit once Discord has its post, a
+    moment after the fake saw it."""
+
+    async def rows() -> list[dict] | None:
+        found = await ledger(url)
+        return found if all(r["status"] != "reserved" for r in found) else None
+
+    return await eventually(rows, 10, what="every edit settled in the ledger", interval=0.05)
+
+
 @pytest.fixture
 async def fakes():
     async with FakeDiscord(shard_count=4, guild_shard=2) as discord_fake, FakeImageAPI() as api:
@@ -60,7 +71,7 @@ async def test_two_processes_share_the_bot_wide_limit_and_never_overspend(fakes,
         assert len(delivered) == 4 and len(refused) == 8
         assert all(r.ephemeral and "daily image budget for all servers" in r.text for r in refused), refused[0].text
 
-        rows = await ledger(postgres_url)
+        rows = await settled(postgres_url)
         assert sum(r["images_delivered"] or 0 for r in rows if r["status"] == "committed") == 6
         assert all(r["status"] == "committed" for r in rows) and len(rows) == 6, rows
         assert {r["guild_id"] == 0 for r in rows} == {True, False}, "DMs and server edits both counted"
@@ -125,7 +136,7 @@ async def test_a_killed_process_reservation_is_released_through_its_lock_and_the
         api.open_gate("survivor")
         reply = await survivor.wait_result(20)
         assert reply.files and len(reply.files) == 2
-        rows = await ledger(postgres_url)
+        rows = await settled(postgres_url)
         assert (rows[0]["status"], rows[0]["images_delivered"], rows[0]["refund_reason"]) == ("committed", 2, None)
 
         # B keeps serving.
@@ -179,7 +190,7 @@ async def test_a_result_made_on_one_process_is_re_rolled_and_edited_again_on_ano
         assert api.edits[-1].files[0].data == reply.files[1].data, "the second image, read back from the message"
         assert api.edits[-1].fields["prompt"] == ["now green"]
 
-        rows = await ledger(postgres_url)
+        rows = await settled(postgres_url)
         assert [(r["status"], r["images_delivered"]) for r in rows] == [("committed", 2), ("committed", 2), ("committed", 1)]
         assert not (tmp_path / "c" / "results").exists(), "nothing kept on the process's disk"
     finally:
@@ -240,11 +251,7 @@ async def test_a_terminated_liveness_session_mid_edit_refunds_nothing_and_the_im
         reply = await edit.wait_result(20)
         assert reply.files and len(reply.files) == 2, reply.text
 
-        async def settled() -> dict | None:  # the commit follows the delivery
-            [row] = await ledger(postgres_url)
-            return row if row["status"] != "reserved" else None
-
-        row = await eventually(settled, 10, what="B's edit settled", interval=0.05)
+        [row] = await settled(postgres_url)
         assert (row["status"], row["images_delivered"], row["refund_reason"]) == ("committed", 2, None)
     finally:
         err_a, err_b = await stop(a), await stop(b)
