@@ -197,6 +197,11 @@ class EditService:
             edit.task.cancel()
         return CancelResult.CANCELLED
 
+    @property
+    def in_progress(self) -> int:
+        """Edits accepted and not yet settled (waiting, running or delivering), all members."""
+        return sum(self._in_progress.values())
+
     # -- shutdown -----------------------------------------------------------------------
 
     async def drain(self) -> None:

@@ -7,7 +7,7 @@ from tests.conftest import running_bot
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import Reply
 from tests.support.images import png
-from tests.support.ledger import ledger
+from tests.support.ledger import ledger_now
 from tests.support.polling import eventually
 
 
@@ -23,7 +23,7 @@ async def test_the_fourth_edit_is_refused_privately_through_discord(fake_discord
         assert reply.ephemeral and rec.ack_type == 4, "a private first reply, at once"
         assert "You already have 3 edits in progress" in reply.text
         assert rec.violations == []
-        assert len(image_api.edits) == 3 and len(await ledger(bot)) == 3
+        assert len(image_api.edits) == 3 and len(await ledger_now(bot)) == 3
         # another member still gets through
         other = await fake_discord.invoke("edit", by=fake_discord.member("patient"), image=FakeAttachment.image(png()), prompt="x")
         await eventually(lambda: len(image_api.edits) == 4)

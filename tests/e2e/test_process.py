@@ -54,6 +54,7 @@ async def test_crash_mid_edit_loses_no_quota_after_restart(fakes, tmp_path):
     member = discord_fake.member("bob")
     done = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="x")
     await done.wait_result()
+    await eventually(lambda: ledger(tmp_path) == [("committed", 1, 1)])  # its commit follows its post
     working = api.expect(Reply.hang())
     rec = await discord_fake.invoke("edit", by=member, image=FakeAttachment.image(make_image(32, 32)), prompt="y", n=3)
     await asyncio.wait_for(working.answered.wait(), 15)

@@ -16,6 +16,7 @@ from bot.store.report_series import DayUsage
 from tests.conftest import running_bot
 from tests.fakes.discord_server import FakeAttachment
 from tests.fakes.image_api import make_image
+from tests.support.ledger import edits_settled
 
 
 def rgb(hex_colour: str) -> tuple[int, int, int]:
@@ -39,6 +40,7 @@ async def test_report_attaches_a_chart_of_the_period(fake_discord, settings_for)
         for model, n in (("gpt-image-2", 2), ("gpt-image-1-mini", 1)):
             rec = await fake_discord.invoke("edit", by=alice, image=FakeAttachment.image(make_image(32, 32)), prompt="x", n=n, model=model)
             assert (await rec.wait_result()).files
+        await edits_settled(bot)  # each commits once Discord has its post
 
         reply = await (await fake_discord.invoke("quota report", by=mod)).wait_reply(timeout=60)
         worker = bot.charts.last_worker_pid
