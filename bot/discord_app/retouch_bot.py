@@ -165,17 +165,11 @@ class Retouch(commands.AutoShardedBot):
             from bot.store.postgres import ProcessLiveness
 
             shards = ",".join(map(str, settings.shard_ids)) if settings.shard_ids is not None else "all"
-            shared = shared_settings.describe(settings)
-            liveness = ProcessLiveness(self.database, self.boot_id, shards=shards, shared_settings=shared)  # type: ignore[arg-type]
+            liveness = ProcessLiveness(
+                self.database, self.boot_id, shards=shards, shared_settings=shared_settings.describe(settings)  # type: ignore[arg-type]
+            )
             await liveness.start(self.store.now())
-            for other in await liveness.others(self.store.now()):
-                differ = shared_settings.differences(shared, other.settings)
-                if differ:
-                    log.warning(
-                        "another bot process on this database, %s, runs with different settings: %s. Every process "
-                        "must share them, or the quotas and bot-wide limits they count together do not hold",
-                        other.name, "; ".join(map(str, differ)),
-                    )
+            await liveness.tell_of_disagreements(self.store.now())
         self.reservations = ReservationKeeper(
             self.store, stale_after=settings.reservation_ttl_seconds, journal=connect.journal_path(settings), liveness=liveness
         )

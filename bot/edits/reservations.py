@@ -257,6 +257,11 @@ class ReservationKeeper:
             except Exception as exc:  # the rows below may still be reachable through the pool
                 log.error("could not prove this process alive to PostgreSQL (%s: %s); retrying in %.0f s",
                           type(exc).__name__, exc, self.interval)
+            else:
+                try:
+                    await self.liveness.tell_of_disagreements(self.store.now())
+                except Exception as exc:  # noqa: BLE001 - a courtesy to the owner; the next beat asks again
+                    log.debug("could not compare settings with the other processes: %s", exc)
         try:
             await self.store.touch([*self._live, *self._pending])
             released = await self.store.release_stale(self.stale_after)

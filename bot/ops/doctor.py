@@ -334,13 +334,13 @@ async def check_postgres(url: str) -> list[Check]:
                                 "take a backup first (pg_dump, see README)"))
         else:
             checks.append(Check(PASS, "database schema", f"version {status.current}, current"))
-            rows = await db.fetchall("SELECT host, pid, shards, shared_settings, last_seen FROM processes ORDER BY started_at")
+            rows = await db.fetchall("SELECT owner, host, pid, shards, shared_settings, last_seen FROM processes ORDER BY started_at")
             if rows:
-                checks[-1].notes.append("bot processes using it: " + "; ".join(OtherProcess(*row[:4]).name for row in rows))
+                checks[-1].notes.append("bot processes using it: " + "; ".join(OtherProcess(*row[:5]).name for row in rows))
             # Only processes that beat lately and recorded their settings (a crashed one's
             # row stays until another process's sweep judges it gone).
             live_since = time.time() - postgres.DEAD_AFTER_SECONDS
-            disagreement = _settings_disagreement([OtherProcess(*row[:4]) for row in rows if row[3] and row[4] >= live_since])
+            disagreement = _settings_disagreement([OtherProcess(*row[:5]) for row in rows if row[4] and row[5] >= live_since])
             if disagreement:
                 checks.append(Check(WARN, "shared settings", disagreement,
                                     "give every process the same values (in each one's .env or environment), then restart the ones that differ"))

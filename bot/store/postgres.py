@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.store.backend import PostgresDatabase
-from bot.store.shared_settings import OtherProcess
+from bot.store.shared_settings import OtherProcess, differences
 from bot.store.sqlite import (
     DEFAULT_MIGRATIONS_DIR,
     MigrationError,
@@ -185,6 +185,7 @@ class ProcessLiveness:
         self.owner = owner
         self.shards = shards
         self.shared_settings = shared_settings
+        self._told: set[str] = set()  # owners whose different settings were logged
         self.beat_seconds = BEAT_SECONDS
         self._conn: "asyncpg.Connection | None" = None
         self._lock = asyncio.Lock()
@@ -293,10 +294,25 @@ class ProcessLiveness:
         """The other processes on this database that beat within DEAD_AFTER_SECONDS (a
         crashed one's row stays until a sweep judges it gone)."""
         rows = await self.db.fetchall(
-            "SELECT host, pid, shards, shared_settings FROM processes WHERE owner != ? AND last_seen >= ? ORDER BY started_at",
+            "SELECT owner, host, pid, shards, shared_settings FROM processes WHERE owner != ? AND last_seen >= ? ORDER BY started_at",
             (self.owner, now - DEAD_AFTER_SECONDS),
         )
-        return [OtherProcess(host, pid, shards, settings) for host, pid, shards, settings in rows]
+        return [OtherProcess(*row) for row in rows]
+
+    async def tell_of_disagreements(self, now: float) -> None:
+        """Log, once for each, the live processes whose shared settings differ from this
+        one's: at start (about those already running) and at each beat (about newcomers)."""
+        for other in await self.others(now):
+            if other.owner in self._told:
+                continue
+            differ = differences(self.shared_settings, other.settings)
+            if differ:
+                self._told.add(other.owner)
+                log.warning(
+                    "another bot process on this database, %s, runs with different settings: %s. Every process "
+                    "must share them, or the quotas and bot-wide limits they count together do not hold",
+                    other.name, "; ".join(map(str, differ)),
+                )
 
     async def stop(self) -> None:
         try:

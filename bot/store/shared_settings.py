@@ -67,6 +67,7 @@ def differences(here: str, there: str) -> list[Difference]:
 class OtherProcess:
     """Another live process on the same database, as its `processes` row says."""
 
+    owner: str
     host: str
     pid: int
     shards: str

@@ -82,17 +82,26 @@ async def test_two_processes_share_the_bot_wide_limit_and_never_overspend(fakes,
     assert "runs with different settings" not in err_a + err_b, "the two agree"
 
 
-async def test_a_process_started_with_another_daily_limit_says_so_in_its_log(fakes, tmp_path, postgres_url):
+def different_settings(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "runs with different settings" in line]
+
+
+async def test_processes_started_with_different_daily_limits_both_say_so_in_their_logs(fakes, tmp_path, postgres_url):
     discord_fake, api = fakes
     # One shard each: a second shard would only add discord.py's 5 s between identifies.
     a = await start_process(tmp_path / "a", discord_fake, api, postgres_url, "0", GLOBAL_DAILY_IMAGE_LIMIT="6")
+    assert different_settings(a.output()) == [], "alone so far"
     b = await start_process(tmp_path / "b", discord_fake, api, postgres_url, "2")  # its .env forgot the limit
-    err_a, err_b = await asyncio.gather(stop(a), stop(b))
-    warning = next((line for line in err_b.splitlines() if "runs with different settings" in line), None)
-    assert warning is not None, err_b[-3000:]
+    try:
+        # B at its start; A, already running, at its next beat (every 4 s).
+        await eventually(lambda: different_settings(a.output()), 15, what="A's log naming B")
+    finally:
+        err_a, err_b = await asyncio.gather(stop(a), stop(b))
+    [warning] = different_settings(err_b)
     assert f"pid {a.pid} (shards 0)" in warning and "GLOBAL_DAILY_IMAGE_LIMIT 6 there, unset here" in warning, warning
     assert "WARNING" in warning and "QUOTA_DEFAULT_LIMIT" not in warning
-    assert "runs with different settings" not in err_a, "A started alone"
+    [warning] = different_settings(err_a)  # once, not at every beat
+    assert f"pid {b.pid} (shards 2)" in warning and "GLOBAL_DAILY_IMAGE_LIMIT unset there, 6 here" in warning, warning
 
 
 async def test_a_killed_process_reservation_is_released_through_its_lock_and_the_survivors_live_edit_is_not(
