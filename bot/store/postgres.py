@@ -17,8 +17,9 @@ connection); so the beat proves the session, a failed beat reconnects and takes 
 again, and another process counts an owner as gone only when its lock is free AND its last
 beat is older than DEAD_AFTER_SECONDS (the release is one statement, bot/store/ledger.py).
 The `processes` table also says which process is which (host, pid, shards) and the settings
-all of them must share (bot/store/shared_settings.py), for operators and `doctor`. The per-row sign of life (`alive_at`, refreshed by each process's reservation
-keeper) keeps working too: whichever process sweeps releases rows no live edit refreshed.
+all of them must share (bot/store/shared_settings.py), for operators and `doctor`. The
+per-row sign of life (`alive_at`, refreshed by each process's reservation keeper) keeps
+working too: whichever process sweeps releases rows no live edit refreshed.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Several processes on one PostgreSQL database count against the same quotas and c
 each reads its own environment: one started with another GLOBAL_DAILY_IMAGE_LIMIT, default
 quota or SHARD_COUNT quietly breaks the shared count (a process without the daily limit
 does not count its images toward it). Each process writes its values with its `processes`
-row (bot/store/postgres.py); a starting process and `doctor` compare them.
+row (bot/store/postgres.py); every process compares them at its start and at each beat,
+and `doctor` whenever it runs.
 """
 
 from __future__ import annotations
