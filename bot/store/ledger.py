@@ -341,13 +341,10 @@ class Ledger:
     async def _settle(self, full: str, plain: str, params: dict[str, Any], *, late: bool = False) -> bool:
         """One settle: a row this process reserved without caps by the statement that writes
         it alone, when no cap or day total needs it since; any other by the full statement."""
-        reservation_id = params["id"]
-        if not late and reservation_id in self._plain:
-            self._plain.discard(reservation_id)
-            if _settled(await self._db.fetchall(plain, params)):
-                return True
-        else:
-            self._plain.discard(reservation_id)
+        plain_first = not late and params["id"] in self._plain
+        self._plain.discard(params["id"])
+        if plain_first and _settled(await self._db.fetchall(plain, params)):
+            return True
         return _settled(await self._db.fetchall(full, params))
 
     async def touch(self, reservation_ids: Iterable[int]) -> None:

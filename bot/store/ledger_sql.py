@@ -154,6 +154,8 @@ _RELEASE_POSTGRES_TAIL = """released AS (
 SELECT id FROM released
 """
 
+_COMMIT_SQLITE = _COMMIT + "status = 'reserved'\nRETURNING id"
+
 _REFUND = """
 UPDATE ledger SET status = 'refunded', images_delivered = 0, refund_reason = :reason, settled_at = :now,
                   input_tokens = :input_tokens, output_tokens = :output_tokens, total_tokens = :total_tokens,
@@ -168,12 +170,12 @@ SQL = statements(
         "reserve": PerDialect(sqlite=_RESERVE + _WITHIN_CAPS + _RETURNING_ID, postgresql=_RESERVE_POSTGRES),
         "reserve_no_caps": PerDialect(sqlite=_RESERVE + _RETURNING_ID, postgresql=_RESERVE_MEMBER_POSTGRES),
         "commit": PerDialect(
-            sqlite=_COMMIT + "status = 'reserved'\nRETURNING id",
+            sqlite=_COMMIT_SQLITE,
             postgresql=_settling(_SETTLE_POSTGRES, "committed"),
         ),
         # SQLite keeps everything in its triggers: the plain settles are the same statements.
         "commit_plain": PerDialect(
-            sqlite=_COMMIT + "status = 'reserved'\nRETURNING id",
+            sqlite=_COMMIT_SQLITE,
             postgresql=_settling(_SETTLE_PLAIN_POSTGRES, "committed"),
         ),
         # A commit recorded late (from the commit journal, after a restart or a long lock)
