@@ -536,13 +536,12 @@ class FakeDiscord:
         self.owner = FakeUser(snowflake(), "owner", permissions=ADMINISTRATOR | MEMBER_DEFAULT_PERMISSIONS)
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.valid_tokens: set[str] | None = None  # None accepts any token
-        self.guild = Guild(id=_snowflake_on_shard(guild_shard, shard_count), name="Test Server", owner_id=self.owner.id, channel_id=snowflake())
-        self.guild.roles.append(FakeRole(self.guild.id, "@everyone", MEMBER_DEFAULT_PERMISSIONS))
         # Every server the bot is in (the test server first, others from add_guild) and the
         # server of each of their channels: an interaction, a click or a reply belongs to the
         # server of its channel.
-        self.guilds: dict[int, Guild] = {self.guild.id: self.guild}
-        self._channel_guild: dict[int, Guild] = {self.guild.channel_id: self.guild}
+        self.guilds: dict[int, Guild] = {}
+        self._channel_guild: dict[int, Guild] = {}
+        self.guild = self.add_guild("Test Server", shard=guild_shard)
         self.dm_channel_id = snowflake()
         self.global_commands: list[dict[str, Any]] = []
         self.guild_commands: dict[int, list[dict[str, Any]]] = {}
